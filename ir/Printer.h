@@ -1,0 +1,15 @@
+// The text form of a module (grammar in docs/ir-text-format.md). Printing is canonical: the
+// parser reads back exactly what is printed, and print(parse(print(m))) == print(m).
+#pragma once
+
+#include <string>
+
+#include "ir/Module.h"
+
+namespace tessera::ir {
+
+std::string printModule(const Module& m);
+// One op as it appears inside a function body (without indentation or newline), for diagnostics.
+std::string printOp(const Op& op);
+
+}  // namespace tessera::ir
