@@ -2,6 +2,7 @@
 // operand offset of a result element under numpy broadcasting.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

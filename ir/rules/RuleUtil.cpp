@@ -1,6 +1,8 @@
 // Helpers shared by the shape rules.
 #include "ir/rules/RuleUtil.h"
 
+#include <algorithm>
+
 namespace tessera::ir {
 
 StatusOr<int> normalizeAxis(const InferContext& ctx, int64_t axis, int rank,
