@@ -1,0 +1,133 @@
+// Fuzz-style robustness: the parser must return cleanly — a module, or an error that starts with
+// the filename — on every truncation and many byte flips of every fixture, on random garbage and
+// on pathological nesting. A crash, assert or hang fails the whole test binary.
+#include <cstdint>
+
+#include "TextTestUtil.h"
+
+namespace tessera::ir {
+namespace {
+
+using testing::readFile;
+
+// A deterministic PRNG (splitmix64) so that failures reproduce.
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
+};
+
+// Parses; if it succeeds the result must print and re-parse; if not, the error must be located.
+void expectClean(const std::string& text, const std::string& what) {
+  auto m = parseModule(text, "fuzz.tir");
+  if (m.isOk()) {
+    std::string printed = printModule(**m);
+    auto again = parseModule(printed, "printed.tir");
+    ASSERT_TRUE(again.isOk()) << what << ": printed form does not parse: "
+                              << again.status().message() << "\n" << printed;
+    EXPECT_EQ(printModule(**again), printed) << what;
+  } else {
+    ASSERT_EQ(m.status().message().rfind("fuzz.tir:", 0), 0u)
+        << what << ": " << m.status().message();
+  }
+}
+
+TEST(TextFuzz, EveryTruncationOfEveryFixture) {
+  for (const std::string& path : testing::fixturePaths()) {
+    std::string text = readFile(path);
+    for (size_t n = 0; n <= text.size(); ++n) {
+      expectClean(text.substr(0, n), path + " truncated at " + std::to_string(n));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(TextFuzz, ByteFlipsOfEveryFixture) {
+  Rng rng{42};
+  // Replacements that are likely to reach deep parser states, plus arbitrary bytes.
+  const std::string interesting = "%@{}()[]<>=,:-+*/?0123456789xeE.;# \n\t\x7f\xff\x00abpq";
+  for (const std::string& path : testing::fixturePaths()) {
+    std::string text = readFile(path);
+    for (int trial = 0; trial < 1500; ++trial) {
+      std::string mutated = text;
+      int flips = 1 + static_cast<int>(rng.below(3));
+      for (int k = 0; k < flips; ++k) {
+        size_t at = rng.below(mutated.size());
+        mutated[at] = rng.below(2) ? interesting[rng.below(interesting.size())]
+                                   : static_cast<char>(rng.below(256));
+      }
+      expectClean(mutated, path + " trial " + std::to_string(trial));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(TextFuzz, SpliceAndDeleteRanges) {
+  Rng rng{7};
+  for (const std::string& path : testing::fixturePaths()) {
+    std::string text = readFile(path);
+    for (int trial = 0; trial < 300; ++trial) {
+      std::string mutated = text;
+      size_t a = rng.below(mutated.size()), len = rng.below(40);
+      if (rng.below(2)) {
+        mutated.erase(a, len);
+      } else {  // duplicate a range of the file elsewhere
+        size_t b = rng.below(text.size());
+        mutated.insert(a, text.substr(b, len));
+      }
+      expectClean(mutated, path + " splice " + std::to_string(trial));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(TextFuzz, RandomGarbage) {
+  Rng rng{2024};
+  const std::string alphabet = "module mesh sym param func return dense @m %x f32[B,2] {}()<>=,:-+*/? 0x1f 1.5e3\n";
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text = trial % 2 ? "module {\n" : "";
+    size_t n = rng.below(200);
+    for (size_t i = 0; i < n; ++i)
+      text += trial % 3 == 0 ? static_cast<char>(rng.below(256)) : alphabet[rng.below(alphabet.size())];
+    expectClean(text, "garbage " + std::to_string(trial));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+TEST(TextFuzz, PathologicalInputs) {
+  const std::string head = "module {\n  param @p : f32[";
+  const std::vector<std::string> inputs = {
+      head + std::string(100000, '(') + "]\n}",
+      head + std::string(100000, '-') + "B]\n}",
+      head + "B" + std::string(50000, '*') + "]\n}",
+      head + [] { std::string s; for (int i = 0; i < 20000; ++i) s += "B*"; return s + "B"; }() + "]\n}",
+      head + [] { std::string s; for (int i = 0; i < 20000; ++i) s += "B/2/"; return s + "1"; }() + "]\n}",
+      head + "99999999999999999999999999999]\n}",
+      head + "9223372036854775807*9223372036854775807*B]\n}",
+      head + "-9223372036854775808]\n}",
+      "module {\n  param @p : f32[1099511627776] = dense<f32[1099511627776], [1, 2]>\n}",
+      "module {\n  param @p : f32[4294967296,4294967296] = dense<f32[4294967296,4294967296], 0x00>\n}",
+      "module {\n  param @p : f32[-1] = dense<f32[-1], []>\n}",
+      "module {\n  mesh @m = <a=4294967296, b=4294967296>\n}",
+      "module {\n  mesh @m = <a=9223372036854775807>\n}",
+      "module {\n  mesh @m = <a=2> devices=[" + [] { std::string s; for (int i = 0; i < 100000; ++i) s += "1,"; return s; }() + "1]\n}",
+      "module {\n  param @p : f32[2] {" + std::string(100000, '(') + "}\n}",
+      "module {\n  param @p : f32[2] {dp:p99999999999}\n}",
+      "module {\n  param @p : f32[2] {dp:p-2147483648}\n}",
+      "module {\n  func @f(" + std::string(100000, '%') + ") -> () {\n    return\n  }\n}",
+      std::string(100000, '{'),
+      std::string(100000, '}'),
+      "module {" + std::string(100000, '\n') + "}",
+      "module { // no newline at the end",
+      std::string("module {\0}", 10),
+  };
+  for (size_t i = 0; i < inputs.size(); ++i) expectClean(inputs[i], "pathological " + std::to_string(i));
+}
+
+}  // namespace
+}  // namespace tessera::ir
