@@ -24,6 +24,14 @@ std::string concreteStr(DType t, const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
+// The text of a location-less error (Dim::evaluate's), without its "error: " prefix, to be
+// embedded in a message that names the place.
+std::string detail(const Status& s) {
+  const std::string& m = s.message();
+  const std::string prefix = "error: ";
+  return m.compare(0, prefix.size(), prefix) == 0 ? m.substr(prefix.size()) : m;
+}
+
 Status fail(const Function& f, const std::string& message) {
   return f.loc.known() ? Status::error(f.loc, message) : Status::error(message);
 }
@@ -67,8 +75,7 @@ StatusOr<std::map<std::string, int64_t>> bindSymbols(const Function& f,
     for (int d = 0; d < t.rank(); ++d) {
       StatusOr<int64_t> v = t.shape[d].evaluate(symbols);
       if (!v.isOk())
-        return fail(f, argLabel(arg) + " dim " + std::to_string(d) + ": " +
-                           v.status().message().substr(7));  // drop the "error: " prefix
+        return fail(f, argLabel(arg) + " dim " + std::to_string(d) + ": " + detail(v.status()));
       if (*v != args[i]->shape()[d])
         return fail(f, "shape mismatch for " + argLabel(arg) + ": declared " + t.str() +
                            " requires dim " + std::to_string(d) + " = " + std::to_string(*v) +
@@ -98,7 +105,7 @@ StatusOr<InterpretResult> run(const Function& f, const std::vector<const Tensor*
 
   for (size_t k = 0; k < f.ops().size(); ++k) {
     const Op& op = *f.ops()[k];
-    EvalContext ctx{op, {}, {}, {}};
+    EvalContext ctx{op, {}, {}, {}, &symbols};
     for (const Value* v : op.operands()) ctx.operands.push_back(lookup(v));
     for (int r = 0; r < op.numResults(); ++r) {
       const TensorType& t = op.result(r)->type();
@@ -107,7 +114,7 @@ StatusOr<InterpretResult> run(const Function& f, const std::vector<const Tensor*
         StatusOr<int64_t> v = d.evaluate(symbols);
         if (!v.isOk())
           return Status::error(op.loc(), std::string(op.mnemonic()) + ": result type " + t.str() +
-                                             ": " + v.status().message().substr(7));
+                                             ": " + detail(v.status()));
         if (*v < 0)
           return Status::error(op.loc(), std::string(op.mnemonic()) + ": result type " + t.str() +
                                              " has negative dimension " + d.str() + " = " +

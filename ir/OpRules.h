@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct EvalContext {
   std::vector<const Tensor*> operands;
   std::vector<std::vector<int64_t>> resultShapes;  // concrete, from the result types
   std::vector<DType> resultDTypes;
+  // The symbol values of this run (set by the interpreter; null when an eval function is called
+  // on its own, which then recovers what it needs from the shapes).
+  const std::map<std::string, int64_t>* symbols = nullptr;
 
   Status error(const std::string& message) const;
 };

@@ -42,15 +42,14 @@ Status Verifier::checkMeshes() {
     const Mesh& mesh = m_.meshes[i];
     if (!names.insert(mesh.name).second)
       return Status::error(mesh.loc, "mesh @" + mesh.name + " is declared twice");
-    // Mesh::check multiplies the sizes; rule out overflow first (devices bound the product).
+    // Mesh::check multiplies the sizes in int64; rule out overflow first.
     uint64_t product = 1;
     for (const MeshAxis& a : mesh.axes) {
       if (a.size <= 0) break;  // Mesh::check reports it
       if (__builtin_mul_overflow(product, static_cast<uint64_t>(a.size), &product) ||
-          product > mesh.devices.size())
-        return Status::error(mesh.loc, "mesh @" + mesh.name + " lists " +
-                                           std::to_string(mesh.devices.size()) +
-                                           " devices, fewer than its axes make");
+          product > static_cast<uint64_t>(INT64_MAX))
+        return Status::error(mesh.loc, "mesh @" + mesh.name +
+                                           " has more devices than fit in 64 bits");
     }
     TRY(mesh.check());
     if (!mesh.isSubMesh()) {

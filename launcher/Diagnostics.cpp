@@ -50,6 +50,11 @@ StatusOr<std::vector<ExpectedError>> collectExpectedErrors(std::string_view text
     if (comment == std::string::npos) continue;
     size_t at = line.find("expected-error", comment);
     if (at == std::string::npos) continue;
+    // Prose that mentions expected-error is not a directive; anything that starts like one
+    // (`expected-error@` or `expected-error {`) must be well-formed, so a typo cannot silently
+    // turn a test into one that expects nothing.
+    size_t after = line.find_first_not_of(" \t", at + 14);
+    if (after == std::string::npos || (line[after] != '@' && line[after] != '{')) continue;
     int lineNo = static_cast<int>(i) + 1;
     std::smatch m;
     std::string rest = line.substr(at);

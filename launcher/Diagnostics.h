@@ -9,7 +9,12 @@
 //   // expected-error@-2 {{substring}}                                (two lines up)
 // An expectation is met by an error located on that line whose message (the text after
 // "error: ") contains the substring. Verification passes when every expectation is met and no
-// other error was produced.
+// other error was produced. A comment that merely mentions expected-error in prose is not a
+// directive; one that starts like a directive (`expected-error@`, `expected-error {`) but is
+// malformed is an error, so a typo cannot turn a test into one that expects nothing.
+//
+// The parser and the verifier stop at the first error, so each chunk can produce at most one
+// error: write one expectation per chunk and separate the cases with `// -----`.
 #pragma once
 
 #include <string>

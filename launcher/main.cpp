@@ -14,6 +14,13 @@ int main(int argc, char** argv) {
   EvalOptions eval;
   CLI::App* optCmd = addOptCommand(app, opt);
   CLI::App* evalCmd = addEvalCommand(app, eval);
+  // CLI11 would report a misspelt command as "a subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-' && argv[1] != optCmd->get_name() &&
+      argv[1] != evalCmd->get_name()) {
+    std::cerr << "error: unknown command '" << argv[1] << "' (commands: opt, eval)\n"
+              << "Run 'tessera --help' for usage.\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

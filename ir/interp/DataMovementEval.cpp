@@ -66,7 +66,7 @@ StatusOr<std::vector<Tensor>> evalSlice(const EvalContext& ctx) {
   int64_t base = 0;
   for (int i = 0; i < in.rank(); ++i) {
     if (!start[i].isConstant() && !bound) {
-      symbols = symbolsFromShapes(ctx);
+      symbols = ctx.symbols ? *ctx.symbols : symbolsFromShapes(ctx);
       bound = true;
     }
     auto s = start[i].evaluate(symbols);

@@ -126,8 +126,10 @@ StatusOr<std::vector<Tensor>> evalUnary(const EvalContext& ctx) {
         return std::vector<Tensor>{mapUnary(x, t, [&](double v) {
           return 0.5 * v * (1.0 + std::tanh(kSqrt2OverPi * (v + 0.044715 * v * v * v)));
         })};
+      // 0.5 x (1 + erf(x / sqrt 2)) computed as 0.5 x erfc(-x / sqrt 2), the same function
+      // without the cancellation of 1 + erf for negative x.
       return std::vector<Tensor>{
-          mapUnary(x, t, [&](double v) { return 0.5 * v * (1.0 + std::erf(v / kSqrt2)); })};
+          mapUnary(x, t, [&](double v) { return 0.5 * v * std::erfc(-v / kSqrt2); })};
     case OpKind::Silu:
       return std::vector<Tensor>{mapUnary(x, t, [](double v) { return v * sigmoid(v); })};
     case OpKind::Erf:

@@ -402,6 +402,9 @@ Status Reader::readModule(const proto::Module& pm) {
 StatusOr<std::unique_ptr<Module>> deserializeModule(std::string_view bytes,
                                                     const std::string& filename) {
   proto::Module pm;
+  // Protobuf logs parse problems (e.g. invalid UTF-8 in a string) to stderr; the Status below
+  // is the one report the caller should see.
+  google::protobuf::LogSilencer quiet;
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
       !pm.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return Status::error(filename + ": not a valid Tessera protobuf module (parse failed)");

@@ -34,9 +34,7 @@ const char* tokName(Tok k) {
   return "?";
 }
 
-bool isIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool isIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 static bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isIdentChar(char c) { return isIdentStart(c) || isDigit(c); }
 bool isNameChar(char c) { return isIdentChar(c) || c == '.' || c == '$' || c == '-'; }
@@ -111,8 +109,7 @@ class Lexer {
     if (c == '%' || c == '@') {
       size_t n = 1;
       while (isNameChar(at(pos_ + n))) ++n;
-      if (n == 1)
-        return error(std::string("expected a name after '") + c + "'");
+      if (n == 1) return error(std::string("expected a name after '") + c + "'");
       Token t = make(c == '%' ? Tok::ValueName : Tok::GlobalName, n);
       t.text.remove_prefix(1);
       return t;

@@ -19,8 +19,10 @@ enum class Tok {
   Hex,         // 0x followed by hex digits (raw tensor bytes)
   ValueName,   // %name; text excludes the '%'
   GlobalName,  // @name; text excludes the '@'
+  // clang-format off
   LBrace, RBrace, LParen, RParen, LBracket, RBracket, Less, Greater,
   Equal, Comma, Colon, Minus, Plus, Star, Slash, Question, Arrow,
+  // clang-format on
   End,    // end of input
   Error,  // a lexical error; text holds the message
 };

@@ -41,11 +41,16 @@ class ModuleParser {
     m_ = std::make_unique<Module>(name);
     TRY(r_.expect(Tok::LBrace, "'{' opening the module"));
     while (!r_.at(Tok::RBrace)) {
-      if (r_.atWord("mesh")) TRY(parseMesh());
-      else if (r_.atWord("sym")) TRY(parseSym());
-      else if (r_.atWord("param")) TRY(parseParam());
-      else if (r_.atWord("func")) TRY(parseFunc());
-      else return r_.expected("'mesh', 'sym', 'param', 'func' or '}'");
+      if (r_.atWord("mesh"))
+        TRY(parseMesh());
+      else if (r_.atWord("sym"))
+        TRY(parseSym());
+      else if (r_.atWord("param"))
+        TRY(parseParam());
+      else if (r_.atWord("func"))
+        TRY(parseFunc());
+      else
+        return r_.expected("'mesh', 'sym', 'param', 'func' or '}'");
     }
     r_.take();
     if (!r_.at(Tok::End)) return r_.expected("end of input after the module");
@@ -146,8 +151,8 @@ class ModuleParser {
       const Token& at = r_.peek();
       TRY_ASSIGN(sym.divisibleBy, r_.parseInt("a positive integer after 'divisible_by'"));
       if (sym.divisibleBy <= 0)
-        return r_.errorAt(at, "divisible_by must be positive, found " +
-                                  std::to_string(sym.divisibleBy));
+        return r_.errorAt(
+            at, "divisible_by must be positive, found " + std::to_string(sym.divisibleBy));
     }
     m_->symbols.push_back(std::move(sym));
     return Status::ok();
@@ -166,9 +171,7 @@ class ModuleParser {
       return r_.errorAt(nameTok, "parameter @" + p.name + " is declared twice");
     TRY(r_.expect(Tok::Colon, "':' and the parameter type"));
     TRY_ASSIGN(p.type, r_.parseType());
-    if (r_.atSharding()) {
-      TRY_ASSIGN(p.sharding, r_.parseSharding());
-    }
+    if (r_.atSharding()) { TRY_ASSIGN(p.sharding, r_.parseSharding()); }
     if (r_.atWord("frozen")) {
       r_.take();
       p.trainable = false;
@@ -179,8 +182,7 @@ class ModuleParser {
       if (!r_.atWord("dense")) return r_.expected("a 'dense<...>' initial value");
       TRY_ASSIGN(Tensor init, text::parseDense(r_));
       bool same = init.dtype() == p.type.dtype && init.rank() == p.type.rank();
-      for (int i = 0; same && i < init.rank(); ++i)
-        same = p.type.shape[i] == Dim(init.shape()[i]);
+      for (int i = 0; same && i < init.rank(); ++i) same = p.type.shape[i] == Dim(init.shape()[i]);
       if (!same)
         return r_.errorAt(at, "initial value " + std::string(dtypeName(init.dtype())) +
                                   init.shapeStr() + " does not match the parameter type " +
@@ -214,9 +216,7 @@ class ModuleParser {
       TRY(r_.expect(Tok::Colon, "':' and the argument type"));
       TRY_ASSIGN(TensorType type, r_.parseType());
       std::optional<Sharding> sharding;
-      if (r_.atSharding()) {
-        TRY_ASSIGN(sharding, r_.parseSharding());
-      }
+      if (r_.atSharding()) { TRY_ASSIGN(sharding, r_.parseSharding()); }
       values[name] = f->addArgument(std::move(type), name, std::move(sharding));
     }
     r_.take();
@@ -258,14 +258,15 @@ class ModuleParser {
       }
     }
     if (results.size() != resultTypes.size())
-      return r_.errorAt(kw, "function @" + f.name() + " returns " +
-                                std::to_string(results.size()) + " values but its signature "
-                                "declares " + std::to_string(resultTypes.size()));
+      return r_.errorAt(kw, "function @" + f.name() + " returns " + std::to_string(results.size()) +
+                                " values but its signature "
+                                "declares " +
+                                std::to_string(resultTypes.size()));
     for (size_t i = 0; i < results.size(); ++i)
       if (results[i]->type() != resultTypes[i])
-        return r_.errorAt(*toks[i], "returned value %" + std::string(toks[i]->text) +
-                                        " has type " + results[i]->type().str() +
-                                        " but the signature declares " + resultTypes[i].str());
+        return r_.errorAt(*toks[i], "returned value %" + std::string(toks[i]->text) + " has type " +
+                                        results[i]->type().str() + " but the signature declares " +
+                                        resultTypes[i].str());
     TRY(r_.expect(Tok::RBrace, "'}' closing the function after 'return'"));
     f.setResults(std::move(results));
     return Status::ok();
@@ -340,9 +341,7 @@ class ModuleParser {
         TRY_ASSIGN(TensorType t, r_.parseType());
         spec.declared.push_back(std::move(t));
         shardings.emplace_back();
-        if (r_.atSharding()) {
-          TRY_ASSIGN(shardings.back(), r_.parseSharding());
-        }
+        if (r_.atSharding()) { TRY_ASSIGN(shardings.back(), r_.parseSharding()); }
         if (!r_.at(Tok::Comma)) break;
         r_.take();
       }
@@ -365,11 +364,12 @@ class ModuleParser {
   }
 
   static std::string unknownAttr(const OpInfo& info, std::string_view name) {
-    std::string msg = "'" + std::string(info.mnemonic) + "' has no attribute '" +
-                      std::string(name) + "'";
+    std::string msg =
+        "'" + std::string(info.mnemonic) + "' has no attribute '" + std::string(name) + "'";
     if (info.attrs.empty()) return msg + " (it takes none)";
     msg += " (it has: ";
-    for (size_t i = 0; i < info.attrs.size(); ++i) msg += (i ? ", " : "") + std::string(info.attrs[i].name);
+    for (size_t i = 0; i < info.attrs.size(); ++i)
+      msg += (i ? ", " : "") + std::string(info.attrs[i].name);
     return msg + ")";
   }
 

@@ -15,18 +15,16 @@ std::string printScalar(double v, DType dt) {
   char buf[64];
   std::to_chars_result res;
   switch (dt) {
-    case DType::F64:
-      res = std::to_chars(buf, buf + sizeof buf, v);
-      break;
-    case DType::F32: case DType::BF16: case DType::F16:
+    case DType::F64: res = std::to_chars(buf, buf + sizeof buf, v); break;
+    case DType::F32:
+    case DType::BF16:
+    case DType::F16:
       // The value is exactly a float; the shortest float text reads back to it.
       res = std::to_chars(buf, buf + sizeof buf, static_cast<float>(v));
       break;
-    case DType::I32: case DType::I64:
-      res = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
-      break;
-    case DType::Bool:
-      return v != 0 ? "true" : "false";
+    case DType::I32:
+    case DType::I64: res = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v)); break;
+    case DType::Bool: return v != 0 ? "true" : "false";
   }
   return std::string(buf, res.ptr);
 }
@@ -42,7 +40,11 @@ static void appendBytes(std::string& out, const void* p, int n) {
 
 static void appendElementHex(std::string& out, double v, DType dt) {
   switch (dt) {
-    case DType::F32: { float f = static_cast<float>(v); appendBytes(out, &f, 4); break; }
+    case DType::F32: {
+      float f = static_cast<float>(v);
+      appendBytes(out, &f, 4);
+      break;
+    }
     case DType::F64: appendBytes(out, &v, 8); break;
     case DType::BF16: {
       uint16_t b = floatToBf16Bits(static_cast<float>(v));
@@ -54,9 +56,21 @@ static void appendElementHex(std::string& out, double v, DType dt) {
       appendBytes(out, &b, 2);
       break;
     }
-    case DType::I32: { int32_t i = static_cast<int32_t>(v); appendBytes(out, &i, 4); break; }
-    case DType::I64: { int64_t i = static_cast<int64_t>(v); appendBytes(out, &i, 8); break; }
-    case DType::Bool: { uint8_t b = v != 0 ? 1 : 0; appendBytes(out, &b, 1); break; }
+    case DType::I32: {
+      int32_t i = static_cast<int32_t>(v);
+      appendBytes(out, &i, 4);
+      break;
+    }
+    case DType::I64: {
+      int64_t i = static_cast<int64_t>(v);
+      appendBytes(out, &i, 8);
+      break;
+    }
+    case DType::Bool: {
+      uint8_t b = v != 0 ? 1 : 0;
+      appendBytes(out, &b, 1);
+      break;
+    }
   }
 }
 
@@ -83,8 +97,8 @@ std::string printDense(const Tensor& t) {
 static constexpr int64_t kMaxExactInt = int64_t{1} << 53;
 
 static Status checkIntElement(Reader& r, const Token& at, int64_t v, DType dt) {
-  if (dt == DType::I32 && (v < std::numeric_limits<int32_t>::min() ||
-                           v > std::numeric_limits<int32_t>::max()))
+  if (dt == DType::I32 &&
+      (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()))
     return r.errorAt(at, "value " + std::to_string(v) + " does not fit in i32");
   if (dt == DType::I64 && (v < -kMaxExactInt || v > kMaxExactInt))
     return r.errorAt(at, "value " + std::to_string(v) +
@@ -96,7 +110,8 @@ static StatusOr<double> parseElement(Reader& r, DType dt) {
   const Token& at = r.peek();
   if (dt == DType::Bool) {
     if (r.atWord("true") || r.atWord("false")) return r.take().text == "true" ? 1.0 : 0.0;
-    if (r.at(Tok::Int) && (at.text == "0" || at.text == "1")) return r.take().text == "1" ? 1.0 : 0.0;
+    if (r.at(Tok::Int) && (at.text == "0" || at.text == "1"))
+      return r.take().text == "1" ? 1.0 : 0.0;
     return r.expected("'true' or 'false'");
   }
   if (isInteger(dt)) {
@@ -116,15 +131,31 @@ static int hexValue(char c) {
 static StatusOr<double> decodeElement(Reader& r, const Token& at, const unsigned char* b,
                                       DType dt) {
   switch (dt) {
-    case DType::F32: { float f; std::memcpy(&f, b, 4); return static_cast<double>(f); }
-    case DType::F64: { double d; std::memcpy(&d, b, 8); return d; }
+    case DType::F32: {
+      float f;
+      std::memcpy(&f, b, 4);
+      return static_cast<double>(f);
+    }
+    case DType::F64: {
+      double d;
+      std::memcpy(&d, b, 8);
+      return d;
+    }
     case DType::BF16: {
-      uint16_t u; std::memcpy(&u, b, 2); return static_cast<double>(bf16BitsToFloat(u));
+      uint16_t u;
+      std::memcpy(&u, b, 2);
+      return static_cast<double>(bf16BitsToFloat(u));
     }
     case DType::F16: {
-      uint16_t u; std::memcpy(&u, b, 2); return static_cast<double>(halfBitsToFloat(u));
+      uint16_t u;
+      std::memcpy(&u, b, 2);
+      return static_cast<double>(halfBitsToFloat(u));
     }
-    case DType::I32: { int32_t i; std::memcpy(&i, b, 4); return static_cast<double>(i); }
+    case DType::I32: {
+      int32_t i;
+      std::memcpy(&i, b, 4);
+      return static_cast<double>(i);
+    }
     case DType::I64: {
       int64_t i;
       std::memcpy(&i, b, 8);
@@ -149,8 +180,10 @@ StatusOr<Tensor> parseDense(Reader& r) {
   for (const Dim& d : type.shape) {
     std::optional<int64_t> c = d.constant();
     if (!c || *c < 0)
-      return r.errorAt(typeTok, "a dense literal needs a concrete shape of non-negative "
-                                "integers, found " + type.str());
+      return r.errorAt(typeTok,
+                       "a dense literal needs a concrete shape of non-negative "
+                       "integers, found " +
+                           type.str());
     shape.push_back(*c);
     if (__builtin_mul_overflow(count, *c, &count)) overflow = true;
   }
@@ -175,8 +208,8 @@ StatusOr<Tensor> parseDense(Reader& r) {
     for (int64_t i = 0; i < count; ++i) {
       for (int64_t j = 0; j < width; ++j) {
         size_t k = static_cast<size_t>((i * width + j) * 2);
-        bytes[j] = static_cast<unsigned char>(hexValue(hex.text[k]) * 16 +
-                                              hexValue(hex.text[k + 1]));
+        bytes[j] =
+            static_cast<unsigned char>(hexValue(hex.text[k]) * 16 + hexValue(hex.text[k + 1]));
       }
       TRY_ASSIGN(double v, decodeElement(r, hex, bytes, type.dtype));
       values.push_back(v);
@@ -194,9 +227,8 @@ StatusOr<Tensor> parseDense(Reader& r) {
     }
     const Token& close = r.take();
     if (static_cast<int64_t>(values.size()) != count)
-      return r.errorAt(close, type.str() + " holds " + std::to_string(count) +
-                                  " elements but " + std::to_string(values.size()) +
-                                  " values are given");
+      return r.errorAt(close, type.str() + " holds " + std::to_string(count) + " elements but " +
+                                  std::to_string(values.size()) + " values are given");
   }
   TRY(r.expect(Tok::Greater, "'>' closing the dense literal"));
   return Tensor(type.dtype, std::move(shape), std::move(values));

@@ -30,8 +30,9 @@ Status Reader::errorAt(const Token& t, const std::string& message) const {
 
 std::string Reader::describe(const Token& t) {
   switch (t.kind) {
-    case Tok::Ident: case Tok::Int: case Tok::Float:
-      return "'" + std::string(t.text) + "'";
+    case Tok::Ident:
+    case Tok::Int:
+    case Tok::Float: return "'" + std::string(t.text) + "'";
     case Tok::Hex: return "a hex literal";
     case Tok::ValueName: return "'%" + std::string(t.text) + "'";
     case Tok::GlobalName: return "'@" + std::string(t.text) + "'";
@@ -85,8 +86,8 @@ StatusOr<double> Reader::parseFloat(const std::string& what) {
   if (neg) take();
   if (atWord("inf") || atWord("nan")) {
     bool inf = take().text == "inf";
-    double v = inf ? std::numeric_limits<double>::infinity()
-                   : std::numeric_limits<double>::quiet_NaN();
+    double v =
+        inf ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
     return neg ? -v : v;
   }
   if (!at(Tok::Int) && !at(Tok::Float)) {
@@ -122,10 +123,20 @@ struct Frac {
 
 // Reduces n/d (d != 0) and checks that both fit in int64 without being INT64_MIN.
 bool makeFrac(__int128 n, __int128 d, Frac* out) {
-  if (d < 0) { n = -n; d = -d; }
+  if (d < 0) {
+    n = -n;
+    d = -d;
+  }
   __int128 a = n < 0 ? -n : n, b = d;
-  while (b != 0) { __int128 t = a % b; a = b; b = t; }
-  if (a > 1) { n /= a; d /= a; }
+  while (b != 0) {
+    __int128 t = a % b;
+    a = b;
+    b = t;
+  }
+  if (a > 1) {
+    n /= a;
+    d /= a;
+  }
   const __int128 lim = std::numeric_limits<int64_t>::max();
   if (n > lim || n < -lim || d > lim) return false;
   *out = {static_cast<int64_t>(n), static_cast<int64_t>(d)};
@@ -141,11 +152,13 @@ bool addTerm(Poly& p, const Monomial& m, Frac c) {
     return true;
   }
   Frac r;
-  __int128 n = static_cast<__int128>(it->second.num) * c.den +
-               static_cast<__int128>(c.num) * it->second.den;
+  __int128 n =
+      static_cast<__int128>(it->second.num) * c.den + static_cast<__int128>(c.num) * it->second.den;
   if (!makeFrac(n, static_cast<__int128>(it->second.den) * c.den, &r)) return false;
-  if (r.num == 0) p.erase(it);
-  else it->second = r;
+  if (r.num == 0)
+    p.erase(it);
+  else
+    it->second = r;
   return true;
 }
 
@@ -161,8 +174,7 @@ class DimParser {
       const Token& op = r_.take();
       TRY_ASSIGN(Poly rhs, term(depth));
       for (const auto& [m, c] : rhs)
-        if (!addTerm(acc, m, op.kind == Tok::Plus ? c : Frac{-c.num, c.den}))
-          return tooLarge(op);
+        if (!addTerm(acc, m, op.kind == Tok::Plus ? c : Frac{-c.num, c.den})) return tooLarge(op);
       if (acc.size() > kMaxDimTerms) return tooLarge(op);
     }
     return acc;
@@ -170,8 +182,10 @@ class DimParser {
 
  private:
   Status tooLarge(const Token& at) {
-    return r_.errorAt(at, "dimension expression is too large (coefficients must fit in 64 bits, "
-                          "at most " + std::to_string(kMaxDimTerms) + " terms of degree " +
+    return r_.errorAt(at,
+                      "dimension expression is too large (coefficients must fit in 64 bits, "
+                      "at most " +
+                          std::to_string(kMaxDimTerms) + " terms of degree " +
                           std::to_string(kMaxDegree) + ")");
   }
 
@@ -185,8 +199,9 @@ class DimParser {
         bool constant = rhs.size() == 1 && rhs.begin()->first.empty();
         Frac k = constant ? rhs.begin()->second : Frac{0, 1};
         if (!constant || k.den != 1 || k.num <= 0)
-          return r_.errorAt(rhsTok, "a dimension can only be divided by a positive integer "
-                                    "constant");
+          return r_.errorAt(rhsTok,
+                            "a dimension can only be divided by a positive integer "
+                            "constant");
         for (auto& [m, c] : acc)
           if (!makeFrac(c.num, static_cast<__int128>(c.den) * k.num, &c)) return tooLarge(op);
         continue;
@@ -317,8 +332,7 @@ static StatusOr<int> parsePriority(Reader& r) {
   r.take();
   bool neg = false;
   if (digits.empty()) {
-    if (!r.at(Tok::Minus) || !r.at(Tok::Int, 1))
-      return r.expected("a priority number after 'p'");
+    if (!r.at(Tok::Minus) || !r.at(Tok::Int, 1)) return r.expected("a priority number after 'p'");
     r.take();
     neg = true;
     digits = std::string(r.take().text);

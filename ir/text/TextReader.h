@@ -48,11 +48,11 @@ class Reader {
   StatusOr<double> parseFloat(const std::string& what = "a number");   // also inf, -inf, nan
   StatusOr<std::string> parseIdent(const std::string& what);
   StatusOr<Dim> parseDim();
-  StatusOr<Shape> parseShape();          // [d0,d1,...]
-  StatusOr<TensorType> parseType();      // f32[...]
+  StatusOr<Shape> parseShape();      // [d0,d1,...]
+  StatusOr<TensorType> parseType();  // f32[...]
   StatusOr<DType> parseDTypeWord();
-  bool atSharding() const;               // `{` or `@mesh{`
-  StatusOr<Sharding> parseSharding();    // [@mesh]{...} [partial{...}]
+  bool atSharding() const;             // `{` or `@mesh{`
+  StatusOr<Sharding> parseSharding();  // [@mesh]{...} [partial{...}]
 
  private:
   std::vector<Token> tokens_;

@@ -3,6 +3,7 @@
 // by hand (little-endian element bytes, dims as polynomial terms, kinds by mnemonic).
 #include <gtest/gtest.h>
 
+#include "ir/Printer.h"
 #include "ir/ProtoSerializer.h"
 #include "ir/Verifier.h"
 #include "tessera.pb.h"
@@ -38,6 +39,16 @@ TEST(ProtoRoundTrip, RichModuleBytesAndStructure) {
   EXPECT_EQ(*first, *second);
   Status st = verifyModule(**back);
   EXPECT_TRUE(st.isOk()) << st.message();
+}
+
+// A second, independent view of equality: the canonical text form.
+TEST(ProtoRoundTrip, RichModulePrintsTheSameAfterTheRoundTrip) {
+  auto m = buildRichModule();
+  auto bytes = serializeModule(*m);
+  ASSERT_TRUE(bytes.isOk());
+  auto back = deserializeModule(*bytes, "rich.tpb");
+  ASSERT_TRUE(back.isOk());
+  EXPECT_EQ(printModule(*m), printModule(**back));
 }
 
 TEST(ProtoRoundTrip, EmptyModule) {

@@ -8,8 +8,7 @@ namespace {
 using testing::parseError;
 
 // A module whose function body starts on line 4, each body line indented by four spaces.
-std::string inFunc(const std::string& body,
-                   const std::string& sig = "(%x: f32[2]) -> (f32[2])") {
+std::string inFunc(const std::string& body, const std::string& sig = "(%x: f32[2]) -> (f32[2])") {
   return "module {\n  mesh @m = <dp=2>\n  func @f" + sig + " {\n" + body + "\n  }\n}\n";
 }
 
@@ -22,15 +21,16 @@ TEST(TextErrors, MalformedSnippetsAreLocated) {
   const Case cases[] = {
       {"", "t.tir:1:1: error: expected 'module', found end of input"},
       {"modul {}", "t.tir:1:1: error: expected 'module', found 'modul'"},
-      {"module {", "t.tir:1:9: error: expected 'mesh', 'sym', 'param', 'func' or '}', found end "
-                   "of input"},
+      {"module {",
+       "t.tir:1:9: error: expected 'mesh', 'sym', 'param', 'func' or '}', found end "
+       "of input"},
       {"module { # }", "t.tir:1:10: error: unexpected character '#'"},
       {"module {\n  \x01", "t.tir:2:3: error: unexpected byte 0x01"},
       {"module {} x", "t.tir:1:11: error: expected end of input after the module, found 'x'"},
       {"module { mesh @a = <dp=0> }",
        "t.tir:1:24: error: mesh axis 'dp' has size 0; sizes must be positive"},
       {"module {\n  mesh @a = <dp=1048576, tp=2>\n}",
-       "t.tir:2:28: error: mesh @a has more than 1048576 devices"},
+       "t.tir:2:29: error: mesh @a has more than 1048576 devices"},
       {"module {\n  mesh @r = <x=2> devices=[0,0]\n}",
        "t.tir:2:3: error: mesh @r lists device 0 twice"},
       {"module {\n  mesh @r = <x=2> devices=[0,1,2]\n}",
@@ -51,9 +51,9 @@ TEST(TextErrors, MalformedSnippetsAreLocated) {
       {"module {\n  param @p : f32[4] = dense<f32[2], [1, 2]>\n}",
        "t.tir:2:23: error: initial value f32[2] does not match the parameter type f32[4]"},
       {"module {\n  param @p : f32[2] = dense<f32[2], [1, 2, 3]>\n}",
-       "t.tir:2:45: error: f32[2] holds 2 elements but more values are given"},
+       "t.tir:2:44: error: f32[2] holds 2 elements but more values are given"},
       {"module {\n  param @p : f32[2] = dense<f32[2], [1]>\n}",
-       "t.tir:2:38: error: f32[2] holds 2 elements but 1 values are given"},
+       "t.tir:2:39: error: f32[2] holds 2 elements but 1 values are given"},
       {"module {\n  param @p : f32[1000000,1000000] = dense<f32[1000000,1000000], 0x00>\n}",
        "t.tir:2:65: error: f32[1000000,1000000] needs 8000000000000 hex digits (2 per byte, 4 "
        "bytes per element), found 2"},
@@ -75,12 +75,12 @@ TEST(TextErrors, MalformedSnippetsAreLocated) {
        "expression), found ']'"},
       {"module {\n  param @p : f32[12abc]\n}", "t.tir:2:18: error: malformed number"},
       {"module {\n  param @p : f32[2] {dp, +}\n}",
-       "t.tir:2:25: error: expected a dimension sharding ('-', '?', a mesh axis or '(axes)'), "
+       "t.tir:2:26: error: expected a dimension sharding ('-', '?', a mesh axis or '(axes)'), "
        "found '+'"},
       {"module {\n  param @p : f32[2] {dp:q1}\n}",
        "t.tir:2:25: error: expected a priority such as 'p1' after ':', found 'q1'"},
       {"module {\n  param @p : f32[2] {dp} partial{dp:min}\n}",
-       "t.tir:2:36: error: expected 'sum' or 'max', found 'min'"},
+       "t.tir:2:37: error: expected 'sum' or 'max', found 'min'"},
       {"module {\n  param @p : f32[2]\n  param @p : f32[2]\n}",
        "t.tir:3:9: error: parameter @p is declared twice"},
       // ---- inside a function: body lines are line 4 onwards
@@ -105,9 +105,9 @@ TEST(TextErrors, MalformedSnippetsAreLocated) {
        "t.tir:4:29: error: expected '[' starting an integer list for attribute 'axes' of "
        "'reduce_sum', found '0'"},
       {inFunc("    %v, %i = top_k %x k=99999999999999999999 : f32[1], i64[1]\n    return %x"),
-       "t.tir:4:26: error: integer 99999999999999999999 does not fit in 64 bits"},
+       "t.tir:4:25: error: integer 99999999999999999999 does not fit in 64 bits"},
       {inFunc("    %v, %i = top_k %x k=1 k=1 : f32[1], i64[1]\n    return %x"),
-       "t.tir:4:28: error: attribute 'k' is given twice"},
+       "t.tir:4:27: error: attribute 'k' is given twice"},
       {inFunc("    %v, %i = top_k %x : f32[1], i64[1]\n    return %x"),
        "t.tir:4:5: error: top_k: missing required attribute 'k'"},
       {inFunc("    %v = top_k %x k=1 : f32[1]\n    return %x"),
@@ -137,14 +137,14 @@ TEST(TextErrors, MalformedSnippetsAreLocated) {
       {inFunc("    %y = neg %x : f32[2]"),
        "t.tir:5:3: error: expected an op name or 'return', found '}'"},
       {inFunc("    return %x", "(%x: f32[2], %x: f32[2]) -> (f32[2])"),
-       "t.tir:3:16: error: argument %x is declared twice"},
+       "t.tir:3:23: error: argument %x is declared twice"},
       {"module {\n  func @f() -> () {\n    return\n  }\n  func @f() -> () {\n    return\n  "
        "}\n}",
        "t.tir:5:8: error: function @f is declared twice"},
       {"module {\n  func @f(%x f32[2]) -> () {\n    return\n  }\n}",
-       "t.tir:2:13: error: expected ':' and the argument type, found 'f32'"},
+       "t.tir:2:14: error: expected ':' and the argument type, found 'f32'"},
       {"module {\n  func @f(%: f32[2]) -> () {\n    return\n  }\n}",
-       "t.tir:2:10: error: expected a name after '%'"},
+       "t.tir:2:11: error: expected a name after '%'"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.text);
@@ -164,17 +164,18 @@ TEST(TextErrors, DeepNestingIsRefusedNotRecursed) {
   EXPECT_EQ(err.rfind("t.tir:2:", 0), 0u) << err;
   EXPECT_NE(err.find("nested too deeply"), std::string::npos) << err;
   // 60 levels are within the limit and mean just B.
-  std::string ok = "module {\n  param @p : f32[" + std::string(60, '(') + "B" +
-                   std::string(60, ')') + "]\n}";
+  std::string ok =
+      "module {\n  param @p : f32[" + std::string(60, '(') + "B" + std::string(60, ')') + "]\n}";
   EXPECT_EQ(parseError(ok), "OK");
 }
 
 TEST(TextErrors, HugeDimCoefficientsAreRefused) {
-  std::string err = parseError(
-      "module {\n  param @p : f32[B/1000000000/1000000000/1000000000]\n}");
+  std::string err = parseError("module {\n  param @p : f32[B/1000000000/1000000000/1000000000]\n}");
   EXPECT_NE(err.find("t.tir:2:"), std::string::npos) << err;
   EXPECT_NE(err.find("dimension expression is too large"), std::string::npos) << err;
-  err = parseError("module {\n  param @p : f32[(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)]\n}");
+  err = parseError(
+      "module {\n  param @p : "
+      "f32[(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)]\n}");
   EXPECT_NE(err.find("too large"), std::string::npos) << err;
 }
 

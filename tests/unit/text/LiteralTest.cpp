@@ -36,18 +36,37 @@ TEST(TextLiterals, DimExpressionsEvaluateLikeDimArithmetic) {
 }
 
 TEST(TextLiterals, IntegerLimits) {
-  Shape s = parseDims("9223372036854775807, -9223372036854775808");
+  Shape s = parseDims("9223372036854775807, -9223372036854775807");
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].constant(), std::numeric_limits<int64_t>::max());
-  EXPECT_EQ(s[1].constant(), std::numeric_limits<int64_t>::min() + 0);
+  EXPECT_EQ(s[1].constant(), -std::numeric_limits<int64_t>::max());
+  // An attribute takes the full int64 range, INT64_MIN included.
+  auto m = parseOrDie(
+      "module {\n  func @f() -> () {\n"
+      "    %r = random seed=-9223372036854775808 dist=uniform : f32[2]\n    return\n  }\n}\n");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->functions()[0]->ops()[0]->intAttr("seed"), std::numeric_limits<int64_t>::min());
+  // One past either end is a located error, in dims and in attributes alike.
+  EXPECT_EQ(testing::parseError("module {\n  param @p : f32[9223372036854775808]\n}"),
+            "t.tir:2:18: error: integer 9223372036854775808 does not fit in 64 bits");
+  EXPECT_EQ(testing::parseError("module {\n  func @f() -> () {\n"
+                                "    %r = random seed=-9223372036854775809 dist=uniform : f32[2]\n"
+                                "    return\n  }\n}\n"),
+            "t.tir:3:22: error: integer -9223372036854775809 does not fit in 64 bits");
 }
 
 // full value=<v> round-trips every double exactly (NaN as NaN).
 TEST(TextLiterals, FloatAttributesRoundTripBitExactly) {
   uint64_t state = 99;
-  std::vector<double> values = {0.1, -0.0, 1e-300, 5e-324, 1.7976931348623157e308, 1.0 / 3,
+  std::vector<double> values = {0.1,
+                                -0.0,
+                                1e-300,
+                                5e-324,
+                                1.7976931348623157e308,
+                                1.0 / 3,
                                 std::numeric_limits<double>::infinity(),
-                                -std::numeric_limits<double>::infinity(), 123456789.0};
+                                -std::numeric_limits<double>::infinity(),
+                                123456789.0};
   for (int i = 0; i < 500; ++i) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     double d;
@@ -56,8 +75,8 @@ TEST(TextLiterals, FloatAttributesRoundTripBitExactly) {
   }
   std::string body;
   for (size_t i = 0; i < values.size(); ++i)
-    body += "    %v" + std::to_string(i) + " = full value=" + text::printScalar(values[i], DType::F64) +
-            " : f64[]\n";
+    body += "    %v" + std::to_string(i) +
+            " = full value=" + text::printScalar(values[i], DType::F64) + " : f64[]\n";
   auto m = parseOrDie("module {\n  func @f() -> () {\n" + body + "    return\n  }\n}\n");
   ASSERT_TRUE(m);
   const Function* f = m->functions()[0].get();
@@ -81,15 +100,18 @@ TEST(TextLiterals, DenseFormSwitchesToHexAbove16Elements) {
   EXPECT_EQ(text::printDense(Tensor(DType::F32, {16}, v16)).substr(0, 21), "dense<f32[16], [1, 1,");
   std::string hex = "dense<f32[17], 0x";
   for (int i = 0; i < 16; ++i) hex += "0000803f";  // 1.0f little-endian
-  hex += "000000c0>";                               // -2.0f
+  hex += "000000c0>";                              // -2.0f
   EXPECT_EQ(text::printDense(Tensor(DType::F32, {17}, v17)), hex);
   // bf16 1.0 is 0x3f80, f16 1.0 is 0x3c00; i64 -1 is all ones; bool true is 01.
-  EXPECT_EQ(text::printDense(Tensor(DType::BF16, {17}, v17)).substr(0, 26), "dense<bf16[17], 0x803f803f");
-  EXPECT_EQ(text::printDense(Tensor(DType::F16, {17}, v17)).substr(0, 25), "dense<f16[17], 0x003c003c");
+  EXPECT_EQ(text::printDense(Tensor(DType::BF16, {17}, v17)).substr(0, 26),
+            "dense<bf16[17], 0x803f803f");
+  EXPECT_EQ(text::printDense(Tensor(DType::F16, {17}, v17)).substr(0, 25),
+            "dense<f16[17], 0x003c003c");
   std::vector<double> neg(17, -1.0);
   EXPECT_EQ(text::printDense(Tensor(DType::I64, {17}, neg)).substr(0, 33),
             "dense<i64[17], 0xffffffffffffffff");
-  EXPECT_EQ(text::printDense(Tensor(DType::Bool, {17}, neg)).substr(0, 22), "dense<bool[17], 0x0101");
+  EXPECT_EQ(text::printDense(Tensor(DType::Bool, {17}, neg)).substr(0, 22),
+            "dense<bool[17], 0x0101");
   EXPECT_EQ(text::printDense(Tensor(DType::I32, {2}, {3, -4})), "dense<i32[2], [3, -4]>");
   EXPECT_EQ(text::printDense(Tensor::scalar(DType::Bool, 0)), "dense<bool[], [false]>");
 }

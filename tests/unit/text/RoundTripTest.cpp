@@ -39,7 +39,9 @@ TEST(TextRoundTrip, CanonicalTextIsReproducedExactly) {
       "  mesh @s0 = @m[dp=0]\n"
       "  sym B divisible_by 2\n"
       "  sym S\n"
-      "  param @w1 : f32[4,8] @m{-, tp} = dense<f32[4,8], 0x" + ones + ">\n"
+      "  param @w1 : f32[4,8] @m{-, tp} = dense<f32[4,8], 0x" +
+      ones +
+      ">\n"
       "  param @frozen_emb : f32[S,B] frozen\n"
       "\n"
       "  func @step(%x: f32[B,4] @m{dp, -}, %w1: f32[4,8] @m{-, tp}) -> (f32[B,8], f32[]) {\n"
@@ -83,15 +85,16 @@ TEST(TextRoundTrip, ParsedStructureMatchesTheText) {
   EXPECT_TRUE(m->params[0].sharding->dims[0].axes.empty());
   EXPECT_EQ(m->params[0].sharding->dims[1].axes, std::vector<std::string>{"tp"});
   ASSERT_TRUE(m->params[1].init);
-  EXPECT_EQ(m->params[1].init->data(),
-            (std::vector<double>{0.5, -1.0, 0.25, 0, static_cast<double>(1e-07f), 3.5, -2.75, 100}));
+  EXPECT_EQ(
+      m->params[1].init->data(),
+      (std::vector<double>{0.5, -1.0, 0.25, 0, static_cast<double>(1e-07f), 3.5, -2.75, 100}));
 
   Function* f = m->findFunction("step");
   ASSERT_TRUE(f);
   EXPECT_EQ(f->numArguments(), 3);
   EXPECT_EQ(f->argument(0)->name(), "x");
   EXPECT_EQ(f->argument(0)->type().str(), "f32[B,4]");
-  ASSERT_EQ(f->numOps(), 11);
+  ASSERT_EQ(f->numOps(), 10);
   const Op& topk = *f->ops()[3];
   EXPECT_EQ(topk.kind(), OpKind::TopK);
   EXPECT_EQ(topk.intAttr("k"), 2);
@@ -100,6 +103,8 @@ TEST(TextRoundTrip, ParsedStructureMatchesTheText) {
   EXPECT_EQ(topk.loc().line, 12);
   EXPECT_EQ(topk.loc().col, 5);
   EXPECT_EQ(f->ops()[2]->enumAttr("approximate", GeluApprox::None), GeluApprox::Tanh);
+  EXPECT_EQ(printOp(topk), "%v, %i = top_k %a k=2 : f32[B,2], i64[B,2]");
+  EXPECT_EQ(printOp(*f->ops()[8]), "send %y axes=[dp] peer=1");
   const Op& slice = *f->ops()[6];
   EXPECT_EQ(slice.attrAs<std::vector<Dim>>("limit"), (std::vector<Dim>{Dim::symbol("B"), Dim(4)}));
   const Op& send = *f->ops()[8];
@@ -191,9 +196,11 @@ TEST(TextRoundTrip, BuiltModuleWithEveryAttributeKind) {
                   {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}});
   Op* sl = build(f, OpKind::Slice, {x},
                  {{"start", std::vector<Dim>{B.divide(2), 0}},
-                  {"limit", std::vector<Dim>{B, 6}}, {"stride", std::vector<int64_t>{1, 2}}});
+                  {"limit", std::vector<Dim>{B, 6}},
+                  {"stride", std::vector<int64_t>{1, 2}}});
   Op* cast = build(f, OpKind::Cast, {sl->result()}, {{"dtype", DType::F16}});
-  Op* gelu = build(f, OpKind::Gelu, {x}, {{"approximate", makeEnum(kGeluApproxEnum, GeluApprox::Tanh)}});
+  Op* gelu =
+      build(f, OpKind::Gelu, {x}, {{"approximate", makeEnum(kGeluApproxEnum, GeluApprox::Tanh)}});
   Op* full = build(f, OpKind::Full, {}, {{"value", -0.1}}, {ty(DType::F64, {2})});
   auto t = std::make_shared<const Tensor>(Tensor(DType::I32, {3}, {7, -8, 9}));
   Op* cst = build(f, OpKind::Constant, {}, {{"value", TensorAttr{t}}});
@@ -218,7 +225,8 @@ TEST(TextRoundTrip, BuiltModuleWithEveryAttributeKind) {
       "  mesh @s = @m[tp=1]\n"
       "  sym B divisible_by 4\n"
       "\n"
-      "  func @main(%x: f32[B,6] @m{(dp,tp):p3, ?}, %0: i64[B]) -> (f32[B,1], f16[B/2,3], i32[3]) {\n"
+      "  func @main(%x: f32[B,6] @m{(dp,tp):p3, ?}, %0: i64[B]) -> (f32[B,1], f16[B/2,3], i32[3]) "
+      "{\n"
       "    %n = neg %x : f32[B,6]\n"
       "    %1 = reduce_sum %n axes=[-1] keepdims=true : f32[B,1]\n"
       "    %2 = slice %x start=[B/2,0] limit=[B,6] stride=[1,2] : f32[B/2,3]\n"
@@ -287,7 +295,8 @@ TEST(TextRoundTrip, ParamsOfEveryDTypeWithAndWithoutInit) {
           std::memcpy(&fl, &b32, 4);
           x = std::isnan(fl) ? 0.7 : fl;
         } else if (dt == DType::I64) {
-          x = static_cast<double>(static_cast<int64_t>(bits % (uint64_t{1} << 53)) - (int64_t{1} << 52));
+          x = static_cast<double>(static_cast<int64_t>(bits % (uint64_t{1} << 53)) -
+                                  (int64_t{1} << 52));
         } else if (dt == DType::I32) {
           x = static_cast<int32_t>(static_cast<uint32_t>(bits));
         } else {

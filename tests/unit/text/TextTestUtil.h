@@ -32,7 +32,8 @@ inline std::string readFile(const std::string& path) {
 }
 
 // Parses `text` or fails the test with the parser's message.
-inline std::unique_ptr<Module> parseOrDie(const std::string& text, const std::string& file = "t.tir") {
+inline std::unique_ptr<Module> parseOrDie(const std::string& text,
+                                          const std::string& file = "t.tir") {
   auto m = parseModule(text, file);
   EXPECT_TRUE(m.isOk()) << m.status().message() << "\n--- input ---\n" << text;
   if (!m.isOk()) return nullptr;
