@@ -14,7 +14,8 @@ mkdir -p "$out"
 echo
 echo "== 1. verify and optimize $model (passes: verify, dce, cse)"
 "$tessera" opt "$model" --passes=verify,dce,cse -o "$out/mlp.opt.tir"
-echo "   before: $(grep -c ' = ' "$model") lines with ops or params; after: $(grep -c ' = ' "$out/mlp.opt.tir")"
+count_ops() { sed -n '/func @main/,/^  }/p' "$1" | grep -c '^    %'; }
+echo "   ops in @main: $(count_ops "$model") before, $(count_ops "$out/mlp.opt.tir") after (dce removes the unused %unused)"
 echo "   optimized function:"
 sed -n '/func @main/,/^  }/p' "$out/mlp.opt.tir" | sed 's/^/   | /'
 
