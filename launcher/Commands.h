@@ -6,6 +6,7 @@
 // with `error: ...` naming the flag or file.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,18 @@ inline std::string usageText(const std::string& statusMessage) {
   if (at == std::string::npos) return statusMessage;
   return statusMessage.substr(0, at) + ": " + statusMessage.substr(at + located.size());
 }
+
+// A subcommand: registers itself and its options with the CLI parser, then runs once parsed.
+// Commands are listed in Commands.def; adding one is a new file plus one line there.
+class Command {
+ public:
+  virtual ~Command() = default;
+  virtual CLI::App* add(CLI::App& app) = 0;
+  virtual int run() = 0;
+};
+
+#define COMMAND(name, factory) std::unique_ptr<Command> factory();
+#include "launcher/Commands.def"
 
 CLI::App* addOptCommand(CLI::App& app, OptOptions& o);
 CLI::App* addEvalCommand(CLI::App& app, EvalOptions& o);

@@ -183,4 +183,17 @@ int runEval(const EvalOptions& o) {
   return kExitOk;
 }
 
+namespace {
+class EvalCommand : public Command {
+ public:
+  CLI::App* add(CLI::App& app) override { return addEvalCommand(app, options_); }
+  int run() override { return runEval(options_); }
+
+ private:
+  EvalOptions options_;
+};
+}  // namespace
+
+std::unique_ptr<Command> makeEvalCommand() { return std::make_unique<EvalCommand>(); }
+
 }  // namespace tessera::launcher

@@ -156,4 +156,17 @@ int runOpt(const OptOptions& o) {
   return kExitOk;
 }
 
+namespace {
+class OptCommand : public Command {
+ public:
+  CLI::App* add(CLI::App& app) override { return addOptCommand(app, options_); }
+  int run() override { return runOpt(options_); }
+
+ private:
+  OptOptions options_;
+};
+}  // namespace
+
+std::unique_ptr<Command> makeOptCommand() { return std::make_unique<OptCommand>(); }
+
 }  // namespace tessera::launcher
