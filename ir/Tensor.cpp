@@ -26,10 +26,12 @@ std::vector<int64_t> Tensor::strides() const {
   return s;
 }
 
-std::string Tensor::shapeStr() const {
+std::string intListStr(const std::vector<int64_t>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < shape_.size(); ++i) out += (i ? "," : "") + std::to_string(shape_[i]);
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
   return out + "]";
 }
+
+std::string Tensor::shapeStr() const { return intListStr(shape_); }
 
 }  // namespace tessera::ir

@@ -42,5 +42,7 @@ class Tensor {
 };
 
 int64_t numElementsOf(const std::vector<int64_t>& shape);
+// "[2,3]": a concrete shape or any integer list, for messages.
+std::string intListStr(const std::vector<int64_t>& v);
 
 }  // namespace tessera::ir

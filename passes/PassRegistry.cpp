@@ -6,6 +6,7 @@
 #include "passes/CsePass.h"
 #include "passes/DcePass.h"
 #include "passes/VerifyPass.h"
+#include "passes/autodiff/AutodiffPass.h"
 
 namespace tessera::passes {
 

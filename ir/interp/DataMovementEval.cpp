@@ -9,12 +9,6 @@ namespace tessera::ir {
 
 namespace {
 
-std::string shapeText(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 StatusOr<std::vector<Tensor>> one(Tensor t) { return std::vector<Tensor>{std::move(t)}; }
 
 }  // namespace
@@ -22,7 +16,7 @@ StatusOr<std::vector<Tensor>> one(Tensor t) { return std::vector<Tensor>{std::mo
 StatusOr<std::vector<Tensor>> evalReshape(const EvalContext& ctx) {
   const Tensor& in = *ctx.operands[0];
   if (numElementsOf(ctx.resultShapes[0]) != in.numElements())
-    return ctx.error("cannot reshape " + in.shapeStr() + " to " + shapeText(ctx.resultShapes[0]));
+    return ctx.error("cannot reshape " + in.shapeStr() + " to " + intListStr(ctx.resultShapes[0]));
   return one(Tensor(ctx.resultDTypes[0], ctx.resultShapes[0], in.data()));
 }
 
@@ -106,7 +100,7 @@ StatusOr<std::vector<Tensor>> evalConcat(const EvalContext& ctx) {
       out.insert(out.end(), src, src + chunk);
     }
   if (static_cast<int64_t>(out.size()) != numElementsOf(outShape))
-    return ctx.error("operand sizes do not add up to the result " + shapeText(outShape));
+    return ctx.error("operand sizes do not add up to the result " + intListStr(outShape));
   return one(Tensor(ctx.resultDTypes[0], outShape, std::move(out)));
 }
 

@@ -12,22 +12,16 @@ namespace tessera::ir {
 
 namespace {
 
-std::string listStr(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 // Checks that every dim of `dims` is a valid dim of a rank-`rank` operand and that no dim is named
 // twice in `dims` or in `taken` (dims already claimed by another list); adds them to `taken`.
 Status checkDimList(const InferContext& ctx, const std::string& what,
                     const std::vector<int64_t>& dims, int rank, std::set<int64_t>& taken) {
   for (int64_t d : dims) {
     if (d < 0 || d >= rank)
-      return ctx.error(what + " " + listStr(dims) + ": dim " + std::to_string(d) +
+      return ctx.error(what + " " + intListStr(dims) + ": dim " + std::to_string(d) +
                        " is out of range for rank " + std::to_string(rank));
     if (!taken.insert(d).second)
-      return ctx.error(what + " " + listStr(dims) + ": dim " + std::to_string(d) +
+      return ctx.error(what + " " + intListStr(dims) + ": dim " + std::to_string(d) +
                        " is used more than once");
   }
   return Status::ok();
@@ -46,10 +40,10 @@ StatusOr<std::vector<TensorType>> inferDot(const InferContext& ctx) {
     return ctx.error("operands must have the same element type, got " + lhs.str() + " and " +
                      rhs.str());
   if (lb.size() != rb.size())
-    return ctx.error("lhs_batch " + listStr(lb) + " and rhs_batch " + listStr(rb) +
+    return ctx.error("lhs_batch " + intListStr(lb) + " and rhs_batch " + intListStr(rb) +
                      " must have the same length");
   if (lc.size() != rc.size())
-    return ctx.error("lhs_contract " + listStr(lc) + " and rhs_contract " + listStr(rc) +
+    return ctx.error("lhs_contract " + intListStr(lc) + " and rhs_contract " + intListStr(rc) +
                      " must have the same length");
   std::set<int64_t> lhsUsed, rhsUsed;
   TRY(checkDimList(ctx, "lhs_batch", lb, lhs.rank(), lhsUsed));

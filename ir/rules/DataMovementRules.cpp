@@ -12,12 +12,6 @@ namespace tessera::ir {
 
 namespace {
 
-std::string listStr(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 std::string dimListStr(const std::vector<Dim>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + v[i].str();
@@ -49,14 +43,14 @@ StatusOr<std::vector<TensorType>> inferTranspose(const InferContext& ctx) {
   const TensorType& in = ctx.operands[0];
   const auto& perm = ctx.op.attrAs<std::vector<int64_t>>("perm");
   if (static_cast<int>(perm.size()) != in.rank())
-    return ctx.error("perm " + listStr(perm) + " has " + std::to_string(perm.size()) +
+    return ctx.error("perm " + intListStr(perm) + " has " + std::to_string(perm.size()) +
                      " entries but the operand " + in.str() + " has rank " +
                      std::to_string(in.rank()));
   std::vector<bool> seen(perm.size(), false);
   TensorType out{in.dtype, {}};
   for (int64_t p : perm) {
     if (p < 0 || p >= in.rank() || seen[p])
-      return ctx.error("perm " + listStr(perm) + " is not a permutation of [0, " +
+      return ctx.error("perm " + intListStr(perm) + " is not a permutation of [0, " +
                        std::to_string(in.rank()) + ")");
     seen[p] = true;
     out.shape.push_back(in.shape[p]);
@@ -72,16 +66,16 @@ StatusOr<std::vector<TensorType>> inferBroadcastInDim(const InferContext& ctx) {
     return ctx.error("cannot change the element type: operand " + in.str() + ", result " +
                      out.str());
   if (static_cast<int>(dims.size()) != in.rank())
-    return ctx.error("dims " + listStr(dims) + " has " + std::to_string(dims.size()) +
+    return ctx.error("dims " + intListStr(dims) + " has " + std::to_string(dims.size()) +
                      " entries but the operand " + in.str() + " has rank " +
                      std::to_string(in.rank()));
   for (size_t i = 0; i < dims.size(); ++i) {
     int64_t d = dims[i];
     if (d < 0 || d >= out.rank())
-      return ctx.error("dims " + listStr(dims) + ": " + std::to_string(d) +
+      return ctx.error("dims " + intListStr(dims) + ": " + std::to_string(d) +
                        " is out of range for the result " + out.str());
     if (i > 0 && d <= dims[i - 1])
-      return ctx.error("dims " + listStr(dims) + " must be strictly increasing");
+      return ctx.error("dims " + intListStr(dims) + " must be strictly increasing");
     const Dim& od = in.shape[i];
     if (od != out.shape[d] && od != Dim(1))
       return ctx.error("operand dim " + std::to_string(i) + " (" + od.str() +
@@ -100,7 +94,7 @@ StatusOr<std::vector<TensorType>> inferSlice(const InferContext& ctx) {
   if (static_cast<int>(start.size()) != in.rank() || static_cast<int>(limit.size()) != in.rank() ||
       static_cast<int>(stride.size()) != in.rank())
     return ctx.error("start " + dimListStr(start) + ", limit " + dimListStr(limit) +
-                     " and stride " + listStr(stride) + " need one entry per dim of " + in.str());
+                     " and stride " + intListStr(stride) + " need one entry per dim of " + in.str());
   TensorType out{in.dtype, {}};
   for (int i = 0; i < in.rank(); ++i) {
     std::string where = "dim " + std::to_string(i) + " of " + in.str() + ": ";
@@ -149,13 +143,13 @@ StatusOr<std::vector<TensorType>> inferPad(const InferContext& ctx) {
   const auto& low = ctx.op.attrAs<std::vector<int64_t>>("low");
   const auto& high = ctx.op.attrAs<std::vector<int64_t>>("high");
   if (static_cast<int>(low.size()) != in.rank() || static_cast<int>(high.size()) != in.rank())
-    return ctx.error("low " + listStr(low) + " and high " + listStr(high) +
+    return ctx.error("low " + intListStr(low) + " and high " + intListStr(high) +
                      " need one entry per dim of " + in.str());
   TensorType out = in;
   for (int i = 0; i < in.rank(); ++i) {
     if (low[i] < 0 || high[i] < 0)
-      return ctx.error("padding must be non-negative, got low " + listStr(low) + ", high " +
-                       listStr(high));
+      return ctx.error("padding must be non-negative, got low " + intListStr(low) + ", high " +
+                       intListStr(high));
     out.shape[i] = in.shape[i] + Dim(low[i] + high[i]);
   }
   return std::vector<TensorType>{out};

@@ -9,12 +9,6 @@
 
 namespace tessera::ir {
 
-static std::string listStr(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 static Shape reducedShape(const Shape& in, const std::vector<bool>& reduced, bool keepdims) {
   Shape out;
   for (size_t i = 0; i < in.size(); ++i) {
@@ -33,7 +27,7 @@ StatusOr<std::vector<TensorType>> inferReduce(const InferContext& ctx) {
   for (int64_t a : axes) {
     TRY_ASSIGN(int axis, normalizeAxis(ctx, a, in.rank(), "axis"));
     if (reduced[axis])
-      return ctx.error("axes " + listStr(axes) + " name dimension " + std::to_string(axis) +
+      return ctx.error("axes " + intListStr(axes) + " name dimension " + std::to_string(axis) +
                        " twice");
     reduced[axis] = true;
   }
