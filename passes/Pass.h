@@ -9,6 +9,7 @@
 // Passes are registered by one line in PassRegistry.def; nothing else needs editing to add one.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "ir/Module.h"
@@ -23,6 +24,13 @@ class Pass {
   virtual std::string_view name() const = 0;
   // true: the module changed; false: it is exactly as before.
   virtual StatusOr<bool> run(ir::Module& m) = 0;
+  // One option from a pipeline string (`train-step{lr=0.1,accum=2}`), called once per key, in
+  // order, before run(). Passes without options keep this default, which rejects every key.
+  virtual Status setOption(std::string_view key, std::string_view value) {
+    (void)value;
+    return Status::error("unknown option '" + std::string(key) + "' for pass '" +
+                         std::string(name()) + "'");
+  }
 };
 
 }  // namespace tessera::passes

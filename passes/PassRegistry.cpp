@@ -7,6 +7,7 @@
 #include "passes/DcePass.h"
 #include "passes/VerifyPass.h"
 #include "passes/autodiff/AutodiffPass.h"
+#include "passes/training/TrainStepPass.h"
 
 namespace tessera::passes {
 

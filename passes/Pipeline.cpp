@@ -12,15 +12,60 @@ static std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Options of one pass, `key=value,key=value` (the text between its braces), given to
+// Pass::setOption in order.
+static Status applyOptions(Pass& pass, std::string_view options, std::string_view spec) {
+  auto fail = [&](const std::string& why) {
+    return Status::error("pass '" + std::string(pass.name()) + "' in pipeline '" +
+                         std::string(spec) + "': " + why);
+  };
+  if (trim(options).empty()) return Status::ok();
+  size_t start = 0;
+  while (true) {
+    size_t comma = options.find(',', start);
+    std::string_view item = trim(options.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos || trim(item.substr(0, eq)).empty())
+      return fail("expected key=value, got '" + std::string(item) + "'");
+    Status st = pass.setOption(trim(item.substr(0, eq)), trim(item.substr(eq + 1)));
+    if (!st.isOk()) {
+      const std::string& m = st.message();
+      return fail(m.rfind("error: ", 0) == 0 ? m.substr(7) : m);
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return Status::ok();
+}
+
 StatusOr<Pipeline> Pipeline::parse(std::string_view spec) {
   Pipeline p;
   if (trim(spec).empty()) return p;
   size_t start = 0;
   while (true) {
-    size_t comma = spec.find(',', start);
-    std::string_view name = trim(spec.substr(start, comma == std::string_view::npos
-                                                        ? std::string_view::npos
-                                                        : comma - start));
+    // One element, `name` or `name{options}`, ends at the first comma outside braces.
+    size_t end = start;
+    bool inBraces = false;
+    for (; end < spec.size() && (inBraces || spec[end] != ','); ++end) {
+      if (spec[end] == '{' && inBraces)
+        return Status::error("nested '{' in pipeline '" + std::string(spec) + "'");
+      if (spec[end] == '}' && !inBraces)
+        return Status::error("unmatched '}' in pipeline '" + std::string(spec) + "'");
+      if (spec[end] == '{' || spec[end] == '}') inBraces = !inBraces;
+    }
+    if (inBraces) return Status::error("unclosed '{' in pipeline '" + std::string(spec) + "'");
+    std::string_view element = trim(spec.substr(start, end - start));
+    std::string_view name = element;
+    std::string_view options;
+    bool hasOptions = false;
+    if (size_t brace = element.find('{'); brace != std::string_view::npos) {
+      if (element.back() != '}')
+        return Status::error("text after '}' in pipeline '" + std::string(spec) + "'");
+      name = trim(element.substr(0, brace));
+      options = element.substr(brace + 1, element.size() - brace - 2);
+      hasOptions = true;
+    }
     if (name.empty())
       return Status::error("empty pass name in pipeline '" + std::string(spec) +
                            "' (known passes: " + knownPassNames() + ")");
@@ -29,8 +74,9 @@ StatusOr<Pipeline> Pipeline::parse(std::string_view spec) {
       return Status::error("unknown pass '" + std::string(name) + "' in pipeline '" +
                            std::string(spec) + "' (known passes: " + knownPassNames() + ")");
     p.passes_.push_back(info->create());
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
+    if (hasOptions) TRY(applyOptions(*p.passes_.back(), options, spec));
+    if (end >= spec.size()) break;
+    start = end + 1;
   }
   return p;
 }

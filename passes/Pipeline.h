@@ -2,6 +2,9 @@
 // that order. After every pass the verifier runs, so a pass that leaves the module invalid is
 // named in the error instead of surfacing later as a confusing failure elsewhere.
 //
+// A pass may take options in braces, `train-step{optimizer=adamw,lr=0.001,accum=2}`: each
+// `key=value` goes to Pass::setOption before the pass runs (passes without options reject any).
+//
 // Precondition of run(): the module verifies (the CLI verifies it after reading).
 #pragma once
 
