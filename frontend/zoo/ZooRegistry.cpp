@@ -63,7 +63,9 @@ Status readGpt(const ZooOptions& o, GptConfig& c, bool graphOnly) {
     return Status::error("--heads: " + std::to_string(c.heads) + " heads do not divide --hidden=" +
                          std::to_string(c.hidden));
   c.ffn = 4 * c.hidden;
-  if (o.given("ffn")) TRY_ASSIGN(c.ffn, o.integer("ffn", 1, int64_t{1} << 22));
+  if (o.given("ffn")) {
+    TRY_ASSIGN(c.ffn, o.integer("ffn", 1, int64_t{1} << 22));
+  }
   TRY_ASSIGN(c.tied, o.boolean("tied"));
   if (graphOnly) {
     c.init = false;

@@ -142,25 +142,28 @@ StatusOr<std::shared_ptr<const Tensor>> Reader::readTensor(const proto::TensorDa
                                                            const std::string& path) const {
   TRY_ASSIGN(DType dtype, readDType(pt.dtype(), path + ".dtype"));
   std::vector<int64_t> shape(pt.shape().begin(), pt.shape().end());
-  // Count elements without overflow: any zero dim makes the tensor empty however large the rest.
+  // Tensor computes products of its dims (element count, strides) in int64, so even an empty
+  // tensor must keep the product of its non-zero dims in range.
   bool empty = false;
+  uint64_t nonZeroProduct = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0)
-      return fail(path + ".shape[" + std::to_string(i) + "]",
-                  "dimension " + std::to_string(shape[i]) + " is negative");
-    if (shape[i] == 0) empty = true;
+    std::string dp = path + ".shape[" + std::to_string(i) + "]";
+    if (shape[i] < 0) return fail(dp, "dimension " + std::to_string(shape[i]) + " is negative");
+    if (shape[i] == 0) {
+      empty = true;
+    } else if (__builtin_mul_overflow(nonZeroProduct, static_cast<uint64_t>(shape[i]),
+                                      &nonZeroProduct) ||
+               nonZeroProduct > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return fail(dp, "the shape has more elements than fit in 64 bits");
+    }
   }
   const size_t bytes = static_cast<size_t>(dtypeBytes(dtype));
   const size_t have = pt.data().size();
-  uint64_t count = 1;
-  if (empty) {
-    count = 0;
-  } else {
-    for (int64_t d : shape)
-      if (__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) || count > have)
-        return fail(path + ".data", "holds " + std::to_string(have) +
-                                        " bytes, far fewer than the shape needs");
-  }
+  const uint64_t count = empty ? 0 : nonZeroProduct;
+  // Compare before multiplying: count * bytes may not fit, and count > have already disagrees.
+  if (count > have)
+    return fail(path + ".data", "holds " + std::to_string(have) + " bytes, far fewer than the " +
+                                    std::to_string(count) + " elements of the shape need");
   if (count * bytes != have)
     return fail(path + ".data", "holds " + std::to_string(have) + " bytes but " +
                                     std::to_string(count) + " elements of " + dtypeName(dtype) +

@@ -142,6 +142,17 @@ StatusOr<Value*> unaryDerivative(Emitter& e, const ir::Op& op, Value* x, Value* 
   }
 }
 
+// For max (min): 1 where `self` is strictly larger (smaller) than `other`, 1/2 where they are
+// equal, 0 elsewhere, as ([self > other] + [self >= other]) / 2.
+StatusOr<Value*> winnerWeight(Emitter& e, Value* self, Value* other, bool isMax) {
+  auto strict = isMax ? ir::CompareDir::Gt : ir::CompareDir::Lt;
+  auto weak = isMax ? ir::CompareDir::Ge : ir::CompareDir::Le;
+  TRY_ASSIGN(Value * s, e.mask(self, strict, other));
+  TRY_ASSIGN(Value * w, e.mask(self, weak, other));
+  TRY_ASSIGN(Value * sum, e.bin(OpKind::Add, s, w));
+  return e.mulK(sum, 0.5);
+}
+
 }  // namespace
 
 StatusOr<std::vector<Value*>> gradUnary(GradContext& c) {
@@ -171,14 +182,16 @@ StatusOr<std::vector<Value*>> gradBinary(GradContext& c) {
     case OpKind::Add:
       ga = gb = g;
       break;
-    case OpKind::Sub:
+    case OpKind::Sub: {
       ga = g;
       TRY_ASSIGN(gb, e.un(OpKind::Neg, g));
       break;
-    case OpKind::Mul:
+    }
+    case OpKind::Mul: {
       TRY_ASSIGN(ga, e.bin(OpKind::Mul, g, b));
       TRY_ASSIGN(gb, e.bin(OpKind::Mul, g, a));
       break;
+    }
     case OpKind::Div: {  // d/db (a/b) = -a/b^2 = -y/b
       TRY_ASSIGN(ga, e.bin(OpKind::Div, g, b));
       TRY_ASSIGN(Value * gy, e.bin(OpKind::Mul, g, y));
@@ -202,16 +215,8 @@ StatusOr<std::vector<Value*>> gradBinary(GradContext& c) {
       // Weight of a: 1 where a wins strictly, 1/2 on a tie, 0 where it loses, computed as
       // ([a > b] + [a >= b]) / 2 (mirrored for min); b gets the mirror image.
       bool isMax = c.op.kind() == OpKind::Max;
-      auto strict = isMax ? ir::CompareDir::Gt : ir::CompareDir::Lt;
-      auto weak = isMax ? ir::CompareDir::Ge : ir::CompareDir::Le;
-      auto weight = [&](Value* self, Value* other) -> StatusOr<Value*> {
-        TRY_ASSIGN(Value * s, e.mask(self, strict, other));
-        TRY_ASSIGN(Value * w, e.mask(self, weak, other));
-        TRY_ASSIGN(Value * sum, e.bin(OpKind::Add, s, w));
-        return e.mulK(sum, 0.5);
-      };
-      TRY_ASSIGN(Value * wa, weight(a, b));
-      TRY_ASSIGN(Value * wb, weight(b, a));
+      TRY_ASSIGN(Value * wa, winnerWeight(e, a, b, isMax));
+      TRY_ASSIGN(Value * wb, winnerWeight(e, b, a, isMax));
       TRY_ASSIGN(ga, e.bin(OpKind::Mul, g, wa));
       TRY_ASSIGN(gb, e.bin(OpKind::Mul, g, wb));
       break;

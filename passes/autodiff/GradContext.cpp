@@ -52,9 +52,13 @@ StatusOr<ir::Value*> GradContext::unbroadcast(ir::Value* grad, const ir::TensorT
                    ": dim " + std::to_string(d) + " is " + to.str() + ", not 1");
     axes.push_back(lead + d);
   }
+  // When only leading dims were added, dropping them is exactly the target shape.
+  bool onlyLeading = static_cast<int>(axes.size()) == lead;
   ir::Value* summed = grad;
-  if (!axes.empty())
-    TRY_ASSIGN(summed, emit(ir::OpKind::ReduceSum, {grad}, {{"axes", axes}, {"keepdims", true}}));
+  if (!axes.empty()) {
+    TRY_ASSIGN(summed, emit(ir::OpKind::ReduceSum, {grad},
+                            {{"axes", axes}, {"keepdims", !onlyLeading}}));
+  }
   if (summed->type() == target) return summed;
   return emit(ir::OpKind::Reshape, {summed}, {}, {target});
 }

@@ -1,5 +1,7 @@
 // Gradient accumulation: K micro-batches of a mean loss give the full-batch step (K = 1) to
 // rounding, for SGD and AdamW over two steps; and the cases where a batch cannot be split.
+#include <cmath>
+
 #include "TrainingTestUtil.h"
 
 namespace tessera::training_test {

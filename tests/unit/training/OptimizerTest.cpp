@@ -63,7 +63,9 @@ void clipRef(std::vector<std::vector<double>>& grads, double maxNorm) {
 
 // torch.optim.SGD, as documented (first momentum step: buf = g).
 struct SgdRef {
-  double lr, momentum = 0, dampening = 0, wd = 0;
+  explicit SgdRef(double lr_, double momentum_ = 0, double dampening_ = 0, double wd_ = 0)
+      : lr(lr_), momentum(momentum_), dampening(dampening_), wd(wd_) {}
+  double lr, momentum, dampening, wd;
   bool nesterov = false;
   std::vector<std::vector<double>> buf;
   void step(Ref& r, std::vector<std::vector<double>> grads, int t) {
@@ -86,7 +88,10 @@ struct SgdRef {
 
 // torch.optim.AdamW, as documented (decoupled decay, bias-corrected moments).
 struct AdamWRef {
-  double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 1e-2;
+  explicit AdamWRef(double lr_ = 1e-3, double b1_ = 0.9, double b2_ = 0.999, double eps_ = 1e-8,
+                    double wd_ = 1e-2)
+      : lr(lr_), b1(b1_), b2(b2_), eps(eps_), wd(wd_) {}
+  double lr, b1, b2, eps, wd;
   std::vector<std::vector<double>> m, v;
   void step(Ref& r, const std::vector<std::vector<double>>& grads, int t0) {
     int t = t0 + 1;
@@ -147,26 +152,26 @@ TEST(Optimizer, SgdFirstStepByHand) {
   expectNear(paramValue(*m, "u").data(), {0.7, 0.23125, -0.575, 0.3}, 1e-14, "u");
 }
 
-TEST(Optimizer, SgdPlain) { compare(sgd(0.05), SgdRef{0.05}); }
+TEST(Optimizer, SgdPlain) { compare(sgd(0.05), SgdRef(0.05)); }
 
 TEST(Optimizer, SgdMomentum) {
   TrainStepOptions o = sgd(0.05);
   o.optimizer.momentum = 0.9;
-  compare(o, SgdRef{0.05, 0.9});
+  compare(o, SgdRef(0.05, 0.9));
 }
 
 TEST(Optimizer, SgdMomentumDampeningKeepsFirstStepUndamped) {
   TrainStepOptions o = sgd(0.05);
   o.optimizer.momentum = 0.9;
   o.optimizer.dampening = 0.5;
-  compare(o, SgdRef{0.05, 0.9, 0.5});
+  compare(o, SgdRef(0.05, 0.9, 0.5));
 }
 
 TEST(Optimizer, SgdNesterov) {
   TrainStepOptions o = sgd(0.05);
   o.optimizer.momentum = 0.8;
   o.optimizer.nesterov = true;
-  SgdRef ref{0.05, 0.8};
+  SgdRef ref(0.05, 0.8);
   ref.nesterov = true;
   compare(o, ref);
 }
@@ -175,12 +180,12 @@ TEST(Optimizer, SgdWeightDecayWithMomentum) {
   TrainStepOptions o = sgd(0.05);
   o.optimizer.momentum = 0.9;
   o.optimizer.weightDecay = 0.1;
-  compare(o, SgdRef{0.05, 0.9, 0, 0.1});
+  compare(o, SgdRef(0.05, 0.9, 0, 0.1));
 }
 
 TEST(Optimizer, AdamWDefaults) {
   TrainStepOptions o;  // AdamW, lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-2
-  compare(o, AdamWRef{});
+  compare(o, AdamWRef());
 }
 
 TEST(Optimizer, AdamWCustomHyperParameters) {
@@ -190,7 +195,7 @@ TEST(Optimizer, AdamWCustomHyperParameters) {
   o.optimizer.beta2 = 0.95;
   o.optimizer.eps = 1e-3;
   o.optimizer.weightDecay = 0.2;
-  compare(o, AdamWRef{0.1, 0.8, 0.95, 1e-3, 0.2});
+  compare(o, AdamWRef(0.1, 0.8, 0.95, 1e-3, 0.2));
 }
 
 TEST(Optimizer, AdamWStateIsModuleParametersAndAdvances) {
@@ -242,13 +247,13 @@ TEST(Clipping, ScalesByGlobalNormWhenAbove) {
   // The gradient norm at the start is about 27.5, far above 1.
   TrainStepOptions o = sgd(0.1);
   o.clip = 1.0;
-  compare(o, SgdRef{0.1}, 1.0);
+  compare(o, SgdRef(0.1), 1.0);
 }
 
 TEST(Clipping, LeavesSmallGradientsAlone) {
   TrainStepOptions o = sgd(0.01);
   o.clip = 1000.0;
-  SgdRef ref{0.01};
+  SgdRef ref(0.01);
   compare(o, ref, 1000.0);
   // And that is the same as no clipping at all, to rounding.
   std::unique_ptr<ir::Module> a = parse(kQuad), b = parse(kQuad);
