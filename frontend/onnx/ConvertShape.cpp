@@ -8,6 +8,7 @@
 // the Dims directly, so a torch export's `x.view(B, S, heads, -1)` becomes a reshape to
 // [B,S,12,64] with no run-time shape arithmetic.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "frontend/onnx/Converters.h"
@@ -108,10 +109,12 @@ Status convertConstant(NodeContext& n) {
     return n.setOutput(0, constantEntry(ir::Tensor(DType::F32, {len}, std::move(v))));
   }
   if (name == "value_ints") {
-    TRY_ASSIGN(auto ints, n.attrInts(name));
-    std::vector<double> v(ints->begin(), ints->end());
+    if (a.type() != onnx::AttributeProto::INTS)
+      return n.error("attribute 'value_ints' must be INTS");
+    std::vector<int64_t> ints(a.ints().begin(), a.ints().end());
+    std::vector<double> v(ints.begin(), ints.end());
     int64_t len = static_cast<int64_t>(v.size());
-    return n.setOutput(0, constantEntry(ir::Tensor(DType::I64, {len}, std::move(v)), &*ints));
+    return n.setOutput(0, constantEntry(ir::Tensor(DType::I64, {len}, std::move(v)), &ints));
   }
   return n.unsupported("constant attribute '" + name + "' is not supported");
 }

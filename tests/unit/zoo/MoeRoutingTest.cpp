@@ -67,12 +67,12 @@ Tensor make2(std::vector<int64_t> shape, double (*f)(int, int)) {
   return t;
 }
 
-struct Run {
+struct MoeRun {
   std::vector<Vec> y;  // per token
   double aux = 0;
 };
 
-Run runMoe(const zoo::MoeConfig& c) {
+MoeRun runMoe(const zoo::MoeConfig& c) {
   ir::Module m("moe");
   m.symbols.push_back({"B", 1, {}});
   m.symbols.push_back({"S", c.groupSize, {}});
@@ -102,7 +102,7 @@ Run runMoe(const zoo::MoeConfig& c) {
   auto r = ir::interpret(*f, in);
   EXPECT_TRUE(r.isOk()) << r.status().message();
   if (!r.isOk()) return {};
-  Run out;
+  MoeRun out;
   for (int t = 0; t < kTokens; ++t)
     out.y.push_back(Vec(r->outputs[0].data().begin() + t * kH,
                         r->outputs[0].data().begin() + (t + 1) * kH));
@@ -153,7 +153,7 @@ TEST(MoeRouting, Top1DropsByPosition) {
   zoo::MoeConfig c;
   c.experts = kE, c.topK = 1, c.groupSize = kTokens, c.capacityFactor = 0.75;
   c.auxLossCoef = 0.01, c.zLossCoef = 0;
-  Run r = runMoe(c);
+  MoeRun r = runMoe(c);
   ASSERT_EQ(r.y.size(), 4u);
   expectRow(r.y[0], mix(kX[0], {{0, softmax(kX[0])[0]}}), "token 0");
   expectRow(r.y[1], {0, 0, 0}, "token 1 (dropped)");
@@ -175,7 +175,7 @@ TEST(MoeRouting, Top2GateCombineAndSecondChoiceDropping) {
   zoo::MoeConfig c;
   c.experts = kE, c.topK = 2, c.groupSize = kTokens, c.capacityFactor = 0.75;
   c.auxLossCoef = 0.01, c.zLossCoef = 1e-3;
-  Run r = runMoe(c);
+  MoeRun r = runMoe(c);
   ASSERT_EQ(r.y.size(), 4u);
   auto gate = [](int t, int e, int other) {
     Vec p = softmax(kX[t]);
@@ -199,7 +199,7 @@ TEST(MoeRouting, Top2WithoutDropping) {
   zoo::MoeConfig c;
   c.experts = kE, c.topK = 2, c.groupSize = kTokens, c.capacityFactor = 2.0;
   c.auxLossCoef = 0.5, c.zLossCoef = 0;
-  Run r = runMoe(c);
+  MoeRun r = runMoe(c);
   ASSERT_EQ(r.y.size(), 4u);
   const int second[] = {1, 2, 2, 2}, first[] = {0, 0, 0, 1};
   for (int t = 0; t < kTokens; ++t) {
