@@ -9,18 +9,19 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/Interpreter.h"
+#include "passes/Pipeline.h"
 
 namespace tessera::launcher {
 
 std::string progressLine(const StepRecord& r, int steps) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "step %d/%d  loss %.4f  %.3f s/step  %.0f tok/s", r.step, steps,
+  std::snprintf(buf, sizeof buf, "step %d/%d  loss %.4f  %.3g s/step  %.0f tok/s", r.step, steps,
                 r.loss, r.seconds, r.tokensPerSecond);
   return buf;
 }
 
 std::string jsonLine(const StepRecord& r) {
-  nlohmann::json j;
+  nlohmann::ordered_json j;  // keys in this order, step first
   j["step"] = r.step;
   j["loss"] = r.loss;
   j["step_time_s"] = r.seconds;
@@ -51,11 +52,7 @@ StatusOr<std::vector<StepRecord>> runTrainLoop(ir::Module& m, const passes::Trai
     if (!d.isOk()) return d.status();
     StatusOr<ir::InterpretResult> r = ir::interpret(*f, d->inputs);
     if (!r.isOk())
-      return Status::error(r.status().message().rfind("error: ", 0) == 0
-                               ? "step " + std::to_string(step) + ": " +
-                                     r.status().message().substr(7)
-                               : r.status().message() + "\nnote: at training step " +
-                                     std::to_string(step));
+      return passes::withNote(r.status(), "note: at training step " + std::to_string(step));
     for (size_t i = 0; i < carried.size(); ++i)
       carried[i]->init = std::make_shared<ir::Tensor>(std::move(r->outputs[i + 1]));
     double seconds =

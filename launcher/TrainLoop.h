@@ -43,9 +43,10 @@ using DataFn = std::function<StatusOr<StepData>(int step)>;
 StatusOr<std::vector<StepRecord>> runTrainLoop(ir::Module& m, const passes::TrainStepInfo& info,
                                                const DataFn& data, const TrainLoopOptions& o);
 
-// "step 3/20  loss 4.7512  0.120 s/step  8500 tok/s"
+// "step 3/20  loss 4.7512  0.12 s/step  8500 tok/s"
 std::string progressLine(const StepRecord& r, int steps);
-// {"step":3,"loss":4.75...,"step_time_s":0.12,"tokens_per_s":8500.0}
+// {"step":3,"loss":4.75...,"step_time_s":0.12,"tokens_per_s":8500.0}: keys in that order,
+// doubles printed so they read back exactly.
 std::string jsonLine(const StepRecord& r);
 
 }  // namespace tessera::launcher

@@ -72,7 +72,8 @@ StatusOr<MicroBatchPlan> planMicroBatches(const ir::Function& f, const std::vect
     if (!onlyLeading)
       return fail(f, "accum=" + std::to_string(k) + ": " + argLabel(a) + " (" + t.str() +
                          ") uses the batch symbol " + *sym +
-                         " other than as its leading dim, so it cannot be split into micro-batches");
+                         " other than as its leading dim, so it cannot be split into "
+                         "micro-batches");
     plan.split[i] = true;
   }
   plan.subst = DimSubstitution{*sym, Dim::symbol(*sym).divide(k)};

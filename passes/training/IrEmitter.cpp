@@ -33,7 +33,8 @@ StatusOr<ir::Op*> IrEmitter::op(OpKind kind, std::vector<Value*> operands,
 StatusOr<Value*> IrEmitter::value(OpKind kind, std::vector<Value*> operands,
                                   std::vector<std::pair<std::string, ir::AttrValue>> attrs,
                                   std::vector<ir::TensorType> declared, const std::string& name) {
-  TRY_ASSIGN(ir::Op * o, op(kind, std::move(operands), std::move(attrs), std::move(declared), name));
+  TRY_ASSIGN(ir::Op * o,
+             op(kind, std::move(operands), std::move(attrs), std::move(declared), name));
   return o->result(0);
 }
 

@@ -166,8 +166,9 @@ StatusOr<TrainStepInfo> buildTrainStep(ir::Module& m, const TrainStepOptions& o)
       state[i].push_back(addState(params[i]->name() + "." + s, params[i]->type(),
                                   params[i]->sharding(), paramSharding, zeros));
   }
-  Value* step = addState(stepName, ir::TensorType{ir::DType::I64, {}}, std::nullopt,
-                         std::nullopt, std::make_shared<ir::Tensor>(ir::Tensor::scalar(ir::DType::I64, 0)));
+  Value* step =
+      addState(stepName, ir::TensorType{ir::DType::I64, {}}, std::nullopt, std::nullopt,
+               std::make_shared<ir::Tensor>(ir::Tensor::scalar(ir::DType::I64, 0)));
 
   // ---- the body ----
   IrEmitter e(*ts, f->loc);

@@ -4,6 +4,8 @@
 // Expected gradients are worked out by hand in the comments.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "ir/Interpreter.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"

@@ -167,7 +167,7 @@ StatusOr<CheckResult> checkSample(const Sample& s, const std::string& filename, 
     bool found = false;
     for (const auto& op : ff.ops()) found = found || op->kind() == *mustContain;
     if (!found)
-      return Status::error(here, "the sample does not use '" +
+      return Status::error(here, std::string("the sample does not use '") +
                            ir::opInfo(*mustContain).mnemonic + "'");
   }
   if (fwdArgs.empty())

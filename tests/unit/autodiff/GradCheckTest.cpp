@@ -7,6 +7,7 @@
 // sample that does not use its op must both fail.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -73,7 +74,10 @@ TEST_P(GradCheck, MatchesFiniteDifferences) {
       ADD_FAILURE() << "d loss / d %" << m.arg << "[" << m.index << "]: rule " << m.analytic
                     << ", finite difference " << m.numeric;
     if (!r->mismatches.empty()) ADD_FAILURE() << "differentiated module:\n" << r->backwardIR;
-    RecordProperty("max_abs_error_" + std::to_string(k), std::to_string(r->maxAbsError));
+    char summary[64];
+    std::snprintf(summary, sizeof summary, "%lld elements, max |error| %.3g",
+                  static_cast<long long>(r->checked), r->maxAbsError);
+    RecordProperty("sample_" + std::to_string(k), summary);
   }
 }
 

@@ -65,7 +65,8 @@ inline void expectNear(const std::vector<double>& got, const std::vector<double>
                        double tol, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::abs(want[i]))) << what << " [" << i << "]";
+    EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::abs(want[i])))
+        << what << " [" << i << "]";
 }
 
 }  // namespace tessera::training_test
