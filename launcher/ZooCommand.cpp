@@ -5,8 +5,8 @@
 //   tessera zoo --list
 //
 // The model options are not CLI11 options (each model has its own set), so the subcommand
-// accepts extra arguments and hands every `--key=value` to the zoo, which checks them; a bad one
-// is a usage error naming the flag (exit 2).
+// accepts extra arguments and hands every `--key=value` (or `--key value`) to the zoo, which
+// checks them; a bad one is a usage error naming the flag (exit 2).
 #include <iostream>
 
 #include "frontend/Zoo.h"
@@ -49,7 +49,7 @@ class ZooCommand : public Command {
     cmd_->footer(
         "Model options are given as --key=value (for example: tessera zoo gpt --layers=4 "
         "--hidden=128); 'tessera zoo --list' shows each model's options with their defaults.\n"
-        "Exit codes: 0 ok, 1 error in the IR, 2 usage error.");
+        "Exit codes: 0 ok, 1 error in the IR, 2 usage error.\n");
     return cmd_;
   }
 
@@ -59,17 +59,26 @@ class ZooCommand : public Command {
       return kExitOk;
     }
     std::map<std::string, std::string> options;
-    for (const std::string& arg : cmd_->remaining()) {
-      size_t eq = arg.find('=');
+    std::vector<std::string> extras = cmd_->remaining();
+    for (size_t i = 0; i < extras.size(); ++i) {
+      const std::string& arg = extras[i];
       if (arg.rfind("--", 0) != 0 || arg.size() < 3)
         return usageError("unexpected argument '" + arg + "'; model options are --key=value");
-      if (eq == std::string::npos)
+      size_t eq = arg.find('=');
+      std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      std::string value;
+      if (eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+      } else if (i + 1 < extras.size() && extras[i + 1].rfind("--", 0) != 0) {
+        value = extras[++i];  // `--key value`, as `tessera train` accepts
+      } else {
         return usageError(arg + ": expected " + arg + "=VALUE");
-      std::string key = arg.substr(2, eq - 2);
+      }
       if (options.count(key)) return usageError("--" + key + ": given more than once");
-      options[key] = arg.substr(eq + 1);
+      options[key] = value;
     }
-    if (name_.empty()) return usageError("NAME: give a model name ('tessera zoo --list' lists them)");
+    if (name_.empty())
+      return usageError("NAME: give a model name ('tessera zoo --list' lists them)");
 
     ModuleFormat format = ModuleFormat::Text;
     if (emit_ == "proto") {

@@ -67,7 +67,8 @@ std::vector<Value*> GraphBuilder::ops(OpKind kind, std::vector<Value*> operands,
   if (!live(operands)) return {};
   Location loc{origin_, func_.numOps() + 1, 1};
   StatusOr<ir::Op*> o =
-      func_.addOp(ir::OpSpec{kind, std::move(operands), std::move(attrs), std::move(declared), loc});
+      func_.addOp(ir::OpSpec{kind, std::move(operands), std::move(attrs), std::move(declared),
+                             std::move(loc)});
   if (!o.isOk()) {
     error_ = o.status();
     return {};

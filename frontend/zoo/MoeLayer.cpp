@@ -82,9 +82,8 @@ MoeOutput moeLayer(GraphBuilder& g, Value* x, const MoeConfig& c, int64_t hidden
   }
   if (c.zLossCoef > 0) {
     // logsumexp(l) = l_j - log_softmax(l)_j for every j; the mean over j is the stable form.
-    Value* lse = g.reduce(OpKind::ReduceMean,
-                          g.sub(logits, g.op(OpKind::LogSoftmax, {logits}, {{"axis", int64_t{-1}}})),
-                          {2});
+    Value* logProbs = g.op(OpKind::LogSoftmax, {logits}, {{"axis", int64_t{-1}}});
+    Value* lse = g.reduce(OpKind::ReduceMean, g.sub(logits, logProbs), {2});
     Value* z = g.mul(g.reduce(OpKind::ReduceMean, g.mul(lse, lse), {0, 1}),
                      g.scalar(c.zLossCoef));
     g.named(z, prefix + ".z_loss");

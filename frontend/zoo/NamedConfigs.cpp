@@ -9,17 +9,26 @@
 // Neither changes the parameter count by more than 1%.
 // Megatron-LM: Narayanan et al. SC'21, Table 1 (layers, hidden, heads), sequence 2048, vocabulary
 // 51200 (see /work/shared/REFERENCE.md). The MLP width is 4 * hidden for every model.
+#include <cctype>
+
 #include "frontend/zoo/ZooModels.h"
 
 namespace tessera::frontend::zoo {
+
+namespace {
+std::string upper(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+}  // namespace
 
 const std::vector<NamedConfig>& namedConfigs() {
   static const std::vector<NamedConfig> configs = [] {
     std::vector<NamedConfig> v;
     auto gpt3 = [&](std::string size, int64_t l, int64_t h, int64_t a) {
       v.push_back({"gpt3-" + size,
-                   "GPT-3 " + size + " (Brown et al. 2020, Table 2.1), graph only", l, h, a, 2048,
-                   50257});
+                   "GPT-3 " + upper(size) + " (Brown et al. 2020, Table 2.1), graph only", l, h,
+                   a, 2048, 50257});
     };
     gpt3("125m", 12, 768, 12);
     gpt3("350m", 24, 1024, 16);
@@ -31,8 +40,8 @@ const std::vector<NamedConfig>& namedConfigs() {
     gpt3("175b", 96, 12288, 96);
     auto megatron = [&](std::string size, int64_t l, int64_t h, int64_t a) {
       v.push_back({"megatron-" + size,
-                   "Megatron-LM " + size + " (Narayanan et al. SC'21, Table 1), graph only", l, h,
-                   a, 2048, 51200});
+                   "Megatron-LM " + upper(size) + " (Narayanan et al. SC'21, Table 1), graph only",
+                   l, h, a, 2048, 51200});
     };
     megatron("1.7b", 24, 2304, 24);
     megatron("3.6b", 30, 3072, 32);

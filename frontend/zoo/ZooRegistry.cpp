@@ -185,8 +185,8 @@ std::vector<ZooModelInfo> zooModels() {
   return out;
 }
 
-StatusOr<std::unique_ptr<ir::Module>> buildZooModel(const std::string& name,
-                                                    const std::map<std::string, std::string>& options) {
+StatusOr<std::unique_ptr<ir::Module>> buildZooModel(
+    const std::string& name, const std::map<std::string, std::string>& options) {
   for (const Entry& e : entries()) {
     if (e.info.name != name) continue;
     TRY_ASSIGN(ZooOptions o, ZooOptions::make(name, options, e.info.defaults));

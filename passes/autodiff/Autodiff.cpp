@@ -52,7 +52,8 @@ std::string argName(const ir::Value* v) {
   return v->name().empty() ? "arg" + std::to_string(v->resultIndex()) : v->name();
 }
 
-std::string opWhere(const ir::Op& op) { return "'" + std::string(op.mnemonic()) + "' at " + op.loc().str(); }
+// The op's mnemonic; its location is the error's own prefix.
+std::string opName(const ir::Op& op) { return "'" + std::string(op.mnemonic()) + "'"; }
 
 using ValueSet = std::unordered_set<const ir::Value*>;
 
@@ -139,7 +140,7 @@ Status Differentiator::visit(ir::Op& op,
       ValueSet dep = forwardClosure(f_, numForward_, {arg});
       for (ir::Value* v : op.operands())
         if (dep.count(v))
-          return Status::error(op.loc(), "cannot differentiate through " + opWhere(op) + " (" +
+          return Status::error(op.loc(), "cannot differentiate through " + opName(op) + " (" +
                                              entry.why + "): it is on the path from %" +
                                              argName(arg) + " to the loss");
     }
@@ -186,7 +187,7 @@ Status Differentiator::blockedError(
                                ? "its gradient is zero everywhere it is defined"
                                : "it passes no gradient to its operand " + std::to_string(k);
       return Status::error(op.loc(), "the loss depends on %" + argName(arg) +
-                                         " only through non-differentiable ops: " + opWhere(op) +
+                                         " only through non-differentiable ops: " + opName(op) +
                                          " blocks the path (" + reason + ")");
     }
   }

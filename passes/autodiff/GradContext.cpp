@@ -56,8 +56,9 @@ StatusOr<ir::Value*> GradContext::unbroadcast(ir::Value* grad, const ir::TensorT
   bool onlyLeading = static_cast<int>(axes.size()) == lead;
   ir::Value* summed = grad;
   if (!axes.empty()) {
-    TRY_ASSIGN(summed, emit(ir::OpKind::ReduceSum, {grad},
-                            {{"axes", axes}, {"keepdims", !onlyLeading}}));
+    std::vector<std::pair<std::string, ir::AttrValue>> attrs = {{"axes", axes}};
+    if (!onlyLeading) attrs.push_back({"keepdims", true});
+    TRY_ASSIGN(summed, emit(ir::OpKind::ReduceSum, {grad}, std::move(attrs)));
   }
   if (summed->type() == target) return summed;
   return emit(ir::OpKind::Reshape, {summed}, {}, {target});

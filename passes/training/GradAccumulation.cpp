@@ -110,13 +110,14 @@ StatusOr<AccumulatedGradients> accumulateGradients(IrEmitter& e, const ir::Funct
   if (K == 1) return sum;
 
   // Divide (not multiply by 1/K) so that K = 2, 4, ... are exact.
-  auto average = [&](Value* v) -> StatusOr<Value*> {
+  // The averages take the names of the full-batch values (`loss`, `grad_w`).
+  auto average = [&](Value* v, const std::string& name) -> StatusOr<Value*> {
     TRY_ASSIGN(Value * k, e.scalar(v->type().dtype, K));
-    return e.div(v, k);
+    return e.div(v, k, name);
   };
-  TRY_ASSIGN(sum.loss, average(sum.loss));
-  for (Value*& g : sum.grads) {
-    TRY_ASSIGN(g, average(g));
+  TRY_ASSIGN(sum.loss, average(sum.loss, grad.results()[0]->name()));
+  for (int j = 0; j < numGrads; ++j) {
+    TRY_ASSIGN(sum.grads[j], average(sum.grads[j], grad.results()[numForwardResults + j]->name()));
   }
   return sum;
 }

@@ -81,8 +81,9 @@ TEST(AutodiffErrors, PathOnlyThroughArgmax) {
     }
   })");
   std::string e = errorOf(*m, {"x"});
-  EXPECT_NE(e.find("t.tir:4:7: error:"), std::string::npos) << e;
-  EXPECT_NE(e.find("'argmax' at t.tir:4:7"), std::string::npos) << e;
+  EXPECT_NE(e.find("t.tir:4:7: error: the loss depends on %x only through non-differentiable "
+                   "ops: 'argmax' blocks the path"),
+            std::string::npos) << e;
   EXPECT_NE(e.find("%x"), std::string::npos) << e;
   // The table itself is differentiable; only x is blocked.
   EXPECT_EQ(errorOf(*parse(R"(module @m {
@@ -106,7 +107,8 @@ TEST(AutodiffErrors, PathOnlyThroughCompare) {
     }
   })");
   std::string e = errorOf(*m, {"a", "x"});
-  EXPECT_NE(e.find("'compare' at t.tir:3:7"), std::string::npos) << e;
+  EXPECT_NE(e.find("t.tir:3:7: error:"), std::string::npos) << e;
+  EXPECT_NE(e.find("'compare' blocks the path"), std::string::npos) << e;
   EXPECT_NE(e.find("%x"), std::string::npos) << e;
 }
 
@@ -120,7 +122,9 @@ TEST(AutodiffErrors, PathOnlyThroughIntegerCast) {
     }
   })");
   std::string e = errorOf(*m, {"x"});
-  EXPECT_NE(e.find("'cast' at t.tir:3:7"), std::string::npos) << e;
+  EXPECT_NE(e.find("t.tir:3:7: error:"), std::string::npos) << e;
+  EXPECT_NE(e.find("'cast' blocks the path (it passes no gradient to its operand 0)"),
+            std::string::npos) << e;
   EXPECT_NE(e.find("%x"), std::string::npos) << e;
 }
 

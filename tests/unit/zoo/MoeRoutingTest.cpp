@@ -122,7 +122,8 @@ Vec mix(const Vec& x, std::vector<std::pair<int, double>> terms) {
 
 void expectRow(const Vec& got, const Vec& want, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t h = 0; h < got.size(); ++h) EXPECT_NEAR(got[h], want[h], 1e-6) << what << " [" << h << "]";
+  for (size_t h = 0; h < got.size(); ++h)
+    EXPECT_NEAR(got[h], want[h], 1e-6) << what << " [" << h << "]";
 }
 
 // Switch load balancing over the 4 tokens: top-1 experts are e0, e0, e0, e1.
