@@ -35,8 +35,9 @@ OnnxImportResult importOnnxDetailed(const std::string& path);
 OnnxImportResult importOnnxBytes(const std::string& bytes, const std::string& path);
 
 // Reads a serialized ONNX TensorProto (the test_data_set_*/input_*.pb files), with the same
-// checks as initializers (no external data).
-StatusOr<ir::Tensor> readOnnxTensorFile(const std::string& path);
+// checks as initializers (no external data). ONNX 1.12's test data stores bfloat16 tensors as
+// UINT16 bit patterns: with `uint16AsBf16`, such a tensor is read as bf16.
+StatusOr<ir::Tensor> readOnnxTensorFile(const std::string& path, bool uint16AsBf16 = false);
 
 // The ONNX op types (default domain) the importer converts, sorted.
 std::vector<std::string> supportedOnnxOps();

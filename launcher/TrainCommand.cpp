@@ -326,7 +326,7 @@ class TrainCommand : public Command {
     cmd->add_flag("--quiet", o.quiet, "No progress output");
     cmd->allow_extras();
     cmd->footer(
-        "Zoo models take their size flags after the train flags, e.g.\n"
+        "Zoo models take their size flags (--layers 2 or --layers=2) among the train flags, e.g.\n"
         "  tessera train gpt --layers 1 --hidden 32 --heads 2 --batch 2 --seq 16 --steps 5\n"
         "Exit codes: 0 ok, 1 error in the model, the data or the run, 2 usage error.");
     cmd_ = cmd;

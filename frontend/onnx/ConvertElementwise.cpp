@@ -144,7 +144,7 @@ Status convertPow(NodeContext& n) {
   return n.setOutput(0, std::move(r));
 }
 
-// Max, Min, Sum: a left fold of the binary op over every input.
+// Max, Min, Sum, Mean: a left fold of the binary op over every input (Mean then divides).
 Status convertVariadic(NodeContext& n) {
   TRY(n.allowAttrs({}));
   if (n.numInputs() < 1) return n.error("expects at least one input");
@@ -156,7 +156,75 @@ Status convertVariadic(NodeContext& n) {
     TRY(requireSameDType(n, acc, x));
     TRY_ASSIGN(acc, n.emit(kind, {acc, x}));
   }
+  if (t == "Mean") {
+    if (!ir::isFloat(acc.type.dtype)) return n.unsupported("Mean of integer tensors");
+    TRY_ASSIGN(Entry count, n.constScalar(n.numInputs(), acc.type.dtype));
+    TRY_ASSIGN(acc, n.emit(OpKind::Div, {acc, count}));
+  }
   return n.setOutput(0, std::move(acc));
+}
+
+// Clip(x, min?, max?) = min(max(x, lo), hi); NaN stays NaN.
+Status convertClip(NodeContext& n) {
+  TRY(n.expectInputs(1, 3));
+  TRY(n.allowAttrs({}));
+  TRY_ASSIGN(Entry y, n.input(0));
+  if (n.hasInput(1)) {
+    TRY_ASSIGN(Entry lo, n.input(1));
+    TRY(requireSameDType(n, y, lo));
+    TRY_ASSIGN(y, n.emit(OpKind::Max, {y, lo}));
+  }
+  if (n.hasInput(2)) {
+    TRY_ASSIGN(Entry hi, n.input(2));
+    TRY(requireSameDType(n, y, hi));
+    TRY_ASSIGN(y, n.emit(OpKind::Min, {y, hi}));
+  }
+  return n.setOutput(0, std::move(y));
+}
+
+// LeakyRelu (slope = alpha) and PRelu (slope = input 1): x < 0 ? slope * x : x.
+Status convertLeakyRelu(NodeContext& n) {
+  bool prelu = n.node.op_type() == "PRelu";
+  TRY(n.expectInputs(prelu ? 2 : 1, prelu ? 2 : 1));
+  TRY(n.allowAttrs(prelu ? std::initializer_list<const char*>{}
+                         : std::initializer_list<const char*>{"alpha"}));
+  TRY_ASSIGN(Entry x, n.input(0));
+  Entry slope;
+  if (prelu) {
+    TRY_ASSIGN(slope, n.input(1));
+    TRY(requireSameDType(n, x, slope));
+  } else {
+    TRY_ASSIGN(double alpha, n.attrFloat("alpha", 0.01));
+    TRY_ASSIGN(slope, n.constScalar(alpha, x.type.dtype));
+  }
+  TRY_ASSIGN(Entry zero, n.constScalar(0, x.type.dtype));
+  TRY_ASSIGN(Entry neg, n.compare(x, zero, CompareDir::Lt));
+  TRY_ASSIGN(Entry scaled, n.emit(OpKind::Mul, {x, slope}));
+  TRY_ASSIGN(Entry y, n.emit(OpKind::Select, {neg, scaled, x}));
+  return n.setOutput(0, std::move(y));
+}
+
+// And, Or, Xor on bool tensors, as selects and a comparison.
+Status convertLogical(NodeContext& n) {
+  TRY(n.expectInputs(2, 2));
+  TRY(n.allowAttrs({}));
+  TRY_ASSIGN(Entry a, n.input(0));
+  TRY_ASSIGN(Entry b, n.input(1));
+  if (a.type.dtype != DType::Bool || b.type.dtype != DType::Bool)
+    return n.error("inputs must be bool, got " + a.type.str() + " and " + b.type.str());
+  const std::string& t = n.node.op_type();
+  Entry y;
+  if (t == "Xor") {
+    TRY_ASSIGN(y, n.compare(a, b, CompareDir::Ne));
+  } else {
+    TRY_ASSIGN(Entry c, n.constScalar(t == "Or" ? 1.0 : 0.0, DType::Bool));
+    if (t == "Or") {
+      TRY_ASSIGN(y, n.emit(OpKind::Select, {a, c, b}));
+    } else {
+      TRY_ASSIGN(y, n.emit(OpKind::Select, {a, b, c}));
+    }
+  }
+  return n.setOutput(0, std::move(y));
 }
 
 Status convertCompare(NodeContext& n) {

@@ -145,7 +145,7 @@ Status convertLayerNorm(NodeContext& n) {
 
 Status convertReduce(NodeContext& n) {
   const std::string& t = n.node.op_type();
-  bool axesInput = t == "ReduceSum";  // opset 13 moved ReduceSum's axes to an input
+  bool axesInput = t == "ReduceSum";  // opset 13 moved (only) ReduceSum's axes to an input
   if (axesInput) {
     TRY(n.expectInputs(1, 2));
     TRY(n.allowAttrs({"keepdims", "noop_with_empty_axes"}));
@@ -177,11 +177,56 @@ Status convertReduce(NodeContext& n) {
     all.resize(r);
     std::iota(all.begin(), all.end(), 0);
   }
-  OpKind kind = t == "ReduceSum" ? OpKind::ReduceSum : t == "ReduceMean" ? OpKind::ReduceMean
-                                                                         : OpKind::ReduceMax;
-  if (kind == OpKind::ReduceMean && !ir::isFloat(x.type.dtype))
-    return n.unsupported("ReduceMean of the integer tensor " + x.type.str());
-  TRY_ASSIGN(Entry y, n.reduce(kind, x, std::move(all), keepdims != 0));
+  bool keep = keepdims != 0;
+  bool floatOnly = t == "ReduceMean" || t == "ReduceL2" || t == "ReduceLogSum" ||
+                   t == "ReduceLogSumExp";
+  if (floatOnly && !ir::isFloat(x.type.dtype))
+    return n.unsupported(t + " of the integer tensor " + x.type.str());
+  Entry y;
+  if (t == "ReduceSum" || t == "ReduceMean" || t == "ReduceMax") {
+    OpKind kind = t == "ReduceSum"    ? OpKind::ReduceSum
+                  : t == "ReduceMean" ? OpKind::ReduceMean
+                                      : OpKind::ReduceMax;
+    TRY_ASSIGN(y, n.reduce(kind, x, all, keep));
+  } else if (t == "ReduceMin") {  // -max(-x)
+    TRY_ASSIGN(Entry neg, n.emit(OpKind::Neg, {x}));
+    TRY_ASSIGN(Entry mx, n.reduce(OpKind::ReduceMax, neg, all, keep));
+    TRY_ASSIGN(y, n.emit(OpKind::Neg, {mx}));
+  } else if (t == "ReduceSumSquare" || t == "ReduceL2") {
+    TRY_ASSIGN(Entry sq, n.emit(OpKind::Mul, {x, x}));
+    TRY_ASSIGN(y, n.reduce(OpKind::ReduceSum, sq, all, keep));
+    if (t == "ReduceL2") TRY_ASSIGN(y, n.emit(OpKind::Sqrt, {y}));
+  } else if (t == "ReduceL1") {
+    TRY_ASSIGN(Entry ab, n.emit(OpKind::Abs, {x}));
+    TRY_ASSIGN(y, n.reduce(OpKind::ReduceSum, ab, all, keep));
+  } else if (t == "ReduceLogSum") {
+    TRY_ASSIGN(Entry s, n.reduce(OpKind::ReduceSum, x, all, keep));
+    TRY_ASSIGN(y, n.emit(OpKind::Log, {s}));
+  } else {  // ReduceLogSumExp, shifted by the maximum so large inputs do not overflow
+    TRY_ASSIGN(Entry mk, n.reduce(OpKind::ReduceMax, x, all, true));
+    TRY_ASSIGN(Entry d, n.emit(OpKind::Sub, {x, mk}));
+    TRY_ASSIGN(Entry e, n.emit(OpKind::Exp, {d}));
+    TRY_ASSIGN(Entry s, n.reduce(OpKind::ReduceSum, e, all, keep));
+    TRY_ASSIGN(Entry l, n.emit(OpKind::Log, {s}));
+    TRY_ASSIGN(Entry m, n.reduce(OpKind::ReduceMax, x, all, keep));
+    TRY_ASSIGN(y, n.emit(OpKind::Add, {l, m}));
+  }
+  return n.setOutput(0, std::move(y));
+}
+
+Status convertCumSum(NodeContext& n) {
+  TRY(n.expectInputs(2, 2));
+  TRY(n.allowAttrs({"exclusive", "reverse"}));
+  TRY_ASSIGN(Entry x, n.input(0));
+  TRY_ASSIGN(std::vector<int64_t> a, n.intsInput(1, "axis"));
+  if (a.size() != 1) return n.error("axis must be a scalar");
+  TRY_ASSIGN(int axis, n.axis(a[0], x.type.rank(), "axis"));
+  TRY_ASSIGN(int64_t exclusive, n.attrInt("exclusive", 0));
+  TRY_ASSIGN(int64_t reverse, n.attrInt("reverse", 0));
+  TRY_ASSIGN(Entry y, n.emit(OpKind::Cumsum, {x},
+                             {{"axis", int64_t{axis}},
+                              {"exclusive", exclusive != 0},
+                              {"reverse", reverse != 0}}));
   return n.setOutput(0, std::move(y));
 }
 
@@ -194,6 +239,11 @@ Status convertArgMax(NodeContext& n) {
   TRY_ASSIGN(int64_t last, n.attrInt("select_last_index", 0));
   if (last) return n.unsupported("select_last_index=1 (Tessera's argmax picks the first)");
   TRY_ASSIGN(int axis, n.axis(a, x.type.rank(), "axis"));
+  if (n.node.op_type() == "ArgMin") {  // the first minimum is the first maximum of -x
+    if (!ir::isFloat(x.type.dtype) && x.type.dtype != DType::I64 && x.type.dtype != DType::I32)
+      return n.error("input must be numeric, got " + x.type.str());
+    TRY_ASSIGN(x, n.emit(OpKind::Neg, {x}));
+  }
   TRY_ASSIGN(Entry y, n.emit(OpKind::Argmax, {x},
                              {{"axis", int64_t{axis}}, {"keepdims", keepdims != 0}}));
   return n.setOutput(0, std::move(y));

@@ -216,7 +216,7 @@ StatusOr<std::unique_ptr<ir::Module>> importOnnx(const std::string& path) {
   return std::move(r.module);
 }
 
-StatusOr<ir::Tensor> readOnnxTensorFile(const std::string& path) {
+StatusOr<ir::Tensor> readOnnxTensorFile(const std::string& path, bool uint16AsBf16) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (ec) return err(path, "cannot open: " + ec.message());
@@ -227,6 +227,8 @@ StatusOr<ir::Tensor> readOnnxTensorFile(const std::string& path) {
   if (!in) return err(path, "cannot read the file");
   onnx::TensorProto t;
   if (!t.ParseFromString(bytes)) return err(path, "not a valid ONNX TensorProto");
+  if (uint16AsBf16 && t.data_type() == onnx::TensorProto::UINT16)
+    t.set_data_type(onnx::TensorProto::BFLOAT16);  // same storage: 16 bits per element
   TRY_ASSIGN(DecodedTensor d, decodeTensor(t, "tensor '" + t.name() + "'", path, ""));
   return std::move(d.tensor);
 }

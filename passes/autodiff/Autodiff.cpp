@@ -33,10 +33,12 @@ struct GradEntry {
 const std::vector<GradEntry>& gradTable() {
   static const std::vector<GradEntry> table = [] {
     std::vector<GradEntry> t(ir::allOps().size());
-#define GRAD(kind, fn) t[static_cast<size_t>(ir::OpKind::kind)] = {GradKind::Rule, &fn, nullptr, true};
-#define ZERO_GRAD(kind) t[static_cast<size_t>(ir::OpKind::kind)] = {GradKind::Zero, nullptr, nullptr, true};
-#define NO_GRAD(kind, why) t[static_cast<size_t>(ir::OpKind::kind)] = {GradKind::None, nullptr, why, true};
+#define SLOT(kind) t[static_cast<size_t>(ir::OpKind::kind)]
+#define GRAD(kind, fn) SLOT(kind) = {GradKind::Rule, &fn, nullptr, true};
+#define ZERO_GRAD(kind) SLOT(kind) = {GradKind::Zero, nullptr, nullptr, true};
+#define NO_GRAD(kind, why) SLOT(kind) = {GradKind::None, nullptr, why, true};
 #include "passes/autodiff/GradRules.def"
+#undef SLOT
     return t;
   }();
   return table;

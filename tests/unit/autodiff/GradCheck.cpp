@@ -84,8 +84,8 @@ StatusOr<std::unique_ptr<ir::Module>> buildLossModule(const Sample& s, const std
     floatArgs.push_back(a);
   }
   Location loc = f->returnLoc;
-  auto add = [&](ir::OpKind k, std::vector<Value*> ops,
-                 std::vector<std::pair<std::string, ir::AttrValue>> attrs = {}) -> StatusOr<Value*> {
+  using Attrs = std::vector<std::pair<std::string, ir::AttrValue>>;
+  auto add = [&](ir::OpKind k, std::vector<Value*> ops, Attrs attrs = {}) -> StatusOr<Value*> {
     TRY_ASSIGN(ir::Op * op, f->addOp(ir::OpSpec{k, std::move(ops), std::move(attrs), {}, loc}));
     return op->result(0);
   };
@@ -214,7 +214,8 @@ StatusOr<CheckResult> checkSample(const Sample& s, const std::string& filename, 
       double err = std::fabs(g[i] - fd);
       result.maxAbsError = std::max(result.maxAbsError, err);
       ++result.checked;
-      if (!(err <= s.atol + s.rtol * std::fabs(fd))) result.mismatches.push_back({name, i, g[i], fd});
+      if (!(err <= s.atol + s.rtol * std::fabs(fd)))
+        result.mismatches.push_back({name, i, g[i], fd});
     }
   }
   return result;

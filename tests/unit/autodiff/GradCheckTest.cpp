@@ -106,7 +106,8 @@ module @exp {
 // Scales the first gradient by 1.001: a 0.1% error the check must see.
 void scaleFirstGradient(ir::Function& f, int numGrads) {
   ir::Value* g = f.results()[1];
-  auto k = f.addOp(ir::OpSpec{ir::OpKind::Full, {}, {{"value", 1.001}}, {{g->type().dtype, {}}}, {}});
+  ir::TensorType scalar{g->type().dtype, {}};
+  auto k = f.addOp(ir::OpSpec{ir::OpKind::Full, {}, {{"value", 1.001}}, {scalar}, {}});
   ASSERT_TRUE(k.isOk());
   auto m = f.addOp(ir::OpSpec{ir::OpKind::Mul, {g, (*k)->result(0)}, {}, {}, {}});
   ASSERT_TRUE(m.isOk());

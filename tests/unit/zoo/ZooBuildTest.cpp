@@ -152,7 +152,7 @@ TEST(ZooBuild, NamedConfigShapes) {
   // Overrides make a quick variant of a named shape.
   auto small = build("gpt3-175b", {{"layers", "2"}});
   ASSERT_TRUE(small);
-  EXPECT_EQ(m->findParam("h1.attn.qkv.w") != nullptr, true);
+  EXPECT_NE(m->findParam("h1.attn.qkv.w"), nullptr);
   EXPECT_EQ(small->findParam("h1.attn.qkv.w")->type,
             (ir::TensorType{DType::F32, {12288, 3 * 12288}}));
   EXPECT_EQ(small->findParam("h2.attn.qkv.w"), nullptr);
