@@ -19,7 +19,8 @@ TEST(PassRegistry, EveryEntryCreatesThePassItNames) {
     EXPECT_NE(passHelp().find(std::string("  ") + name + "  "), std::string::npos) << passHelp();
   }
   EXPECT_EQ(findPass("DCE"), nullptr) << "names are case-sensitive";
-  EXPECT_EQ(knownPassNames(), "verify, dce, cse");
+  // The registry lists passes in PassRegistry.def order; the first three are the basic ones.
+  EXPECT_EQ(knownPassNames().rfind("verify, dce, cse", 0), 0u) << knownPassNames();
 }
 
 TEST(Pipeline, ParsesNamesInOrderIgnoringSpaces) {
@@ -34,8 +35,8 @@ TEST(Pipeline, ParsesNamesInOrderIgnoringSpaces) {
 TEST(Pipeline, UnknownOrEmptyNamesListTheKnownPasses) {
   auto p = Pipeline::parse("verify,dse");
   ASSERT_FALSE(p.isOk());
-  EXPECT_EQ(p.status().message(),
-            "error: unknown pass 'dse' in pipeline 'verify,dse' (known passes: verify, dce, cse)");
+  EXPECT_EQ(p.status().message(), "error: unknown pass 'dse' in pipeline 'verify,dse' (known passes: " +
+                                      knownPassNames() + ")");
   auto q = Pipeline::parse("dce,,cse");
   ASSERT_FALSE(q.isOk());
   EXPECT_NE(q.status().message().find("empty pass name"), std::string::npos);
