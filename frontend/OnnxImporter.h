@@ -10,6 +10,7 @@
 // names with characters the text form does not allow replaced by '_'.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,9 +31,17 @@ struct OnnxImportResult {
   Status status;
   bool unsupported = false;
 };
-OnnxImportResult importOnnxDetailed(const std::string& path);
+// Specialization: graph inputs given a value here (by position among the graph inputs that are
+// not initializers) become constants instead of @main arguments, so that a model whose Reshape
+// target, Slice bounds or axes arrive as inputs can still get static shapes.
+struct OnnxImportOptions {
+  std::map<int, ir::Tensor> constantInputs;
+};
+OnnxImportResult importOnnxDetailed(const std::string& path,
+                                    const OnnxImportOptions& options = {});
 // The same from the file's bytes; `path` names it in errors and locates external data.
-OnnxImportResult importOnnxBytes(const std::string& bytes, const std::string& path);
+OnnxImportResult importOnnxBytes(const std::string& bytes, const std::string& path,
+                                 const OnnxImportOptions& options = {});
 
 // Reads a serialized ONNX TensorProto (the test_data_set_*/input_*.pb files), with the same
 // checks as initializers (no external data). ONNX 1.12's test data stores bfloat16 tensors as

@@ -195,7 +195,9 @@ Status convertReduce(NodeContext& n) {
   } else if (t == "ReduceSumSquare" || t == "ReduceL2") {
     TRY_ASSIGN(Entry sq, n.emit(OpKind::Mul, {x, x}));
     TRY_ASSIGN(y, n.reduce(OpKind::ReduceSum, sq, all, keep));
-    if (t == "ReduceL2") TRY_ASSIGN(y, n.emit(OpKind::Sqrt, {y}));
+    if (t == "ReduceL2") {
+      TRY_ASSIGN(y, n.emit(OpKind::Sqrt, {y}));
+    }
   } else if (t == "ReduceL1") {
     TRY_ASSIGN(Entry ab, n.emit(OpKind::Abs, {x}));
     TRY_ASSIGN(y, n.reduce(OpKind::ReduceSum, ab, all, keep));

@@ -93,7 +93,8 @@ StatusOr<ir::TensorType> inputType(ImportContext& ic, const onnx::ValueInfoProto
   return t;
 }
 
-Status importGraph(const onnx::ModelProto& m, ImportContext& ic, int64_t opset) {
+Status importGraph(const onnx::ModelProto& m, ImportContext& ic, int64_t opset,
+                   const OnnxImportOptions& options) {
   const onnx::GraphProto& g = m.graph();
   // Initializers, decoded and checked.
   std::map<std::string, DecodedTensor> inits;
@@ -107,13 +108,31 @@ Status importGraph(const onnx::ModelProto& m, ImportContext& ic, int64_t opset) 
     inits.emplace(t.name(), std::move(d));
     initOrder.push_back(t.name());
   }
-  // Graph inputs that are not initializers: @main's leading arguments.
+  // Graph inputs that are not initializers: @main's leading arguments (or constants when the
+  // options bind them).
+  int position = -1;
   for (const onnx::ValueInfoProto& v : g.input()) {
     if (v.name().empty()) return err(ic.file, "a graph input has no name");
     if (inits.count(v.name())) continue;  // IR < 4 lists initializers as inputs too
+    ++position;
     if (ic.values.count(v.name()))
       return err(ic.file, "graph input '" + v.name() + "' is listed twice");
     TRY_ASSIGN(ir::TensorType t, inputType(ic, v));
+    auto bound = options.constantInputs.find(position);
+    if (bound != options.constantInputs.end()) {
+      const ir::Tensor& value = bound->second;
+      bool fits = value.dtype() == t.dtype && value.rank() == t.rank();
+      for (int d = 0; fits && d < t.rank(); ++d) {
+        auto c = t.shape[d].constant();
+        fits = !c || *c == value.shape()[d];
+      }
+      if (!fits)
+        return err(ic.file, "graph input '" + v.name() + "' is " + t.str() +
+                                ", the value bound to it is " + ir::dtypeName(value.dtype()) +
+                                value.shapeStr());
+      ic.values[v.name()] = constantEntry(value);
+      continue;
+    }
     Entry e;
     e.type = t;
     e.value = ic.func.addArgument(t, ic.uniqueName(v.name()));
@@ -172,7 +191,8 @@ OnnxImportResult fail(Status st) {
   return r;
 }
 
-OnnxImportResult importModel(const onnx::ModelProto& m, const std::string& path) {
+OnnxImportResult importModel(const onnx::ModelProto& m, const std::string& path,
+                             const OnnxImportOptions& options) {
   StatusOr<int64_t> opset = checkOpset(m, path);
   if (!opset.isOk()) return fail(opset.status());
   Status st = checkStructure(m, path);
@@ -187,7 +207,7 @@ OnnxImportResult importModel(const onnx::ModelProto& m, const std::string& path)
   f->loc = Location{path, 0, 0};
   ImportContext ic(*module, *f, path);
   ic.baseDir = p.parent_path().empty() ? "." : p.parent_path().string();
-  st = importGraph(m, ic, *opset);
+  st = importGraph(m, ic, *opset, options);
   if (!st.isOk()) return fail(st);
   st = ir::verifyModule(*module);
   if (!st.isOk()) return fail(err(path, "the imported module does not verify: " + st.message()));
@@ -198,16 +218,17 @@ OnnxImportResult importModel(const onnx::ModelProto& m, const std::string& path)
 
 }  // namespace
 
-OnnxImportResult importOnnxBytes(const std::string& bytes, const std::string& path) {
+OnnxImportResult importOnnxBytes(const std::string& bytes, const std::string& path,
+                                 const OnnxImportOptions& options) {
   StatusOr<onnx::ModelProto> m = parseModel(bytes, path);
   if (!m.isOk()) return fail(m.status());
-  return importModel(*m, path);
+  return importModel(*m, path, options);
 }
 
-OnnxImportResult importOnnxDetailed(const std::string& path) {
+OnnxImportResult importOnnxDetailed(const std::string& path, const OnnxImportOptions& options) {
   StatusOr<onnx::ModelProto> m = loadModelFile(path);
   if (!m.isOk()) return fail(m.status());
-  return importModel(*m, path);
+  return importModel(*m, path, options);
 }
 
 StatusOr<std::unique_ptr<ir::Module>> importOnnx(const std::string& path) {
