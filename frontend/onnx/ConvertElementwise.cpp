@@ -85,7 +85,7 @@ Status convertDropout(NodeContext& n) {
     training = t != 0;
   }
   double ratio = 0.5;
-  if (n.hasInput(1)) {
+  if (training && n.hasInput(1)) {  // the ratio matters only in training mode
     TRY_ASSIGN(ratio, n.scalarInput(1, "ratio"));
   }
   if (training && ratio != 0)

@@ -97,7 +97,7 @@ StatusOr<ir::Value*> ImportContext::materialize(const Entry& e, const Location& 
   if (!e.constant) {
     std::string dims;
     for (const Dim& d : *e.dims) dims += (dims.empty() ? "" : ", ") + d.str();
-    return Status::error(loc, "the shape value [" + dims +
+    return Status::error(loc, "unsupported: the shape value [" + dims +
                                   "] depends on symbolic dims and is used as a run-time tensor; "
                                   "Tessera folds shape values only into shape operands");
   }

@@ -12,6 +12,10 @@
 // computed in float32 and rounded, Tessera computes in double and rounds once); bf16 outputs
 // allow 2^-7 relative (ONNX 1.12's test data truncates float32 to bfloat16, Tessera rounds to
 // nearest even: they differ by up to one bf16 ulp). Integers and bools must match exactly.
+// The six *window_expanded cases (Blackman, Hamming, Hann) allow rtol 1e-3: their stored outputs
+// come from ONNX 1.12's reference, which used pi ~ 3.1415, while the expanded graphs (and
+// Tessera) use float32(2*pi); the values differ by ~1.4e-4 relative (Tessera's are the exact
+// ones: e.g. hann(8 of 10) = 0.5 - 0.5 cos(1.6 pi) = 0.345491, stored 0.345562).
 // That test data also stores bfloat16 tensors as UINT16 bit patterns; they are read as bf16
 // where the model's argument or result is bf16.
 #include <gtest/gtest.h>
@@ -58,7 +62,7 @@ std::string reasonOf(const Status& st) {
   return m.size() > 300 ? m.substr(0, 300) + "..." : m;
 }
 
-std::string compare(const ir::Tensor& got, const ir::Tensor& want, int index) {
+std::string compare(const ir::Tensor& got, const ir::Tensor& want, int index, double minRtol) {
   std::string where = "output " + std::to_string(index) + ": ";
   if (got.dtype() != want.dtype())
     return where + "element type " + ir::dtypeName(got.dtype()) + ", expected " +
@@ -68,6 +72,7 @@ std::string compare(const ir::Tensor& got, const ir::Tensor& want, int index) {
   double rtol = 1e-4, atol = 1e-5;
   if (want.dtype() == ir::DType::F16) rtol = atol = 1e-3;
   if (want.dtype() == ir::DType::BF16) rtol = atol = 1.0 / 128;
+  rtol = std::max(rtol, minRtol);
   bool exact = !ir::isFloat(want.dtype());
   for (int64_t i = 0; i < got.numElements(); ++i) {
     double g = got[i], w = want[i];
@@ -171,7 +176,9 @@ Outcome runCase(const fs::path& dir) {
       if (!want.isOk())
         return {Outcome::Fail,
                 "reading " + outs[i].filename().string() + ": " + reasonOf(want.status())};
-      std::string diff = compare(r->outputs[i], *want, static_cast<int>(i));
+      bool window = dir.filename().string().find("window") != std::string::npos &&
+                    dir.filename().string().find("_expanded") != std::string::npos;
+      std::string diff = compare(r->outputs[i], *want, static_cast<int>(i), window ? 1e-3 : 0);
       if (!diff.empty()) return {Outcome::Fail, where + diff};
     }
   }
