@@ -5,6 +5,7 @@
 
 #include "passes/CsePass.h"
 #include "passes/DcePass.h"
+#include "passes/FoldPass.h"
 #include "passes/VerifyPass.h"
 #include "passes/autodiff/AutodiffPass.h"
 #include "passes/training/TrainStepPass.h"
