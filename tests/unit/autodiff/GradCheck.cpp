@@ -10,6 +10,7 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/autodiff/Autodiff.h"
+#include "tests/support/SplitMix64.h"
 
 namespace tessera::gradcheck {
 
@@ -18,21 +19,7 @@ namespace {
 using ir::DType;
 using ir::Value;
 
-// splitmix64: a tiny generator whose output is the same on every platform (std distributions
-// are not), so a failing input can be reproduced anywhere.
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform(double lo, double hi) {
-    double u = static_cast<double>(next() >> 11) * 0x1.0p-53;
-    return lo + (hi - lo) * u;
-  }
-};
+using Rng = testing_support::SplitMix64;
 
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r");

@@ -4,23 +4,14 @@
 #include <cstdint>
 
 #include "TextTestUtil.h"
+#include "tests/support/SplitMix64.h"
 
 namespace tessera::ir {
 namespace {
 
 using testing::readFile;
 
-// A deterministic PRNG (splitmix64) so that failures reproduce.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
+using Rng = testing_support::SplitMix64;
 
 // Parses; if it succeeds the result must print and re-parse; if not, the error must be located.
 // Returns whether it parsed.
