@@ -86,7 +86,8 @@ StatusOr<std::map<std::string, int64_t>> bindSymbols(const Function& f,
 }
 
 // Runs the ops once the arguments are bound. `args[i]` is the tensor of argument i.
-StatusOr<InterpretResult> run(const Function& f, const std::vector<const Tensor*>& args) {
+StatusOr<InterpretResult> run(const Function& f, const std::vector<const Tensor*>& args,
+                              RankRuntime* runtime = nullptr) {
   TRY_ASSIGN(auto symbols, bindSymbols(f, args));
 
   // The index of the last op reading each op result, so its tensor can be dropped after it.
@@ -105,7 +106,7 @@ StatusOr<InterpretResult> run(const Function& f, const std::vector<const Tensor*
 
   for (size_t k = 0; k < f.ops().size(); ++k) {
     const Op& op = *f.ops()[k];
-    EvalContext ctx{op, {}, {}, {}, &symbols};
+    EvalContext ctx{op, {}, {}, {}, &symbols, runtime};
     for (const Value* v : op.operands()) ctx.operands.push_back(lookup(v));
     for (int r = 0; r < op.numResults(); ++r) {
       const TensorType& t = op.result(r)->type();
@@ -179,6 +180,16 @@ StatusOr<InterpretResult> interpret(const Function& f, const std::vector<Tensor>
   std::vector<const Tensor*> args;
   for (const Tensor& t : inputs) args.push_back(&t);
   return run(f, args);
+}
+
+StatusOr<InterpretResult> interpret(const Function& f, const std::vector<Tensor>& inputs,
+                                    RankRuntime& runtime) {
+  if (static_cast<int>(inputs.size()) != f.numArguments())
+    return fail(f, "function @" + f.name() + " takes " + std::to_string(f.numArguments()) +
+                       " arguments, " + std::to_string(inputs.size()) + " were given");
+  std::vector<const Tensor*> args;
+  for (const Tensor& t : inputs) args.push_back(&t);
+  return run(f, args, &runtime);
 }
 
 }  // namespace tessera::ir

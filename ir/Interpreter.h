@@ -24,4 +24,10 @@ StatusOr<InterpretResult> interpret(const Function& f, const std::map<std::strin
 // Inputs by argument position; every argument must be given.
 StatusOr<InterpretResult> interpret(const Function& f, const std::vector<Tensor>& args);
 
+class RankRuntime;
+// Runs `f` as one rank of a multi-rank program: collectives and axis_index go to `runtime`
+// (ir/RankRuntime.h). Inputs by argument position.
+StatusOr<InterpretResult> interpret(const Function& f, const std::vector<Tensor>& args,
+                                    RankRuntime& runtime);
+
 }  // namespace tessera::ir

@@ -20,6 +20,7 @@ namespace tessera::ir {
 class Op;
 class Module;
 class Mesh;
+class RankRuntime;
 
 struct InferContext {
   const Op& op;
@@ -43,6 +44,9 @@ struct EvalContext {
   // The symbol values of this run (set by the interpreter; null when an eval function is called
   // on its own, which then recovers what it needs from the shapes).
   const std::map<std::string, int64_t>* symbols = nullptr;
+  // The rank this program runs as (ir/RankRuntime.h), for collectives and axis_index; null in a
+  // single-device run.
+  RankRuntime* runtime = nullptr;
 
   Status error(const std::string& message) const;
 };

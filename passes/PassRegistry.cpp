@@ -8,6 +8,7 @@
 #include "passes/FoldPass.h"
 #include "passes/VerifyPass.h"
 #include "passes/autodiff/AutodiffPass.h"
+#include "passes/remat/RematPass.h"
 #include "passes/training/TrainStepPass.h"
 
 namespace tessera::passes {

@@ -113,4 +113,10 @@ StatusOr<std::vector<TensorType>> inferBroadcast(const InferContext& ctx) {
   return std::vector<TensorType>{ctx.operands[0]};
 }
 
+// axis_index: an i64 scalar; only the axes are checked (they define the group).
+StatusOr<std::vector<TensorType>> inferAxisIndex(const InferContext& ctx) {
+  TRY(groupSize(ctx).status());
+  return std::vector<TensorType>{TensorType{DType::I64, {}}};
+}
+
 }  // namespace tessera::ir

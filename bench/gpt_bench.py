@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""Tessera vs PyTorch eager: training-step throughput of a GPT on this CPU (issue 4's benchmark).
+
+Both sides train the same model from the same initial weights with AdamW (torch.optim defaults,
+lr 1e-3): Tessera's zoo `gpt` (pre-LayerNorm, tied embedding) is written as a .tpb module, its
+initial weights are read from that file into an identical PyTorch module, and each side runs
+`--steps` steps. Step times are medians over the steps after the first (warm-up, compilation).
+PyTorch runs at every thread count from 1 to the core count; its best is the reference.
+The FMA microbenchmark (bench/fma_peak) gives the machine's FP32 peak in the same run.
+
+Run by scripts/bench.sh (which builds and installs python3-torch), or by hand:
+  /usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak
+Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed for both sides.
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+CONFIGS = {
+    "gpt-small": dict(layers=4, hidden=256, heads=4, seq=128, batch=8, vocab=256),
+    "gpt-base": dict(layers=12, hidden=768, heads=12, seq=256, batch=4, vocab=512),
+}
+
+
+# --- the .tpb reader: just enough of the protobuf wire format for Module.params -------------
+def _varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << s
+        s += 7
+        if c < 0x80:
+            return v, i
+
+
+def _fields(b):
+    i = 0
+    while i < len(b):
+        key, i = _varint(b, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = _varint(b, i)
+        elif wire == 1:
+            v, i = b[i:i + 8], i + 8
+        elif wire == 5:
+            v, i = b[i:i + 4], i + 4
+        elif wire == 2:
+            n, i = _varint(b, i)
+            v, i = b[i:i + n], i + n
+        else:
+            raise ValueError("unsupported wire type %d" % wire)
+        yield field, wire, v
+
+
+def read_params(path):
+    """name -> (shape, float32 bytes) for every parameter with an initial value."""
+    import numpy as np
+    params = {}
+    with open(path, "rb") as f:
+        data = f.read()
+    for field, _, v in _fields(data):
+        if field != 4:  # Module.params
+            continue
+        name, init = None, None
+        for pf, _, pv in _fields(v):
+            if pf == 1:
+                name = pv.decode()
+            elif pf == 5:
+                init = pv
+        if init is None:
+            continue
+        dtype, shape, raw = 0, [], b""
+        for tf, tw, tv in _fields(init):
+            if tf == 1:
+                dtype = tv
+            elif tf == 2:
+                if tw == 2:  # packed
+                    j = 0
+                    while j < len(tv):
+                        x, j = _varint(tv, j)
+                        shape.append(x)
+                else:
+                    shape.append(tv)
+            elif tf == 3:
+                raw = tv
+        if dtype == 0:
+            params[name] = np.frombuffer(raw, dtype="<f4").reshape(shape).copy()
+    return params
+
+
+# --- the PyTorch model, layer for layer the zoo's gpt ------------------------------------
+def make_torch_gpt(cfg, params):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    H, nh = cfg["hidden"], cfg["heads"]
+
+    def P(name):
+        return nn.Parameter(torch.from_numpy(params[name]))
+
+    class Block(nn.Module):
+        def __init__(self, p):
+            super().__init__()
+            self.ln1_w, self.ln1_b = P(p + ".ln1.scale"), P(p + ".ln1.bias")
+            self.qkv_w, self.qkv_b = P(p + ".attn.qkv.w"), P(p + ".attn.qkv.b")
+            self.proj_w, self.proj_b = P(p + ".attn.proj.w"), P(p + ".attn.proj.b")
+            self.ln2_w, self.ln2_b = P(p + ".ln2.scale"), P(p + ".ln2.bias")
+            self.fc_w, self.fc_b = P(p + ".mlp.fc.w"), P(p + ".mlp.fc.b")
+            self.out_w, self.out_b = P(p + ".mlp.proj.w"), P(p + ".mlp.proj.b")
+
+        def forward(self, x, mask):
+            b, s, h = x.shape
+            hd = h // nh
+            a = F.layer_norm(x, (h,), self.ln1_w, self.ln1_b, 1e-5)
+            q, k, v = (a @ self.qkv_w + self.qkv_b).split(h, dim=2)
+            q = q.reshape(b, s, nh, hd).transpose(1, 2)
+            k = k.reshape(b, s, nh, hd).transpose(1, 2)
+            v = v.reshape(b, s, nh, hd).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
+            att = att.masked_fill(~mask, -1e9)
+            att = F.softmax(att, dim=-1)
+            y = (att @ v).transpose(1, 2).reshape(b, s, h)
+            x = x + y @ self.proj_w + self.proj_b
+            m = F.layer_norm(x, (h,), self.ln2_w, self.ln2_b, 1e-5)
+            return x + F.gelu(m @ self.fc_w + self.fc_b) @ self.out_w + self.out_b
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte, self.wpe = P("wte"), P("wpe")
+            self.blocks = nn.ModuleList([Block("h%d" % i) for i in range(cfg["layers"])])
+            self.lnf_w, self.lnf_b = P("lnf.scale"), P("lnf.bias")
+
+        def forward(self, tokens, targets):
+            s = tokens.shape[1]
+            mask = torch.tril(torch.ones(s, s, dtype=torch.bool))
+            x = self.wte[tokens] + self.wpe[:s]
+            for blk in self.blocks:
+                x = blk(x, mask)
+            x = F.layer_norm(x, (H,), self.lnf_w, self.lnf_b, 1e-5)
+            logits = x.reshape(-1, H) @ self.wte.t()
+            return F.cross_entropy(logits, targets.reshape(-1))
+
+    return GPT()
+
+
+def torch_step_times(cfg, params, steps, threads):
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = make_torch_gpt(cfg, params)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(1)
+    times, losses = [], []
+    for _ in range(steps):
+        tokens = torch.randint(0, cfg["vocab"], (cfg["batch"], cfg["seq"]), generator=g)
+        targets = torch.randint(0, cfg["vocab"], (cfg["batch"], cfg["seq"]), generator=g)
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = model(tokens, targets)
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+        losses.append(loss.item())
+    return times, losses
+
+
+def tessera_step_times(tessera, model_path, cfg, steps, extra):
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "log.jsonl")
+        cmd = [tessera, "train", model_path, "--steps", str(steps), "--batch", str(cfg["batch"]),
+               "--seq", str(cfg["seq"]), "--optimizer", "adamw", "--lr", "1e-3",
+               "--log-json", log, "--quiet"] + extra
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        wall = time.perf_counter() - t0
+        with open(log) as f:
+            recs = [json.loads(line) for line in f if line.strip()]
+    return [r["step_time_s"] for r in recs], [r["loss"] for r in recs], wall
+
+
+def train_flops_per_step(cfg):
+    """Model FLOPs of one training step (forward + backward = 3x forward; no recompute)."""
+    L, H, S, B, V = cfg["layers"], cfg["hidden"], cfg["seq"], cfg["batch"], cfg["vocab"]
+    tokens = B * S
+    per_token_fwd = L * (2 * (3 * H * H + H * H + 8 * H * H) + 4 * S * H) + 2 * H * V
+    return 3 * per_token_fwd * tokens
+
+
+def fma_peak(fma):
+    out = subprocess.run([fma], check=True, capture_output=True, text=True).stdout
+    peak = {}
+    for line in out.splitlines():
+        if "threads=" in line:
+            parts = dict(kv.split("=") for kv in line.split()[1:])
+            peak[int(parts["threads"])] = float(parts["gflops"])
+    return peak
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tessera", default="build/tessera")
+    ap.add_argument("--fma", default="build/bench/fma_peak")
+    ap.add_argument("--configs", default="gpt-small,gpt-base")
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--tessera-args", default="", help="extra flags for tessera train")
+    args = ap.parse_args()
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(var, None)
+    import torch
+    cores = os.cpu_count() or 1
+    peak = fma_peak(args.fma)
+    top = peak.get(cores, max(peak.values()))
+    print("FP32 peak (FMA microbenchmark): " +
+          ", ".join("%d thread(s) %.1f GFLOP/s" % kv for kv in sorted(peak.items())))
+    rows = []
+    for name in args.configs.split(","):
+        cfg = CONFIGS[name]
+        with tempfile.TemporaryDirectory() as d:
+            model = os.path.join(d, name + ".tpb")
+            subprocess.run([args.tessera, "zoo", "gpt", "--layers=%d" % cfg["layers"],
+                            "--hidden=%d" % cfg["hidden"], "--heads=%d" % cfg["heads"],
+                            "--seq=%d" % cfg["seq"], "--vocab=%d" % cfg["vocab"], "-o", model],
+                           check=True)
+            params = read_params(model)
+            best = None
+            for t in range(1, cores + 1):
+                times, _ = torch_step_times(cfg, params, args.steps, t)
+                med = statistics.median(times[1:])
+                print("%s pytorch threads=%d step %.3f s" % (name, t, med), flush=True)
+                best = med if best is None else min(best, med)
+            ttimes, tlosses, wall = tessera_step_times(args.tessera, model, cfg, args.steps,
+                                                       args.tessera_args.split())
+            tmed = statistics.median(ttimes[1:])
+            print("%s tessera step %.3f s (first step %.3f s, process wall %.2f s)"
+                  % (name, tmed, ttimes[0], wall), flush=True)
+        tokens = cfg["batch"] * cfg["seq"]
+        flops = train_flops_per_step(cfg)
+        rows.append((name, tokens / best, tokens / tmed, best / tmed, flops / tmed / 1e9,
+                     100.0 * flops / tmed / 1e9 / top))
+    print()
+    print("torch %s, %d cores; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for both sides"
+          % (torch.__version__, cores))
+    print("%-10s %16s %16s %7s %10s %8s" % ("config", "PyTorch tok/s", "Tessera tok/s", "ratio",
+                                            "GFLOP/s", "% peak"))
+    for r in rows:
+        print("%-10s %16.0f %16.0f %6.2fx %10.1f %7.1f%%" % r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

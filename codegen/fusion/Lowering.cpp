@@ -1,0 +1,258 @@
+// The lowering driver (see Lowering.h): walks the ops in program order with the fusion plan,
+// tracking for every IR value the buffer view that holds it.
+#include "codegen/fusion/Lowering.h"
+
+#include <cassert>
+#include <map>
+
+#include "codegen/fusion/FusionPlan.h"
+#include "codegen/fusion/GemmLowering.h"
+#include "codegen/fusion/KernelEmitter.h"
+#include "ir/Op.h"
+
+namespace tessera::codegen {
+
+using ir::OpKind;
+
+namespace {
+
+bool isOne(const ir::Dim& d) { return d == ir::Dim(1); }
+
+class Lowerer : public LoweringContext {
+ public:
+  Lowerer(const ir::Function& f, const LoweringOptions& o) : f_(f), o_(o) {
+    plan_ = planFusion(f, o.fuse);
+    exe_.function = &f;
+  }
+
+  StatusOr<Executable> run() {
+    for (int a = 0; a < f_.numArguments(); ++a) {
+      const ir::Value* v = f_.argument(a);
+      MemCategory c = o_.parameters.count(v->name())       ? MemCategory::Parameter
+                      : o_.optimizerState.count(v->name()) ? MemCategory::OptimizerState
+                                                           : MemCategory::Input;
+      BufferView view = newBuffer(v->name(), v->type().dtype, v->type().shape, c);
+      exe_.buffers[view.buffer].argument = a;
+      exe_.argumentBuffers.push_back(view.buffer);
+      views_[v] = view;
+    }
+    for (int i = 0; i < f_.numOps(); ++i) {
+      const ir::Op& op = *f_.ops()[i];
+      switch (plan_.opClass[i]) {
+        case OpClass::View: views_[op.result()] = viewOp(op); break;
+        case OpClass::Leaf: break;
+        case OpClass::Fused:
+          if (plan_.groupEndingAt[i] >= 0) emitGroup(plan_.groupEndingAt[i]);
+          break;
+        case OpClass::Gemm:
+          if (!lowerGemm(op, *this)) library(op, ThunkKind::Library);
+          break;
+        case OpClass::Library: library(op, ThunkKind::Library); break;
+        case OpClass::Collective: library(op, ThunkKind::Collective); break;
+      }
+    }
+    std::vector<bool> claimed(exe_.buffers.size(), false);
+    for (size_t r = 0; r < f_.results().size(); ++r) {
+      const ir::Value* v = f_.results()[r];
+      BufferView view = viewOf(v);
+      const BufferInfo& b = exe_.buffers[view.buffer];
+      bool whole = view.offset == ir::Dim(0) && isContiguous(view) &&
+                   b.elements == v->type().numElements() && b.argument < 0 &&
+                   !claimed[view.buffer];
+      if (!whole)
+        view = copy(view, v->type().dtype, v->name().empty() ? "result" : v->name(),
+                    b.category == MemCategory::Input ? MemCategory::Activation : b.category);
+      claimed[view.buffer] = true;
+      exe_.resultBuffers.push_back(view.buffer);
+    }
+    return std::move(exe_);
+  }
+
+  // ---- LoweringContext ----
+  Executable& exe() override { return exe_; }
+  BufferView viewOf(const ir::Value* v) override {
+    auto it = views_.find(v);
+    if (it != views_.end()) return it->second;
+    // A leaf read by something that is not a kernel: compute it into a buffer of its own.
+    assert(isLeaf(v) && "value used before it was lowered");
+    const ir::Shape& s = v->type().shape;
+    std::vector<ir::Dim> outer = s;
+    ir::Dim cols(1);
+    if (!s.empty()) {
+      outer.pop_back();
+      cols = s.back();
+    }
+    KernelEmitter e("leaf_" + std::to_string(exe_.kernels.size()), outer, cols,
+                    [this](const ir::Value* x) { return viewOf(x); },
+                    [this](const ir::Value* x) { return isLeaf(x); });
+    int instr = e.value(v, e.spaceMap(s));
+    BufferView dst = newBuffer(valueName(v), v->type().dtype, s, MemCategory::Workspace);
+    e.store(instr, dst, v->type().dtype, e.spaceMap(s), valueName(v));
+    exe_.thunks.push_back(e.finish(&exe_.kernels, "leaf " + std::string(v->definingOp()->mnemonic()),
+                                   v->definingOp()->loc()));
+    views_[v] = dst;
+    return dst;
+  }
+  void setView(const ir::Value* v, BufferView view) override { views_[v] = std::move(view); }
+  BufferView newBuffer(const std::string& name, ir::DType t, const ir::Shape& shape,
+                       MemCategory c) override {
+    BufferInfo b;
+    b.name = name;
+    b.dtype = t;
+    b.elements = ir::Dim(1);
+    for (const ir::Dim& d : shape) b.elements = b.elements * d;
+    b.category = c;
+    exe_.buffers.push_back(b);
+    BufferView v;
+    v.buffer = static_cast<int>(exe_.buffers.size()) - 1;
+    v.offset = ir::Dim(0);
+    v.shape = shape;
+    v.strides = rowMajorStrides(shape);
+    return v;
+  }
+  BufferView copy(const BufferView& src, ir::DType t, const std::string& name,
+                  MemCategory c) override {
+    std::vector<ir::Dim> outer = src.shape;
+    ir::Dim cols(1);
+    if (!outer.empty()) {
+      cols = outer.back();
+      outer.pop_back();
+    }
+    KernelEmitter e("copy_" + std::to_string(exe_.kernels.size()), outer, cols,
+                    [](const ir::Value*) -> BufferView { assert(false); return {}; },
+                    [](const ir::Value*) { return false; });
+    std::vector<int> map = e.spaceMap(src.shape);
+    int instr = e.load(src, t, map);
+    BufferView dst = newBuffer(name, t, src.shape, c);
+    e.store(instr, dst, t, map, name);
+    exe_.thunks.push_back(e.finish(&exe_.kernels, "copy " + name, Location{}));
+    return dst;
+  }
+  BufferView contiguous(const ir::Value* v, MemCategory c) override {
+    BufferView view = viewOf(v);
+    if (isContiguous(view)) return view;
+    return copy(view, v->type().dtype, valueName(v) + ".contig", c);
+  }
+  std::string valueName(const ir::Value* v) override {
+    if (!v->name().empty()) return v->name();
+    auto [it, inserted] = names_.emplace(v, "");
+    if (inserted) it->second = "%" + std::to_string(names_.size() - 1);
+    return it->second;
+  }
+  MemCategory categoryOf(const ir::Value* v) override {
+    return v->name().rfind("grad_", 0) == 0 ? MemCategory::Gradient : MemCategory::Activation;
+  }
+
+ private:
+  bool isLeaf(const ir::Value* v) const {
+    const ir::Op* d = v->definingOp();
+    return d && plan_.opClass[f_.indexOf(d)] == OpClass::Leaf;
+  }
+
+  static bool isContiguous(const BufferView& v) {
+    std::vector<ir::Dim> rm = rowMajorStrides(v.shape);
+    for (size_t d = 0; d < v.shape.size(); ++d)
+      if (!isOne(v.shape[d]) && v.strides[d] != rm[d]) return false;
+    return true;
+  }
+
+  BufferView viewOp(const ir::Op& op) {
+    const ir::Value* x = op.operand(0);
+    BufferView in = viewOf(x);
+    const ir::Shape& rs = op.result()->type().shape;
+    BufferView out = in;
+    out.shape = rs;
+    switch (op.kind()) {
+      case OpKind::Reshape: {
+        if (std::optional<BufferView> r = reshapeView(in, rs)) return *r;
+        BufferView c = copy(in, x->type().dtype, valueName(x) + ".contig", categoryOf(x));
+        c.shape = rs;
+        c.strides = rowMajorStrides(rs);
+        return c;
+      }
+      case OpKind::Transpose: {
+        const auto& perm = op.attrAs<std::vector<int64_t>>("perm");
+        for (size_t i = 0; i < perm.size(); ++i) out.strides[i] = in.strides[perm[i]];
+        return out;
+      }
+      case OpKind::BroadcastInDim: {
+        const auto& dims = op.attrAs<std::vector<int64_t>>("dims");
+        out.strides.assign(rs.size(), ir::Dim(0));
+        for (size_t i = 0; i < dims.size(); ++i)
+          if (!(isOne(in.shape[i]) && !isOne(rs[dims[i]]))) out.strides[dims[i]] = in.strides[i];
+        return out;
+      }
+      case OpKind::Slice: {
+        const auto& start = op.attrAs<std::vector<ir::Dim>>("start");
+        std::vector<int64_t> step(rs.size(), 1);
+        if (op.hasAttr("stride")) step = op.attrAs<std::vector<int64_t>>("stride");
+        for (size_t d = 0; d < rs.size(); ++d) {
+          out.offset = out.offset + start[d] * in.strides[d];
+          out.strides[d] = in.strides[d] * ir::Dim(step[d]);
+        }
+        return out;
+      }
+      default: assert(false && "not a view op"); return out;
+    }
+  }
+
+  void emitGroup(int g) {
+    const FusionGroup& grp = plan_.groups[g];
+    KernelEmitter e("fusion_" + std::to_string(exe_.kernels.size()), grp.outer, grp.cols,
+                    [this](const ir::Value* x) { return viewOf(x); },
+                    [this](const ir::Value* x) { return isLeaf(x); });
+    std::string label = "fusion (";
+    for (size_t i = 0; i < grp.ops.size(); ++i) {
+      e.emitMember(*grp.ops[i]);
+      if (i < 4) label += std::string(i ? " " : "") + grp.ops[i]->mnemonic();
+    }
+    label += grp.ops.size() > 4 ? " ...)" : ")";
+    for (const ir::Op* op : grp.ops) {
+      const ir::Value* v = op->result();
+      bool external = false;
+      for (const ir::Use& u : v->uses())
+        external = external || !u.user || plan_.groupOf(u.user) != g;
+      if (!external) continue;
+      std::string name = valueName(v);
+      BufferView dst = newBuffer(name, v->type().dtype, v->type().shape, categoryOf(v));
+      e.store(e.memberInstr(v), dst, v->type().dtype, e.spaceMap(v->type().shape), name);
+      views_[v] = dst;
+    }
+    exe_.thunks.push_back(e.finish(&exe_.kernels, label, grp.ops.front()->loc()));
+  }
+
+  void library(const ir::Op& op, ThunkKind kind) {
+    Thunk t;
+    t.kind = kind;
+    t.label = std::string(kind == ThunkKind::Collective ? "collective " : "library ") +
+              op.mnemonic();
+    t.loc = op.loc();
+    t.op = static_cast<int>(f_.indexOf(&op));
+    for (const ir::Value* v : op.operands()) t.views.push_back(contiguous(v, MemCategory::Workspace));
+    for (int r = 0; r < op.numResults(); ++r) {
+      const ir::Value* v = op.result(r);
+      BufferView dst = newBuffer(valueName(v), v->type().dtype, v->type().shape, categoryOf(v));
+      dst.write = true;
+      t.views.push_back(dst);
+      dst.write = false;
+      views_[v] = dst;
+    }
+    exe_.thunks.push_back(std::move(t));
+  }
+
+  const ir::Function& f_;
+  const LoweringOptions& o_;
+  FusionPlan plan_;
+  Executable exe_;
+  std::map<const ir::Value*, BufferView> views_;
+  std::map<const ir::Value*, std::string> names_;
+};
+
+}  // namespace
+
+StatusOr<Executable> lowerFunction(const ir::Function& f, const LoweringOptions& o) {
+  Lowerer l(f, o);
+  return l.run();
+}
+
+}  // namespace tessera::codegen

@@ -1,0 +1,272 @@
+// Thunk execution on the CPU (see CpuRuntime.h).
+#include "codegen/runtime/CpuRuntime.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "codegen/kernel/KernelEvaluator.h"
+#include "codegen/runtime/LibraryKernels.h"
+
+namespace tessera::codegen {
+
+namespace {
+
+// Work below this many elements runs on the calling thread: waking the pool costs more.
+constexpr int64_t kParallelElements = 16384;
+
+std::once_flag blasOnce;
+
+int64_t viewExtent(const std::vector<int64_t>& extents, const std::vector<int64_t>& strides) {
+  int64_t e = 0;
+  for (size_t d = 0; d < extents.size(); ++d) {
+    if (extents[d] == 0) return 0;
+    e += (extents[d] - 1) * std::abs(strides[d]);
+  }
+  return e + 1;
+}
+
+}  // namespace
+
+struct CpuRuntime::Resolved {
+  std::vector<int> buffers;
+  std::vector<int64_t> byteOffsets;
+  std::vector<int64_t> writeExtentBytes;  // per view; 0 for reads
+  std::vector<void*> ptrs;
+  // kernel
+  std::vector<int64_t> outer, strides;
+  int64_t cols = 0, rows = 0;
+  // gemm
+  std::vector<int64_t> batch, batchStrides[3];
+  int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+  // library
+  std::vector<std::vector<int64_t>> shapes;
+};
+
+CpuRuntime::CpuRuntime(const Executable& exe, std::vector<KernelFn> compiled, int threads)
+    : exe_(exe), compiled_(std::move(compiled)), pool_(std::make_unique<ThreadPool>(threads)) {
+  // Tessera owns the threads: OpenBLAS computes on whichever pool thread calls it.
+  std::call_once(blasOnce, [] { openblas_set_num_threads(1); });
+}
+
+CpuRuntime::~CpuRuntime() { std::free(arena_); }
+
+Status CpuRuntime::prepare(const std::map<std::string, int64_t>& symbols,
+                           const std::map<int, int>& aliases) {
+  if (plan_ && plan_->symbols == symbols && aliases_ == aliases) return Status::ok();
+  TRY_ASSIGN(BufferPlan p, planBuffers(exe_, symbols, aliases));
+  plan_ = std::make_unique<BufferPlan>(std::move(p));
+  aliases_ = aliases;
+  if (plan_->arenaBytes > arenaCapacity_) {
+    std::free(arena_);
+    int64_t cap = (plan_->arenaBytes + 63) / 64 * 64;
+    arena_ = static_cast<char*>(std::aligned_alloc(64, static_cast<size_t>(std::max<int64_t>(cap, 64))));
+    if (!arena_) {
+      arenaCapacity_ = 0;
+      return Status::error("cannot allocate the " + std::to_string(cap) + "-byte arena");
+    }
+    arenaCapacity_ = cap;
+  }
+  auto ev = [&](const ir::Dim& d) { return evalDim(d, symbols); };
+  resolved_.clear();
+  for (const Thunk& t : exe_.thunks) {
+    auto r = std::make_unique<Resolved>();
+    for (const BufferView& v : t.views) {
+      r->buffers.push_back(v.buffer);
+      r->byteOffsets.push_back(ev(v.offset) * ir::dtypeBytes(exe_.buffers[v.buffer].dtype));
+      std::vector<int64_t> shape;
+      for (const ir::Dim& d : v.shape) shape.push_back(ev(d));
+      r->shapes.push_back(shape);
+    }
+    r->ptrs.resize(t.views.size());
+    r->writeExtentBytes.assign(t.views.size(), 0);
+    switch (t.kind) {
+      case ThunkKind::Kernel: {
+        for (const ir::Dim& d : t.outer) r->outer.push_back(ev(d));
+        r->cols = ev(t.cols);
+        r->rows = 1;
+        for (int64_t e : r->outer) r->rows *= e;
+        std::vector<int64_t> extents = r->outer;
+        extents.push_back(r->cols);
+        for (size_t i = 0; i < t.views.size(); ++i) {
+          std::vector<int64_t> st;
+          for (const ir::Dim& d : t.views[i].strides) st.push_back(ev(d));
+          r->strides.insert(r->strides.end(), st.begin(), st.end());
+          if (t.views[i].write)
+            r->writeExtentBytes[i] =
+                viewExtent(extents, st) * ir::dtypeBytes(exe_.buffers[t.views[i].buffer].dtype);
+        }
+        break;
+      }
+      case ThunkKind::Gemm: {
+        for (const ir::Dim& d : t.gemm.batch) r->batch.push_back(ev(d));
+        for (int o = 0; o < 3; ++o)
+          for (const ir::Dim& d : t.views[o].strides) r->batchStrides[o].push_back(ev(d));
+        r->m = ev(t.gemm.m);
+        r->n = ev(t.gemm.n);
+        r->k = ev(t.gemm.k);
+        r->lda = std::max<int64_t>(ev(t.gemm.lda), t.gemm.transA ? r->m : r->k);
+        r->ldb = std::max<int64_t>(ev(t.gemm.ldb), t.gemm.transB ? r->k : r->n);
+        r->ldc = std::max<int64_t>(ev(t.gemm.ldc), r->n);
+        r->lda = std::max<int64_t>(r->lda, 1);
+        r->ldb = std::max<int64_t>(r->ldb, 1);
+        r->ldc = std::max<int64_t>(r->ldc, 1);
+        std::vector<int64_t> ext = r->batch;
+        ext.push_back(r->m);
+        ext.push_back(r->n);
+        std::vector<int64_t> st = r->batchStrides[2];
+        st.push_back(r->ldc);
+        st.push_back(1);
+        r->writeExtentBytes[2] =
+            viewExtent(ext, st) * ir::dtypeBytes(exe_.buffers[t.views[2].buffer].dtype);
+        break;
+      }
+      case ThunkKind::Library:
+      case ThunkKind::Collective:
+        for (size_t i = 0; i < t.views.size(); ++i)
+          if (t.views[i].write)
+            r->writeExtentBytes[i] = ir::numElementsOf(r->shapes[i]) *
+                                     ir::dtypeBytes(exe_.buffers[t.views[i].buffer].dtype);
+        break;
+    }
+    resolved_.push_back(std::move(r));
+  }
+  return Status::ok();
+}
+
+Status CpuRuntime::run(const std::vector<void*>& argStorage) {
+  assert(plan_ && "prepare() first");
+  base_.assign(exe_.buffers.size(), nullptr);
+  for (size_t b = 0; b < exe_.buffers.size(); ++b) {
+    int a = plan_->storageArgument[b];
+    base_[b] = a >= 0 ? static_cast<char*>(argStorage[a]) : arena_ + std::max<int64_t>(plan_->offset[b], 0);
+  }
+  for (size_t i = 0; i < exe_.thunks.size(); ++i) {
+    Resolved& r = *resolved_[i];
+    for (size_t v = 0; v < r.ptrs.size(); ++v) {
+      char* p = base_[r.buffers[v]] + r.byteOffsets[v];
+      r.ptrs[v] = p;
+      if (r.writeExtentBytes[v] > 0 && p >= arena_ && p < arena_ + arenaCapacity_)
+        measuredArenaPeak_ = std::max<int64_t>(measuredArenaPeak_, p - arena_ + r.writeExtentBytes[v]);
+    }
+    TRY(runThunk(i));
+  }
+  return Status::ok();
+}
+
+void* CpuRuntime::resultData(int i) const { return base_[exe_.resultBuffers[i]]; }
+
+std::vector<int64_t> CpuRuntime::resultShape(int i) const {
+  std::vector<int64_t> s;
+  for (const ir::Dim& d : exe_.function->results()[i]->type().shape)
+    s.push_back(evalDim(d, plan_->symbols));
+  return s;
+}
+
+namespace {
+
+void gemmCall(bool f64, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const char* a,
+              int64_t lda, const char* b, int64_t ldb, char* c, int64_t ldc) {
+  if (k == 0) {
+    for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc * (f64 ? 8 : 4), 0, n * (f64 ? 8 : 4));
+    return;
+  }
+  CBLAS_TRANSPOSE tA = ta ? CblasTrans : CblasNoTrans, tB = tb ? CblasTrans : CblasNoTrans;
+  if (f64)
+    cblas_dgemm(CblasRowMajor, tA, tB, m, n, k, 1.0, reinterpret_cast<const double*>(a), lda,
+                reinterpret_cast<const double*>(b), ldb, 0.0, reinterpret_cast<double*>(c), ldc);
+  else
+    cblas_sgemm(CblasRowMajor, tA, tB, m, n, k, 1.0f, reinterpret_cast<const float*>(a), lda,
+                reinterpret_cast<const float*>(b), ldb, 0.0f, reinterpret_cast<float*>(c), ldc);
+}
+
+}  // namespace
+
+Status CpuRuntime::runThunk(size_t i) {
+  const Thunk& t = exe_.thunks[i];
+  Resolved& r = *resolved_[i];
+  switch (t.kind) {
+    case ThunkKind::Kernel: {
+      if (r.rows == 0) return Status::ok();
+      KernelArgs args;
+      args.buffers = r.ptrs.data();
+      args.outerExtents = r.outer.data();
+      args.cols = r.cols;
+      args.strides = r.strides.data();
+      KernelFn fn = compiled_.empty() ? nullptr : compiled_[t.kernel];
+      const KernelDesc& desc = exe_.kernels[t.kernel];
+      auto body = [&](int64_t b, int64_t e) {
+        if (fn) fn(&args, b, e);
+        else evaluateKernel(desc, args, b, e);
+      };
+      if (r.rows >= 2 && r.rows * std::max<int64_t>(r.cols, 1) >= kParallelElements)
+        pool_->parallelFor(r.rows, body);
+      else
+        body(0, r.rows);
+      return Status::ok();
+    }
+    case ThunkKind::Gemm: {
+      if (r.m == 0 || r.n == 0) return Status::ok();
+      bool f64 = exe_.buffers[r.buffers[2]].dtype == ir::DType::F64;
+      int64_t esz = f64 ? 8 : 4;
+      int64_t nb = 1;
+      for (int64_t b : r.batch) nb *= b;
+      if (nb == 0) return Status::ok();
+      const GemmInfo& g = t.gemm;
+      auto batchOffset = [&](int64_t b, int o) {
+        int64_t off = 0;
+        for (size_t d = r.batch.size(); d-- > 0;) {
+          off += (b % r.batch[d]) * r.batchStrides[o][d];
+          b /= r.batch[d];
+        }
+        return off * esz;
+      };
+      auto one = [&](int64_t b, int64_t m0, int64_t m1) {
+        const char* a = static_cast<const char*>(r.ptrs[0]) + batchOffset(b, 0) +
+                        m0 * (g.transA ? 1 : r.lda) * esz;
+        const char* bb = static_cast<const char*>(r.ptrs[1]) + batchOffset(b, 1);
+        char* c = static_cast<char*>(r.ptrs[2]) + batchOffset(b, 2) + m0 * r.ldc * esz;
+        gemmCall(f64, g.transA, g.transB, m1 - m0, r.n, r.k, a, r.lda, bb, r.ldb, c, r.ldc);
+      };
+      double flops = static_cast<double>(nb) * r.m * r.n * r.k;
+      int threads = pool_->size();
+      if (threads > 1 && flops >= 1 << 18) {
+        if (nb >= threads) {
+          pool_->parallelFor(nb, [&](int64_t b0, int64_t b1) {
+            for (int64_t b = b0; b < b1; ++b) one(b, 0, r.m);
+          });
+          return Status::ok();
+        }
+        if (r.m >= 2 * threads) {
+          for (int64_t b = 0; b < nb; ++b)
+            pool_->parallelFor(r.m, [&](int64_t m0, int64_t m1) { one(b, m0, m1); });
+          return Status::ok();
+        }
+      }
+      for (int64_t b = 0; b < nb; ++b) one(b, 0, r.m);
+      return Status::ok();
+    }
+    case ThunkKind::Library: {
+      const ir::Op& op = *exe_.function->ops()[t.op];
+      std::vector<HostArray> in, out;
+      for (size_t v = 0; v < t.views.size(); ++v) {
+        HostArray h{r.ptrs[v], exe_.buffers[r.buffers[v]].dtype, r.shapes[v]};
+        (t.views[v].write ? out : in).push_back(std::move(h));
+      }
+      return runLibraryOp(op, in, out, plan_->symbols);
+    }
+    case ThunkKind::Collective: {
+      const ir::Op& op = *exe_.function->ops()[t.op];
+      std::string msg = std::string("'") + op.mnemonic() +
+                        "' needs the distributed runtime, which the compiled engine does not "
+                        "have yet; run this program with --engine=interp";
+      return op.loc().known() ? Status::error(op.loc(), msg) : Status::error(msg);
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace tessera::codegen

@@ -1,0 +1,229 @@
+// Native library kernels and the reference fallback (see LibraryKernels.h).
+#include "codegen/runtime/LibraryKernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "codegen/runtime/TensorIO.h"
+#include "ir/OpRules.h"
+
+namespace tessera::codegen {
+
+using ir::OpKind;
+
+namespace {
+
+int64_t product(const std::vector<int64_t>& s, size_t from, size_t to) {
+  int64_t n = 1;
+  for (size_t i = from; i < to; ++i) n *= s[i];
+  return n;
+}
+
+int64_t normAxis(int64_t axis, size_t rank) {
+  return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
+}
+
+// Reads index j of an integer index array; false when out of [0, n).
+bool readIndex(const HostArray& idx, int64_t j, int64_t n, int64_t* out) {
+  int64_t v = idx.dtype == ir::DType::I32 ? static_cast<const int32_t*>(idx.data)[j]
+              : idx.dtype == ir::DType::I64
+                  ? static_cast<const int64_t*>(idx.data)[j]
+                  : static_cast<int64_t>(loadElement(idx.data, idx.dtype, j));
+  *out = v;
+  return v >= 0 && v < n;
+}
+
+bool isIndexType(ir::DType t) { return t == ir::DType::I32 || t == ir::DType::I64; }
+
+// false: hand over to the reference (bad index).
+bool gather(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out) {
+  const HostArray& table = in[0];
+  const HostArray& idx = in[1];
+  int64_t axis = normAxis(op.intAttr("axis"), table.shape.size());
+  int64_t outer = product(table.shape, 0, axis), len = table.shape[axis];
+  int64_t inner = product(table.shape, axis + 1, table.shape.size());
+  int64_t nIdx = product(idx.shape, 0, idx.shape.size());
+  size_t esz = ir::dtypeBytes(table.dtype);
+  const char* src = static_cast<const char*>(table.data);
+  char* dst = static_cast<char*>(out.data);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < nIdx; ++j) {
+      int64_t row;
+      if (!readIndex(idx, j, len, &row)) return false;
+      std::memcpy(dst + ((o * nIdx + j) * inner) * esz, src + ((o * len + row) * inner) * esz,
+                  inner * esz);
+    }
+  return true;
+}
+
+template <typename T>
+bool scatterAdd(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out) {
+  const HostArray& base = in[0];
+  const HostArray& idx = in[1];
+  int64_t axis = normAxis(op.intAttr("axis"), base.shape.size());
+  int64_t outer = product(base.shape, 0, axis), len = base.shape[axis];
+  int64_t inner = product(base.shape, axis + 1, base.shape.size());
+  int64_t nIdx = product(idx.shape, 0, idx.shape.size());
+  for (int64_t j = 0; j < nIdx; ++j) {
+    int64_t row;
+    if (!readIndex(idx, j, len, &row)) return false;
+  }
+  // Accumulate in double and round once, as the reference does.
+  int64_t total = outer * len * inner;
+  std::vector<double> acc(total);
+  const T* b = static_cast<const T*>(base.data);
+  for (int64_t i = 0; i < total; ++i) acc[i] = b[i];
+  const T* u = static_cast<const T*>(in[2].data);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < nIdx; ++j) {
+      int64_t row;
+      readIndex(idx, j, len, &row);
+      double* d = acc.data() + (o * len + row) * inner;
+      const T* s = u + (o * nIdx + j) * inner;
+      for (int64_t i = 0; i < inner; ++i) d[i] += s[i];
+    }
+  T* o = static_cast<T*>(out.data);
+  for (int64_t i = 0; i < total; ++i) o[i] = static_cast<T>(acc[i]);
+  return true;
+}
+
+// reduce_sum / reduce_max / reduce_mean over any axes, accumulated in double.
+template <typename T>
+void reduce(const ir::Op& op, const HostArray& in, const HostArray& out) {
+  const auto& axesAttr = op.attrAs<std::vector<int64_t>>("axes");
+  size_t rank = in.shape.size();
+  std::vector<bool> reduced(rank, false);
+  for (int64_t a : axesAttr) reduced[normAxis(a, rank)] = true;
+  // Output strides for each input dim (0 for reduced dims).
+  std::vector<int64_t> ostr(rank, 0);
+  int64_t s = 1;
+  for (size_t d = rank; d-- > 0;)
+    if (!reduced[d]) {
+      ostr[d] = s;
+      s *= in.shape[d];
+    }
+  int64_t outN = s, inN = product(in.shape, 0, rank);
+  bool isMax = op.kind() == OpKind::ReduceMax;
+  std::vector<double> acc(outN, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
+  const T* x = static_cast<const T*>(in.data);
+  std::vector<int64_t> idx(rank, 0);
+  int64_t o = 0;
+  int64_t innerLen = rank ? in.shape[rank - 1] : 1;
+  int64_t innerStride = rank ? ostr[rank - 1] : 0;
+  for (int64_t i = 0; i < inN; i += innerLen) {
+    if (isMax) {
+      for (int64_t j = 0; j < innerLen; ++j) {
+        double v = x[i + j];
+        double& a = acc[o + j * innerStride];
+        if (std::isnan(v) || v > a) a = std::isnan(a) ? a : v;
+      }
+    } else {
+      for (int64_t j = 0; j < innerLen; ++j) acc[o + j * innerStride] += x[i + j];
+    }
+    for (size_t d = rank - 1; d-- > 0;) {  // odometer over all but the last dim
+      o += ostr[d];
+      if (++idx[d] < in.shape[d]) break;
+      o -= ostr[d] * in.shape[d];
+      idx[d] = 0;
+    }
+  }
+  double count = outN ? static_cast<double>(inN) / static_cast<double>(outN) : 0;
+  T* y = static_cast<T*>(out.data);
+  for (int64_t i = 0; i < outN; ++i)
+    y[i] = static_cast<T>(op.kind() == OpKind::ReduceMean ? acc[i] / count : acc[i]);
+}
+
+template <typename T>
+bool crossEntropy(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out) {
+  const HostArray& logits = in[0];
+  const HostArray& targets = in[1];
+  int64_t v = logits.shape.back();
+  int64_t n = product(targets.shape, 0, targets.shape.size());
+  int64_t ignore = op.intAttr("ignore_index", -100);
+  auto reduction = op.enumAttr("reduction", ir::LossReduction::Mean);
+  const T* x = static_cast<const T*>(logits.data);
+  std::vector<double> losses(n, 0.0);
+  int64_t counted = 0;
+  for (int64_t p = 0; p < n; ++p) {
+    int64_t t;
+    if (!readIndex(targets, p, v, &t)) {
+      if (t == ignore) continue;
+      return false;
+    }
+    if (t == ignore) continue;
+    const T* row = x + p * v;
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t c = 0; c < v; ++c) mx = std::max(mx, static_cast<double>(row[c]));
+    double sum = 0;
+    for (int64_t c = 0; c < v; ++c) sum += std::exp(static_cast<double>(row[c]) - mx);
+    losses[p] = -(row[t] - mx - std::log(sum));
+    ++counted;
+  }
+  T* y = static_cast<T*>(out.data);
+  if (reduction == ir::LossReduction::None) {
+    for (int64_t p = 0; p < n; ++p) y[p] = static_cast<T>(losses[p]);
+    return true;
+  }
+  double total = 0;
+  for (double l : losses) total += l;
+  if (reduction == ir::LossReduction::Mean)
+    total = counted ? total / static_cast<double>(counted)
+                    : std::numeric_limits<double>::quiet_NaN();
+  y[0] = static_cast<T>(total);
+  return true;
+}
+
+}  // namespace
+
+Status runReferenceOp(const ir::Op& op, const std::vector<HostArray>& operands,
+                      const std::vector<HostArray>& results,
+                      const std::map<std::string, int64_t>& symbols) {
+  std::vector<ir::Tensor> tensors;
+  tensors.reserve(operands.size());
+  for (const HostArray& a : operands) tensors.push_back(bufferToTensor(a.data, a.dtype, a.shape));
+  ir::EvalContext ctx{op, {}, {}, {}};
+  for (const ir::Tensor& t : tensors) ctx.operands.push_back(&t);
+  for (const HostArray& r : results) {
+    ctx.resultShapes.push_back(r.shape);
+    ctx.resultDTypes.push_back(r.dtype);
+  }
+  ctx.symbols = &symbols;
+  StatusOr<std::vector<ir::Tensor>> out = op.info().eval(ctx);
+  if (!out.isOk()) return out.status();
+  for (size_t i = 0; i < results.size(); ++i) tensorToBuffer((*out)[i], results[i].data);
+  return Status::ok();
+}
+
+Status runLibraryOp(const ir::Op& op, const std::vector<HostArray>& in,
+                    const std::vector<HostArray>& out,
+                    const std::map<std::string, int64_t>& symbols) {
+  bool done = false;
+  ir::DType t = out.empty() ? ir::DType::F32 : out[0].dtype;
+  bool f32 = t == ir::DType::F32, f64 = t == ir::DType::F64;
+  switch (op.kind()) {
+    case OpKind::Gather:
+      if (isIndexType(in[1].dtype)) done = gather(op, in, out[0]);
+      break;
+    case OpKind::ScatterAdd:
+      if (isIndexType(in[1].dtype) && (f32 || f64))
+        done = f32 ? scatterAdd<float>(op, in, out[0]) : scatterAdd<double>(op, in, out[0]);
+      break;
+    case OpKind::ReduceSum: case OpKind::ReduceMax: case OpKind::ReduceMean:
+      if (f32 || f64) {
+        if (f32) reduce<float>(op, in[0], out[0]);
+        else reduce<double>(op, in[0], out[0]);
+        done = true;
+      }
+      break;
+    case OpKind::CrossEntropy:
+      if (isIndexType(in[1].dtype) && (f32 || f64) && in[0].dtype == t)
+        done = f32 ? crossEntropy<float>(op, in, out[0]) : crossEntropy<double>(op, in, out[0]);
+      break;
+    default: break;
+  }
+  if (done) return Status::ok();
+  return runReferenceOp(op, in, out, symbols);
+}
+
+}  // namespace tessera::codegen

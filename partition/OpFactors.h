@@ -1,0 +1,68 @@
+// Op sharding rules as factors (SHARDING.md §2): each op is described by its iteration dimensions
+// ("factors", einsum-style), and every operand and result dimension maps to one factor or to none
+// (a broadcast size-1 dim, a dim the op reads whole). Propagation and the SPMD partitioner derive
+// everything — data, tensor, sequence, ZeRO, expert parallelism, vocab-parallel losses — from these
+// maps; there is no pattern-matched special case anywhere in partition/.
+//
+// The rule of each op kind lives in one table, partition/FactorRules.def (one line per op, like
+// passes/autodiff/GradRules.def for gradients); a test fails when an op of ir/OpKinds.def has none.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/Op.h"
+#include "ir/Sharding.h"
+#include "ir/Status.h"
+
+namespace tessera::partition {
+
+enum class FactorKind {
+  Parallel,      // split freely: every tensor carrying it is split the same way
+  ReduceSum,     // contracted/reduced with a sum: splitting it makes the result partial{sum}
+  ReduceMax,     // reduced with a max: splitting it makes the result partial{max}
+  Local,         // must stay whole on each device (softmax axis, top_k axis, cumsum axis, ...)
+};
+
+struct Factor {
+  FactorKind kind = FactorKind::Parallel;
+  std::string name;  // for messages: "i", "k", "batch0", ...
+  // Extent of the factor (the size of the dims mapped to it). Added by H4a for cost and checks.
+  ir::Dim size = 1;
+  // True when the split must be even (the product of its axes divides `size`): a reshape that
+  // merges or splits dims keeps a split only on the major dim and only when it divides evenly
+  // (SHARDING.md §2); propagation never assigns axes that do not divide such a factor.
+  bool evenOnly = false;
+};
+
+struct FactorMap {
+  std::vector<Factor> factors;
+  // operandDims[o][d] = factor index of dim d of operand o, or -1 (not mapped: that dim must be
+  // whole on every device, e.g. a broadcast size-1 dim or the gathered axis of a table).
+  std::vector<std::vector<int>> operandDims;
+  std::vector<std::vector<int>> resultDims;
+  // Values that may be partial{sum} on input and pass the partial through unchanged (linear ops:
+  // add/sub of two partials, neg, mul by a non-partial operand, reshape, transpose, ...).
+  std::vector<bool> operandLinear;
+};
+// Notes for the partitioner (H4a → H4b), per rule family (details in OpFactors.cpp):
+//  - A factor mapped only on results (slice/pad/concat along their axis, one_hot's depth, the
+//    results of iota/full/random/constant) is "result-only": each device computes the whole
+//    operand dim and keeps its part of the result (replicated → split: take the local slice).
+//  - reduce_mean and cross_entropy{mean}: the reduced factors are ReduceSum; the local op must
+//    divide by the GLOBAL count (for cross_entropy with ignore_index that count is data dependent
+//    and needs its own all_reduce), so the partial terms sum to the global mean.
+//  - gather: the table's gathered dim is a ReduceSum factor ("vocab"): a device looks up only its
+//    rows, masks the rest to zero, result partial{sum}. scatter_add mirrors it: the table/base dim
+//    stays Parallel (a device scatters only the rows it owns), the index dims are ReduceSum (each
+//    device scatters its own tokens → partial sum); the base is then added on one coordinate only.
+//  - cross_entropy: the class dim is Local (vocab-parallel loss needs the decomposition into
+//    max/sub/exp/sum first; not done yet).
+
+// The factor map of one op (its operand/result types must be known). Errors name the op.
+StatusOr<FactorMap> opFactors(const ir::Op& op);
+
+// Whether partition/FactorRules.def has a line for `kind` (the completeness test uses it).
+bool hasFactorRule(ir::OpKind kind);
+
+}  // namespace tessera::partition

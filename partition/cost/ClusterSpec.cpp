@@ -1,0 +1,115 @@
+// Cluster topology queries, the default networks of the shipped device kinds, and the
+// `NODESxPERNODE:device` shorthand.
+#include "partition/cost/ClusterSpec.h"
+
+#include <cassert>
+#include <charconv>
+#include <set>
+
+namespace tessera::partition::cost {
+
+int ClusterSpec::levelOf(const std::vector<int64_t>& deviceIds) const {
+  if (deviceIds.size() <= 1 || levels.empty()) return 0;
+  for (int64_t id : deviceIds) assert(id >= 0 && id < numDevices());
+  for (size_t l = 0; l < levels.size(); ++l) {
+    const int64_t span = levels[l].span;
+    const int64_t block = deviceIds[0] / span;
+    bool same = true;
+    for (int64_t id : deviceIds) same = same && id / span == block;
+    if (same) return static_cast<int>(l);
+  }
+  return static_cast<int>(levels.size()) - 1;
+}
+
+Status ClusterSpec::check(const Location& loc) const {
+  auto fail = [&](const std::string& m) { return loc.known() ? Status::error(loc, m) : Status::error(m); };
+  if (nodes < 1 || devicesPerNode < 1) return fail("nodes and devices per node must be positive");
+  if (numDevices() > 100'000'000) return fail("more than 10^8 devices");
+  if (levels.empty() && numDevices() > 1) return fail("a cluster of several devices needs a network level");
+  int64_t prev = 1;
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const NetworkLevel& l = levels[i];
+    const std::string what = "network level '" + l.name + "'";
+    if (l.span < 1 || l.span % prev != 0 || l.span <= (i == 0 ? 0 : prev))
+      return fail(what + ": span " + std::to_string(l.span) +
+                  " must be larger than, and a multiple of, the previous level's span " +
+                  std::to_string(prev));
+    if (numDevices() % l.span != 0)
+      return fail(what + ": span " + std::to_string(l.span) + " does not divide the " +
+                  std::to_string(numDevices()) + " devices");
+    if (!(l.bandwidth > 0)) return fail(what + ": bandwidth must be positive");
+    if (!(l.latency >= 0)) return fail(what + ": latency must not be negative");
+    prev = l.span;
+  }
+  if (!levels.empty() && levels.back().span != numDevices())
+    return fail("the last network level must span all " + std::to_string(numDevices()) + " devices");
+  if (!(device.memoryBandwidth > 0) || !(device.vectorPeak > 0) || !(device.memoryBytes > 0))
+    return fail("device '" + device.name + "': memory, bandwidth and vector peak must be positive");
+  for (double p : device.matrixPeak)
+    if (!(p > 0)) return fail("device '" + device.name + "': every peak FLOP/s must be positive");
+  if (!(device.gemm.max > 0 && device.gemm.max <= 1) || !(device.gemm.halfDim >= 0) ||
+      !(device.memoryEfficiency > 0 && device.memoryEfficiency <= 1) || !(device.launchOverhead >= 0))
+    return fail("device '" + device.name + "': efficiencies must be in (0, 1], overheads >= 0");
+  return Status::ok();
+}
+
+std::vector<NetworkLevel> defaultNetwork(const DeviceSpec& d, int64_t nodes, int64_t perNode) {
+  NetworkLevel intra, inter;
+  if (d.name == "cpu") {
+    intra = {"shm", perNode, 10e9, 1e-6};
+    inter = {"ethernet", nodes * perNode, 1.25e9, 20e-6};  // 10 Gb/s
+  } else if (d.name.rfind("a100", 0) == 0) {
+    intra = {"nvlink", perNode, 300e9, 3e-6};          // NVLink 3: 600 GB/s bidirectional
+    inter = {"ib", nodes * perNode, 25e9, 6e-6};        // one HDR 200 Gb/s NIC per GPU
+  } else {
+    intra = {"nvlink", perNode, 450e9, 3e-6};          // NVLink 4: 900 GB/s bidirectional
+    inter = {"ib", nodes * perNode, 50e9, 6e-6};        // one NDR 400 Gb/s NIC per GPU
+  }
+  std::vector<NetworkLevel> v{intra};
+  if (nodes > 1) v.push_back(inter);
+  return v;
+}
+
+StatusOr<ClusterSpec> parseClusterShorthand(std::string_view text, std::string_view flag) {
+  const std::string where(flag);
+  auto fail = [&](const std::string& m) {
+    return Status::error(where + " '" + std::string(text) + "': " + m +
+                         " (expected NODESxDEVICES:DEVICE, e.g. 128x8:a100-80g)");
+  };
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return fail("no ':' before the device name");
+  std::string_view counts = text.substr(0, colon), dev = text.substr(colon + 1);
+  auto number = [](std::string_view s, int64_t& out) {
+    if (s.empty()) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && out >= 1 && out <= 1'000'000;
+  };
+  ClusterSpec c;
+  size_t x = counts.find('x');
+  if (x == std::string_view::npos) {
+    c.nodes = 1;
+    if (!number(counts, c.devicesPerNode)) return fail("bad device count '" + std::string(counts) + "'");
+  } else {
+    if (!number(counts.substr(0, x), c.nodes))
+      return fail("bad node count '" + std::string(counts.substr(0, x)) + "'");
+    if (!number(counts.substr(x + 1), c.devicesPerNode))
+      return fail("bad devices-per-node count '" + std::string(counts.substr(x + 1)) + "'");
+  }
+  const DeviceSpec* d = findDevice(dev);
+  if (!d) return fail("unknown device '" + std::string(dev) + "' (known: " + builtinDeviceNames() + ")");
+  c.device = *d;
+  c.name = std::string(text);
+  c.levels = defaultNetwork(*d, c.nodes, c.devicesPerNode);
+  Status st = c.check();
+  if (!st.isOk()) return fail(st.message().substr(std::string("error: ").size()));
+  return c;
+}
+
+StatusOr<ClusterSpec> parseCluster(std::string_view text, const std::string& fileName) {
+  if (text.find('\n') == std::string_view::npos && text.find(':') != std::string_view::npos &&
+      text.find(' ') == std::string_view::npos)
+    return parseClusterShorthand(text);
+  return parseClusterFile(text, fileName);
+}
+
+}  // namespace tessera::partition::cost

@@ -1,0 +1,60 @@
+// A cluster as the cost model sees it: N nodes of G identical devices and a network hierarchy.
+//
+// Levels go from the innermost (NVLink inside a node) to the outermost (InfiniBand or Ethernet
+// between nodes). Level i connects groups of `span` consecutive global device ids (devices of a
+// node are contiguous); the last level spans the whole cluster. Bandwidth is per device and per
+// direction (what one rank can push into the level), latency is per algorithm step. A collective
+// over a set of devices runs at the outermost level the set crosses.
+//
+// Where clusters come from: the shorthand `128x8:a100-80g` (nodes x devices per node : device,
+// with the device's usual network), or a cluster file whose format docs/cluster-format.md
+// describes (parser in ClusterParser.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/Status.h"
+#include "partition/cost/DeviceSpec.h"
+
+namespace tessera::partition::cost {
+
+struct NetworkLevel {
+  std::string name;       // "nvlink", "ib", ...
+  int64_t span = 1;       // devices connected by one group of this level
+  double bandwidth = 0;   // bytes/s per device, one direction
+  double latency = 0;     // seconds per algorithm step
+};
+
+struct ClusterSpec {
+  std::string name;
+  int64_t nodes = 1;
+  int64_t devicesPerNode = 1;
+  DeviceSpec device;
+  std::vector<NetworkLevel> levels;
+
+  int64_t numDevices() const { return nodes * devicesPerNode; }
+  // Index of the outermost level the given global device ids cross (0 if they share the
+  // innermost group, or if there is only one device). Asserts ids are in range.
+  int levelOf(const std::vector<int64_t>& deviceIds) const;
+  // Checks spans (increasing, each dividing the next, the last = all devices), positive figures.
+  Status check(const Location& loc = {}) const;
+};
+
+// The usual network of a device kind for `nodes` x `perNode` devices: NVLink + InfiniBand for
+// GPUs (A100: 300 GB/s per direction, HDR 200 Gb/s per GPU; H100/H200: 450 GB/s, NDR 400 Gb/s),
+// shared memory + Ethernet for `cpu`. One level when there is only one node.
+std::vector<NetworkLevel> defaultNetwork(const DeviceSpec& d, int64_t nodes, int64_t perNode);
+
+// `128x8:a100-80g` or `8:h100-sxm` (one node). Errors name the flag and the bad part.
+StatusOr<ClusterSpec> parseClusterShorthand(std::string_view text, std::string_view flag = "--cluster");
+
+// The cluster file format (docs/cluster-format.md). Errors are `file:line:col: error: ...`.
+StatusOr<ClusterSpec> parseClusterFile(std::string_view text, const std::string& fileName);
+
+// Shorthand if `text` looks like one (no newline, contains ':'), else a file's contents.
+StatusOr<ClusterSpec> parseCluster(std::string_view text, const std::string& fileName);
+
+}  // namespace tessera::partition::cost

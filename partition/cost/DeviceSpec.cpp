@@ -1,0 +1,86 @@
+// The device specs shipped with Tessera. GPU figures are the vendors' data-sheet numbers (dense,
+// no sparsity); the efficiency constants are the single fit per device kind described in
+// DeviceSpec.h. The `cpu` spec is this machine (ARCHITECTURE.md §7) until the microbenchmark
+// calibration replaces it.
+#include "partition/cost/DeviceSpec.h"
+
+#include <algorithm>
+
+namespace tessera::partition::cost {
+
+double GemmEfficiency::at(double m, double n, double k) const {
+  auto f = [&](double d) { return d <= 0 ? 0.0 : d / (d + halfDim); };
+  return max * f(m) * f(n) * f(k);
+}
+
+namespace {
+
+using ir::DType;
+
+DeviceSpec gpu(std::string name, double bf16, double f32, double f64, double vector, double memGB,
+               double bwTBs) {
+  DeviceSpec d;
+  d.name = std::move(name);
+  d.setPeak(DType::BF16, bf16);
+  d.setPeak(DType::F16, bf16);
+  d.setPeak(DType::F32, f32);
+  d.setPeak(DType::F64, f64);
+  d.setPeak(DType::I32, vector);
+  d.setPeak(DType::I64, vector);
+  d.setPeak(DType::Bool, vector);
+  d.vectorPeak = vector;
+  d.memoryBytes = memGB * 1e9;
+  d.memoryBandwidth = bwTBs * 1e12;
+  d.memoryEfficiency = 0.85;  // STREAM-like copy kernels reach 80-90% of HBM peak
+  d.launchOverhead = 3e-6;    // back-to-back kernel gap on a busy stream
+  // cuBLAS bf16: ~88% of peak at 8192^3, ~75% at 2048^3, ~50% with k = 128 (batched attention).
+  d.gemm = GemmEfficiency{0.9, 64};
+  return d;
+}
+
+std::vector<DeviceSpec> makeBuiltins() {
+  std::vector<DeviceSpec> v;
+  // A100 SXM: 312 TFLOP/s bf16/fp16, 19.5 fp32 (no TF32), 19.5 fp64 tensor core.
+  v.push_back(gpu("a100-40g", 312e12, 19.5e12, 19.5e12, 19.5e12, 40, 1.555));
+  v.push_back(gpu("a100-80g", 312e12, 19.5e12, 19.5e12, 19.5e12, 80, 2.039));
+  // H100 SXM: 989 TFLOP/s dense bf16, 67 fp32 / fp64 tensor core, 3.35 TB/s.
+  v.push_back(gpu("h100-sxm", 989e12, 67e12, 67e12, 67e12, 80, 3.35));
+  // H200: H100's compute with 141 GB of HBM3e at 4.8 TB/s.
+  v.push_back(gpu("h200", 989e12, 67e12, 67e12, 67e12, 141, 4.8));
+
+  // This machine: 2 Zen 5 cores, ~430 GFLOP/s f32 FMA peak for both; OpenBLAS sgemm reaches ~340
+  // (0.79). No native bf16 GEMM in the kernels used: bf16/f16 compute at the f32 rate; f64 half.
+  DeviceSpec cpu;
+  cpu.name = "cpu";
+  for (DType t : ir::kAllDTypes) cpu.setPeak(t, 430e9);
+  cpu.setPeak(DType::F64, 215e9);
+  cpu.vectorPeak = 430e9;
+  cpu.memoryBytes = 16e9;
+  cpu.memoryBandwidth = 40e9;
+  cpu.memoryEfficiency = 0.8;
+  cpu.launchOverhead = 1e-6;
+  cpu.gemm = GemmEfficiency{0.79, 32};
+  v.push_back(cpu);
+  return v;
+}
+
+}  // namespace
+
+const std::vector<DeviceSpec>& builtinDevices() {
+  static const std::vector<DeviceSpec> v = makeBuiltins();
+  return v;
+}
+
+const DeviceSpec* findDevice(std::string_view name) {
+  for (const DeviceSpec& d : builtinDevices())
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::string builtinDeviceNames() {
+  std::string s;
+  for (const DeviceSpec& d : builtinDevices()) s += (s.empty() ? "" : ", ") + d.name;
+  return s;
+}
+
+}  // namespace tessera::partition::cost

@@ -1,0 +1,53 @@
+// What one accelerator (or this CPU) can do, as the cost model needs it: peak FLOP/s per element
+// type, memory size and bandwidth, per-kernel launch overhead, and how close real kernels get to
+// those peaks. Named specs ship with Tessera (A100 40/80 GB, H100 SXM, H200, `cpu`); a user's
+// cluster file (ClusterSpec.h) can start from one and override any figure.
+//
+// Why an efficiency curve and not one factor: small GEMMs do not fill the machine (tiles, waves,
+// the tail of the k loop), so a layer split 8 ways by tensor parallelism runs at a lower fraction
+// of peak than the same layer whole. The curve is a product of one saturating factor per GEMM
+// dimension, d / (d + halfDim), times the best fraction a large GEMM reaches. Both constants are
+// set once per device kind from published cuBLAS figures (GPUs) or from the OpenBLAS measurement
+// in ARCHITECTURE.md §7 (this CPU), never per model.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/DType.h"
+
+namespace tessera::partition::cost {
+
+struct GemmEfficiency {
+  double max = 0.9;       // fraction of peak a very large GEMM reaches
+  double halfDim = 64;    // a GEMM dimension of this size halves that dimension's factor
+  // Achievable fraction of peak for an m x k by k x n product (batch does not change it).
+  double at(double m, double n, double k) const;
+};
+
+struct DeviceSpec {
+  std::string name;
+  // Dense matrix-unit peak per element type, FLOP/s, indexed by ir::DType (integers and bool use
+  // the vector rate: they never reach the tensor cores).
+  std::array<double, 7> matrixPeak{};
+  double vectorPeak = 0;        // FLOP/s for elementwise math (CUDA cores / SIMD), f32
+  double memoryBytes = 0;       // device memory capacity
+  double memoryBandwidth = 0;   // bytes/s, vendor figure
+  double memoryEfficiency = 0.85;  // achievable fraction of memoryBandwidth in a streaming kernel
+  double launchOverhead = 0;    // seconds per kernel
+  GemmEfficiency gemm;
+
+  double peak(ir::DType t) const { return matrixPeak[static_cast<size_t>(t)]; }
+  void setPeak(ir::DType t, double v) { matrixPeak[static_cast<size_t>(t)] = v; }
+};
+
+// The specs shipped with Tessera, in a stable order.
+const std::vector<DeviceSpec>& builtinDevices();
+// The named spec, or null.
+const DeviceSpec* findDevice(std::string_view name);
+// "a100-40g, a100-80g, ..." for error messages.
+std::string builtinDeviceNames();
+
+}  // namespace tessera::partition::cost

@@ -1,0 +1,293 @@
+// Builder of Megatron's per-rank GPT stage program (MegatronProgram.h).
+#include "partition/sim/MegatronProgram.h"
+
+#include <cmath>
+
+namespace tessera::partition::sim {
+
+namespace {
+
+using ir::Dim;
+using ir::DType;
+using ir::OpKind;
+using ir::Value;
+using IL = std::vector<int64_t>;
+using Attrs = std::vector<std::pair<std::string, ir::AttrValue>>;
+
+// Emits ops with a sticky error: every call after the first failure returns null.
+class Emitter {
+ public:
+  Emitter(ir::Module& m, ir::Function& f, DType dt) : m_(m), f_(f), dt_(dt) {}
+
+  Value* op(OpKind k, std::vector<Value*> in, Attrs attrs = {}, std::vector<ir::TensorType> decl = {}) {
+    if (!st_.isOk()) return nullptr;
+    for (Value* v : in)
+      if (!v) return nullptr;
+    ir::OpSpec spec{k, std::move(in), std::move(attrs), std::move(decl), Location{"megatron", 0, 0}};
+    auto r = f_.addOp(std::move(spec));
+    if (!r) { st_ = r.status(); return nullptr; }
+    if (recompute_) recomputeOps.insert(*r);
+    return (*r)->numResults() ? (*r)->result(0) : nullptr;
+  }
+  Value* param(const std::string& name, ir::Shape shape) {
+    ir::TensorType t{dt_, shape};
+    m_.params.push_back(ir::Parameter{name, t, std::nullopt, nullptr, true, {}});
+    double n = 1;
+    for (const Dim& d : shape) n *= static_cast<double>(*d.constant());
+    params += n;
+    return f_.addArgument(t, name);
+  }
+  Value* input(const std::string& name, ir::TensorType t) { return f_.addArgument(t, name); }
+  Value* named(Value* v, const std::string& n) { if (v) v->setName(n); return v; }
+  // A parameter gradient: it stays resident until the optimizer step, so it is a result.
+  Value* grad(Value* v, const std::string& n) {
+    if (v) grads.push_back(named(v, n));
+    return v;
+  }
+
+  Value* matmul(Value* a, Value* b) { return op(OpKind::Matmul, {a, b}); }
+  // a^T b over dim 0 (weight gradients) and a b^T over dim 1 (input gradients).
+  Value* dotT0(Value* a, Value* b) { return dot(a, b, {}, {}, {0}, {0}); }
+  Value* dotT1(Value* a, Value* b) { return dot(a, b, {}, {}, {1}, {1}); }
+  Value* dot(Value* a, Value* b, IL lb, IL rb, IL lc, IL rc) {
+    return op(OpKind::Dot, {a, b}, {{"lhs_batch", lb}, {"rhs_batch", rb}, {"lhs_contract", lc},
+                                    {"rhs_contract", rc}});
+  }
+  Value* scalar(double v) { return op(OpKind::Full, {}, {{"value", v}}, {{dt_, {}}}); }
+  Value* reshape(Value* x, ir::Shape s) {
+    return x ? op(OpKind::Reshape, {x}, {}, {{x->type().dtype, std::move(s)}}) : nullptr;
+  }
+  Value* transpose(Value* x, IL p) { return op(OpKind::Transpose, {x}, {{"perm", p}}); }
+  Value* allReduce(Value* x) {
+    return op(OpKind::AllReduce, {x}, {{"axes", ir::AxisList{{"tp"}}}});
+  }
+  Value* reduceSum(Value* x, IL axes, bool keep) {
+    return op(OpKind::ReduceSum, {x}, {{"axes", axes}, {"keepdims", keep}});
+  }
+  // Dropout keep-mask: uniform random compared with the drop probability (one fused kernel).
+  Value* keepMask(const ir::Shape& s) {
+    Value* r = op(OpKind::Random, {}, {{"seed", int64_t{seed_++}},
+                                       {"dist", ir::makeEnum(ir::kRandomDistEnum, ir::RandomDist::Uniform)}},
+                  {{dt_, s}});
+    return op(OpKind::Compare, {r, scalar(0.1)}, {{"dir", ir::makeEnum(ir::kCompareDirEnum, ir::CompareDir::Ge)}});
+  }
+  Value* applyMask(Value* keep, Value* x) { return keep ? op(OpKind::Select, {keep, x, scalar(0)}) : x; }
+
+  void setRecompute(bool r) { recompute_ = r; }
+  const Status& status() const { return st_; }
+
+  std::set<const ir::Op*> recomputeOps;
+  std::vector<Value*> grads;
+  double params = 0;
+
+ private:
+  ir::Module& m_;
+  ir::Function& f_;
+  DType dt_;
+  Status st_;
+  bool recompute_ = false;
+  int64_t seed_ = 1;
+};
+
+// One layer's weights.
+struct LayerParams {
+  Value *ln1g, *ln1b, *wq, *wk, *wv, *wo, *ln2g, *ln2b, *w1, *w2;
+};
+
+// What the backward pass of a layer needs from its forward.
+struct LayerActs {
+  Value *x, *ln1, *q4, *k4, *v4, *probs, *keepAttn, *pd, *ctx2, *keepO, *x1, *ln2, *fc1, *g, *keepM, *y;
+};
+
+struct Builder {
+  Emitter& e;
+  const MegatronStageConfig& c;
+  Value* mask;  // causal, bool [s, s]
+
+  int64_t T() const { return c.microBatch * c.seq; }
+  int64_t hl() const { return c.hidden / c.tp; }
+  int64_t al() const { return c.heads / c.tp; }
+  int64_t hd() const { return c.hidden / c.heads; }
+
+  Value* layerNorm(Value* x, Value* g, Value* b) { return e.op(OpKind::LayerNorm, {x, g, b}); }
+
+  LayerActs forward(Value* x, const LayerParams& p) {
+    LayerActs a{};
+    const int64_t b = c.microBatch, s = c.seq;
+    a.x = x;
+    a.ln1 = layerNorm(x, p.ln1g, p.ln1b);
+    auto heads = [&](Value* w) { return e.reshape(e.matmul(a.ln1, w), {b, s, al(), hd()}); };
+    a.q4 = heads(p.wq);
+    a.k4 = heads(p.wk);
+    a.v4 = heads(p.wv);
+    Value* scores = e.dot(a.q4, a.k4, {0, 2}, {0, 2}, {3}, {3});  // [b, al, s, s]
+    Value* scaled = e.op(OpKind::Mul, {scores, e.scalar(1.0 / std::sqrt(static_cast<double>(hd())))});
+    Value* masked = e.op(OpKind::Select, {mask, scaled, e.scalar(-10000.0)});
+    a.probs = e.op(OpKind::Softmax, {masked}, {{"axis", int64_t{-1}}});
+    a.keepAttn = c.dropout ? e.keepMask({b, al(), s, s}) : nullptr;
+    a.pd = e.applyMask(a.keepAttn, a.probs);
+    Value* ctx = e.dot(a.pd, a.v4, {0, 1}, {0, 2}, {3}, {1});  // [b, al, s, hd]
+    a.ctx2 = e.reshape(e.transpose(ctx, {0, 2, 1, 3}), {T(), hl()});
+    Value* o = e.allReduce(e.matmul(a.ctx2, p.wo));
+    a.keepO = c.dropout ? e.keepMask({T(), c.hidden}) : nullptr;
+    a.x1 = e.op(OpKind::Add, {x, e.applyMask(a.keepO, o)});
+    a.ln2 = layerNorm(a.x1, p.ln2g, p.ln2b);
+    a.fc1 = e.matmul(a.ln2, p.w1);
+    a.g = e.op(OpKind::Gelu, {a.fc1});
+    Value* fc2 = e.allReduce(e.matmul(a.g, p.w2));
+    a.keepM = c.dropout ? e.keepMask({T(), c.hidden}) : nullptr;
+    a.y = e.op(OpKind::Add, {a.x1, e.applyMask(a.keepM, fc2)});
+    return a;
+  }
+
+  // LayerNorm backward stand-in: two row reductions and one fused elementwise pass for dx, two
+  // column reductions for the scale and bias gradients.
+  Value* layerNormBackward(Value* dy, Value* x, const std::string& name) {
+    Value* s1 = e.reduceSum(e.op(OpKind::Mul, {dy, x}), {1}, true);
+    Value* s2 = e.reduceSum(dy, {1}, true);
+    Value* dx = e.op(OpKind::Sub, {e.op(OpKind::Sub, {dy, e.op(OpKind::Mul, {x, s1})}), s2});
+    e.grad(e.reduceSum(e.op(OpKind::Mul, {dy, x}), {0}, false), "grad." + name + ".g");
+    e.grad(e.reduceSum(dy, {0}, false), "grad." + name + ".b");
+    return dx;
+  }
+
+  // [b, al, s, hd] -> [T, hl], as Megatron's permute + contiguous.
+  Value* merge(Value* t) { return e.reshape(e.transpose(t, {0, 2, 1, 3}), {T(), hl()}); }
+
+  Value* backward(Value* dy, const LayerActs& a, const LayerParams& p, const std::string& n) {
+    // MLP: y = x1 + dropout(fc2 all-reduced); the all-reduce's backward is the identity.
+    Value* dfc2 = e.applyMask(a.keepM, dy);
+    e.grad(e.dotT0(a.g, dfc2), "grad." + n + ".w2");
+    Value* dg = e.dotT1(dfc2, p.w2);                                          // [T, f]
+    Value* dfc1 = e.op(OpKind::Mul, {dg, e.op(OpKind::Tanh, {a.fc1})});     // GeLU'
+    e.grad(e.dotT0(a.ln2, dfc1), "grad." + n + ".w1");
+    Value* dln2 = e.allReduce(e.dotT1(dfc1, p.w1));                         // f's backward
+    Value* dx1 = e.op(OpKind::Add, {dy, layerNormBackward(dln2, a.x1, n + ".ln2")});
+    // Attention.
+    Value* dout = e.applyMask(a.keepO, dx1);
+    e.grad(e.dotT0(a.ctx2, dout), "grad." + n + ".wo");
+    Value* dctx = e.transpose(e.reshape(e.dotT1(dout, p.wo), {c.microBatch, c.seq, al(), hd()}),
+                              {0, 2, 1, 3});                                // [b, al, s, hd]
+    Value* dpd = e.dot(dctx, a.v4, {0, 1}, {0, 2}, {3}, {3});               // [b, al, s, s]
+    Value* dv = e.dot(a.pd, dctx, {0, 1}, {0, 1}, {2}, {2});                // [b, al, s, hd]
+    Value* dprobs = e.applyMask(a.keepAttn, dpd);
+    Value* rowsum = e.reduceSum(e.op(OpKind::Mul, {dprobs, a.probs}), {3}, true);
+    Value* dscores = e.op(OpKind::Mul, {e.op(OpKind::Mul, {a.probs, e.op(OpKind::Sub, {dprobs, rowsum})}),
+                                        e.scalar(1.0 / std::sqrt(static_cast<double>(hd())))});
+    Value* dq = e.dot(dscores, a.k4, {0, 1}, {0, 2}, {3}, {1});             // [b, al, s, hd]
+    Value* dk = e.dot(dscores, a.q4, {0, 1}, {0, 2}, {2}, {1});             // [b, al, s, hd]
+    Value* dq2 = merge(dq);
+    Value* dk2 = merge(dk);
+    Value* dv2 = merge(dv);
+    e.grad(e.dotT0(a.ln1, dq2), "grad." + n + ".wq");
+    e.grad(e.dotT0(a.ln1, dk2), "grad." + n + ".wk");
+    e.grad(e.dotT0(a.ln1, dv2), "grad." + n + ".wv");
+    Value* dln1 = e.op(OpKind::Add, {e.op(OpKind::Add, {e.dotT1(dq2, p.wq), e.dotT1(dk2, p.wk)}),
+                                     e.dotT1(dv2, p.wv)});
+    dln1 = e.allReduce(dln1);
+    return e.op(OpKind::Add, {dx1, layerNormBackward(dln1, a.x, n + ".ln1")});
+  }
+};
+
+Status checkConfig(const MegatronStageConfig& c) {
+  auto bad = [](const std::string& m) { return Status::error("megatron stage: " + m); };
+  if (c.layers < 0 || c.hidden <= 0 || c.heads <= 0 || c.seq <= 0 || c.microBatch <= 0 ||
+      c.tp <= 0 || c.vocab <= 0)
+    return bad("sizes must be positive");
+  if (c.hidden % c.heads) return bad("hidden " + std::to_string(c.hidden) + " is not divisible by heads " + std::to_string(c.heads));
+  if (c.heads % c.tp) return bad("heads " + std::to_string(c.heads) + " are not divisible by tp " + std::to_string(c.tp));
+  if (c.vocab % c.tp) return bad("vocab " + std::to_string(c.vocab) + " is not divisible by tp " + std::to_string(c.tp));
+  return Status::ok();
+}
+
+}  // namespace
+
+StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
+  TRY(checkConfig(c));
+  MegatronProgram prog;
+  prog.module = std::make_unique<ir::Module>("megatron_stage");
+  ir::Module& m = *prog.module;
+  m.meshes.push_back(ir::Mesh::make("m", {{"tp", c.tp}}));
+  ir::Function* f = m.addFunction("stage");
+  prog.function = f;
+  Emitter e(m, *f, c.dtype);
+  const int64_t T = c.microBatch * c.seq, h = c.hidden, hl = h / c.tp, fl = 4 * h / c.tp;
+
+  std::vector<LayerParams> lp;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    std::string n = "h" + std::to_string(l);
+    lp.push_back({e.param(n + ".ln1.g", {h}), e.param(n + ".ln1.b", {h}), e.param(n + ".wq", {h, hl}),
+                  e.param(n + ".wk", {h, hl}), e.param(n + ".wv", {h, hl}), e.param(n + ".wo", {hl, h}),
+                  e.param(n + ".ln2.g", {h}), e.param(n + ".ln2.b", {h}), e.param(n + ".w1", {h, fl}),
+                  e.param(n + ".w2", {fl, h})});
+  }
+  Value* wte = (c.embedding || c.head) ? e.param("wte", {c.vocab / c.tp, h}) : nullptr;
+  Value* x = nullptr;
+  Value* tokens = nullptr;
+  if (c.embedding) {
+    tokens = e.input("tokens", {DType::I64, {T}});
+    x = e.allReduce(e.op(OpKind::Gather, {wte, tokens}, {{"axis", int64_t{0}}}));  // vocab-parallel
+  } else {
+    x = e.input("x", {c.dtype, {T, h}});
+  }
+  Value* iq = e.op(OpKind::Iota, {}, {{"dim", int64_t{0}}}, {{DType::I64, {c.seq, c.seq}}});
+  Value* ik = e.op(OpKind::Iota, {}, {{"dim", int64_t{1}}}, {{DType::I64, {c.seq, c.seq}}});
+  Builder bld{e, c, e.op(OpKind::Compare, {iq, ik}, {{"dir", ir::makeEnum(ir::kCompareDirEnum, ir::CompareDir::Ge)}})};
+
+  std::vector<LayerActs> acts;
+  std::vector<Value*> inputs;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    inputs.push_back(x);
+    acts.push_back(bld.forward(x, lp[static_cast<size_t>(l)]));
+    x = acts.back().y;
+  }
+  std::vector<Value*> results;
+  Value* dy = nullptr;
+  if (c.head) {
+    Value* lnfg = e.param("lnf.g", {h});
+    Value* lnfb = e.param("lnf.b", {h});
+    Value* targets = e.input("targets", {DType::I64, {T}});
+    Value* hf = e.op(OpKind::LayerNorm, {x, lnfg, lnfb});
+    Value* logits = e.dotT1(hf, wte);                                        // [T, V/t]
+    // Vocab-parallel cross-entropy: the max, the sum of exponentials and the target logit are
+    // all-reduced over tp (three [T] all-reduces); the local loss kernel stands in for the rest.
+    Value* mx = e.op(OpKind::AllReduce, {e.op(OpKind::ReduceMax, {logits}, {{"axes", IL{1}}})},
+                     {{"axes", ir::AxisList{{"tp"}}}, {"op", ir::makeEnum(ir::kReduceOpEnum, ir::ReduceOp::Max)}});
+    Value* se = e.allReduce(e.reduceSum(e.op(OpKind::Exp, {e.op(OpKind::Sub, {logits, e.reshape(mx, {T, 1})})}), {1}, false));
+    Value* loss = e.op(OpKind::CrossEntropy, {e.op(OpKind::Cast, {logits}, {{"dtype", DType::F32}}), targets});
+    e.allReduce(e.op(OpKind::Cast, {se}, {{"dtype", DType::F32}}));
+    results.push_back(e.named(loss, "loss"));
+    // Backward: softmax minus one-hot, written in place of the logits.
+    Value* dlogits = e.op(OpKind::Sub, {e.op(OpKind::Exp, {logits}), e.reshape(se, {T, 1})});
+    e.grad(e.dotT0(hf, dlogits), "grad.wte.head");
+    Value* dhf = e.allReduce(e.matmul(dlogits, wte));
+    dy = bld.layerNormBackward(dhf, x, "lnf");
+  } else {
+    dy = e.input("grad.y", {c.dtype, {T, h}});
+    results.push_back(x);
+  }
+  for (int64_t l = c.layers - 1; l >= 0; --l) {
+    const LayerParams& p = lp[static_cast<size_t>(l)];
+    LayerActs a = acts[static_cast<size_t>(l)];
+    if (c.recompute) {
+      e.setRecompute(true);
+      a = bld.forward(inputs[static_cast<size_t>(l)], p);
+      e.setRecompute(false);
+    }
+    dy = bld.backward(dy, a, p, "h" + std::to_string(l));
+  }
+  if (c.embedding) {
+    Value* zeros = e.op(OpKind::Full, {}, {{"value", 0.0}}, {{c.dtype, {c.vocab / c.tp, h}}});
+    e.grad(e.op(OpKind::ScatterAdd, {zeros, tokens, dy}, {{"axis", int64_t{0}}}), "grad.wte");
+  } else {
+    results.push_back(e.named(dy, "grad.x"));
+  }
+  TRY(e.status());
+  results.insert(results.end(), e.grads.begin(), e.grads.end());
+  f->setResults(results);
+  prog.recomputeOps = std::move(e.recomputeOps);
+  prog.parametersPerRank = e.params;
+  return prog;
+}
+
+}  // namespace tessera::partition::sim

@@ -1,0 +1,53 @@
+// A stand-in for the SPMD partitioner's output: Megatron-LM's per-rank program for GPT layers at
+// tensor-parallel degree t, written by hand, so that the cost model and the simulator can be
+// validated against published Megatron measurements before the partitioner exists.
+//
+// Per layer and micro-batch (b sequences of s tokens, hidden h, a heads, local sizes h/t and a/t,
+// 16-bit): Megatron's column/row-parallel attention and MLP with two all-reduces (axes=[tp]) in
+// the forward pass, the same forward again under full activation recomputation (its ops are listed
+// in `recomputeOps`, and it re-runs the all-reduces, as Megatron does), and the backward pass with
+// its two all-reduces. Kernels follow Megatron's: fused scale-mask-softmax, dropout masks drawn by
+// random+compare, bias-dropout-add, bias-GeLU (bias adds fold into those kernels, so biases are
+// parameters but add no op). Backward elementwise chains (softmax, LayerNorm, GeLU gradients) are
+// cost-shaped stand-ins — they read and write the tensors the real kernels do — not numerically
+// exact gradients: this program is for pricing, never for running.
+//
+// Layers: the program runs `layers` forward, then, for each layer from the last, its recompute
+// and its backward. Optionally the first stage's vocab-parallel embedding and the last stage's
+// output layer with the vocab-parallel cross-entropy and their backward.
+#pragma once
+
+#include <memory>
+#include <set>
+
+#include "ir/Module.h"
+#include "ir/Status.h"
+
+namespace tessera::partition::sim {
+
+struct MegatronStageConfig {
+  int64_t layers = 1;
+  int64_t hidden = 1024;
+  int64_t heads = 16;
+  int64_t seq = 2048;
+  int64_t microBatch = 1;
+  int64_t tp = 1;
+  int64_t vocab = 51200;
+  bool recompute = true;
+  bool dropout = true;
+  bool embedding = false;   // the first stage's token embedding
+  bool head = false;        // the last stage's output layer and loss
+  ir::DType dtype = ir::DType::BF16;
+};
+
+struct MegatronProgram {
+  std::unique_ptr<ir::Module> module;  // mesh @m = <tp=t>, function @stage
+  ir::Function* function = nullptr;
+  std::set<const ir::Op*> recomputeOps;
+  double parametersPerRank = 0;        // local parameter count of this stage
+};
+
+// Errors: sizes that do not divide (hidden by heads, heads or ffn or vocab by tp), non-positive.
+StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c);
+
+}  // namespace tessera::partition::sim

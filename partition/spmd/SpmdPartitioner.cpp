@@ -1,0 +1,250 @@
+// The SPMD partitioner driver: walks the global function once, keeping for every global value its
+// local value and the layout that local value actually has; see SpmdPartitioner.h.
+#include "partition/spmd/SpmdPartitioner.h"
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <set>
+
+#include "partition/spmd/LocalLayout.h"
+#include "partition/spmd/OpLowering.h"
+#include "partition/spmd/Reshard.h"
+
+namespace tessera::partition {
+
+using ir::OpKind;
+using ir::Value;
+
+namespace {
+
+ir::Sharding shardingOrReplicated(const Value* v) {
+  if (v->sharding()) return layoutOf(*v->sharding(), v->type().rank());
+  return ir::Sharding::replicated(v->type().rank());
+}
+
+bool isReduce(FactorKind k) { return k == FactorKind::ReduceSum || k == FactorKind::ReduceMax; }
+
+Status opError(const ir::Op& op, const std::string& msg) {
+  return Status::error(op.loc(), std::string(op.mnemonic()) + ": " + msg);
+}
+
+// The factor axes the lowering uses: the plan's, minus splits it cannot run locally — a Local
+// factor, a result-only factor (a sliced/padded/concatenated dim, the depth of one_hot, every
+// dim of a creation op: computed whole, then sliced by whichever consumer needs it), an evenOnly
+// factor the axes do not divide.
+std::vector<AxisNames> effectiveAxes(const ir::Mesh& mesh, const ir::Op& op, const FactorMap& fm,
+                                     const std::vector<AxisNames>& planned) {
+  std::vector<AxisNames> out = planned;
+  out.resize(fm.factors.size());
+  std::vector<bool> onOperand(fm.factors.size(), false);
+  for (const auto& dims : fm.operandDims)
+    for (int f : dims)
+      if (f >= 0) onOperand[f] = true;
+  for (size_t f = 0; f < out.size(); ++f) {
+    const Factor& fac = fm.factors[f];
+    bool drop = fac.kind == FactorKind::Local || !onOperand[f] ||
+                (fac.evenOnly && !isEvenSplit(fac.size, axesSize(mesh, out[f])));
+    if (op.kind() == OpKind::AxisIndex || op.info().isCollective()) drop = true;
+    if (drop) out[f].clear();
+  }
+  return out;
+}
+
+struct LocalValue {
+  Value* value = nullptr;
+  ir::Sharding layout;
+};
+
+std::vector<std::string> partialAxes(const ir::Sharding& s) {
+  std::vector<std::string> out;
+  for (const auto& [a, k] : s.partial) out.push_back(a);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Which operands keep their pending partials (SpmdPartitioner.h, step 1).
+std::vector<bool> passThrough(const ir::Op& op, const FactorMap& fm,
+                              const std::vector<AxisNames>& axes,
+                              const std::vector<ir::Sharding>& cur) {
+  const int n = op.numOperands();
+  std::vector<bool> pass(n, false);
+  std::set<std::string> used;
+  for (const auto& a : axes) used.insert(a.begin(), a.end());
+  std::vector<int> partialOps;
+  for (int o = 0; o < n; ++o)
+    if (!cur[o].partial.empty()) partialOps.push_back(o);
+  if (partialOps.empty()) return pass;
+  for (int o : partialOps) {
+    if (o >= static_cast<int>(fm.operandLinear.size()) || !fm.operandLinear[o]) return pass;
+    for (const auto& [a, k] : cur[o].partial)
+      if (k != ir::PartialKind::Sum || used.count(a)) return pass;
+  }
+  const bool additive = op.kind() == OpKind::Add || op.kind() == OpKind::Sub ||
+                        op.kind() == OpKind::Concat || op.kind() == OpKind::Select;
+  if (additive) {
+    // Every operand the op is linear in must be partial the same way (x + y of two partial
+    // sums is the partial sum of x + y; a replicated y would be added n times).
+    std::vector<std::string> first = partialAxes(cur[partialOps[0]]);
+    for (int o = 0; o < n; ++o)
+      if (fm.operandLinear[o] && partialAxes(cur[o]) != first) return pass;
+  } else if (partialOps.size() != 1) {
+    return pass;
+  }
+  for (int o : partialOps) pass[o] = true;
+  return pass;
+}
+
+ir::Sharding layoutFromFactors(const std::vector<int>& dims, const std::vector<AxisNames>& axes) {
+  ir::Sharding s;
+  for (int f : dims) s.dims.push_back(ir::DimSharding{f < 0 ? AxisNames{} : axes[f], false, std::nullopt});
+  return s;
+}
+
+}  // namespace
+
+StatusOr<ShardingPlan> planFromAnnotations(const ir::Function& f) {
+  ShardingPlan plan;
+  const ir::Module* m = f.module();
+  for (int i = 0; i < f.numArguments() && plan.meshName.empty(); ++i)
+    if (auto& s = f.argument(i)->sharding()) plan.meshName = s->mesh;
+  if (plan.meshName.empty() && m && m->defaultMesh()) plan.meshName = m->defaultMesh()->name;
+  const ir::Mesh* mesh = m ? m->findMesh(plan.meshName) : nullptr;
+  if (!mesh) return Status::error(f.loc, "@" + f.name() + ": no mesh to partition over");
+  for (const auto& opPtr : f.ops()) {
+    const ir::Op& op = *opPtr;
+    TRY_ASSIGN(FactorMap fm, opFactors(op));
+    OpSharding os;
+    os.factorAxes.assign(fm.factors.size(), {});
+    std::set<std::string> used;
+    auto offer = [&](int factor, const Value* v, int d) {
+      if (factor < 0 || !os.factorAxes[factor].empty() || !v->sharding()) return;
+      const auto& dims = v->sharding()->dims;
+      if (d >= static_cast<int>(dims.size()) || dims[d].axes.empty()) return;
+      const Factor& fac = fm.factors[factor];
+      if (fac.kind == FactorKind::Local) return;
+      if (fac.evenOnly && !isEvenSplit(fac.size, axesSize(*mesh, dims[d].axes))) return;
+      for (const std::string& a : dims[d].axes)
+        if (used.count(a)) return;
+      os.factorAxes[factor] = dims[d].axes;
+      used.insert(dims[d].axes.begin(), dims[d].axes.end());
+    };
+    for (int r = 0; r < op.numResults(); ++r)
+      for (int d = 0; d < op.result(r)->type().rank(); ++d) offer(fm.resultDims[r][d], op.result(r), d);
+    for (int o = 0; o < op.numOperands(); ++o)
+      for (int d = 0; d < op.operand(o)->type().rank(); ++d) offer(fm.operandDims[o][d], op.operand(o), d);
+    os.passPartial.assign(op.numOperands(), {});
+    os.resultPartial.assign(op.numResults(), {});
+    os.factors = std::move(fm);
+    plan.ops.emplace(&op, std::move(os));
+  }
+  return plan;
+}
+
+StatusOr<SpmdProgram> partitionSpmd(const ir::Function& global, const ShardingPlan* planIn) {
+  const ir::Module* gm = global.module();
+  if (!gm) return Status::error(global.loc, "@" + global.name() + " is not in a module");
+  ShardingPlan derived;
+  if (!planIn) {
+    TRY_ASSIGN(derived, planFromAnnotations(global));
+    planIn = &derived;
+  }
+  const ShardingPlan& plan = *planIn;
+
+  SpmdProgram out;
+  out.module = std::make_unique<ir::Module>(gm->name);
+  out.module->meshes = gm->meshes;
+  out.module->symbols = gm->symbols;
+  out.mesh = out.module->findMesh(plan.meshName);
+  if (!out.mesh && plan.meshName.empty()) out.mesh = out.module->defaultMesh();
+  if (!out.mesh)
+    return Status::error(global.loc, "@" + global.name() + ": unknown mesh @" + plan.meshName);
+  const ir::Mesh& mesh = *out.mesh;
+  ir::Function* local = out.module->addFunction(global.name());
+  local->loc = global.loc;
+  local->returnLoc = global.returnLoc;
+  out.local = local;
+  LocalBuilder b(*local, mesh, mesh.name);
+
+  std::map<const Value*, LocalValue> env;
+  for (int i = 0; i < global.numArguments(); ++i) {
+    const Value* arg = global.argument(i);
+    ir::Sharding s = shardingOrReplicated(arg);
+    TRY(s.check(mesh, arg->type().rank(), global.loc));
+    Value* la = local->addArgument(localType(mesh, arg->type(), s), arg->name());
+    out.argShardings.push_back(s);
+    env[arg] = {la, s};
+  }
+
+  for (const auto& opPtr : global.ops()) {
+    const ir::Op& op = *opPtr;
+    b.loc = op.loc();
+    if (op.info().isCollective() || op.kind() == OpKind::AxisIndex)
+      return opError(op, "the global program already communicates; partition a single-device "
+                         "program");
+    const OpSharding* os = plan.find(&op);
+    if (!os) return opError(op, "has no sharding in the plan");
+    const FactorMap& fm = os->factors;
+    std::vector<AxisNames> axes = effectiveAxes(mesh, op, fm, os->factorAxes);
+
+    std::vector<ir::Sharding> cur;
+    for (const Value* v : op.operands()) cur.push_back(env.at(v).layout);
+    std::vector<bool> pass = passThrough(op, fm, axes, cur);
+
+    // Reduction factors that are split make the result partial over their axes.
+    std::vector<std::pair<std::string, ir::PartialKind>> reducePartial;
+    for (size_t f = 0; f < fm.factors.size(); ++f)
+      if (isReduce(fm.factors[f].kind))
+        for (const std::string& a : axes[f])
+          reducePartial.emplace_back(a, fm.factors[f].kind == FactorKind::ReduceMax
+                                            ? ir::PartialKind::Max
+                                            : ir::PartialKind::Sum);
+
+    LoweringInput in{op, fm, axes, {}, {}};
+    std::vector<std::pair<std::string, ir::PartialKind>> passed;
+    for (int o = 0; o < op.numOperands(); ++o) {
+      const Value* v = op.operand(o);
+      ir::Sharding need = layoutFromFactors(fm.operandDims[o], axes);
+      if (pass[o]) {
+        need.partial = cur[o].partial;
+        if (passed.empty()) passed = cur[o].partial;
+      }
+      // scatter_add over split tokens: each device adds its updates to its share of the base,
+      // so the base itself must be a partial sum over those axes.
+      if (op.kind() == OpKind::ScatterAdd && o == 0)
+        for (const auto& p : reducePartial) need.partial.push_back(p);
+      TRY_ASSIGN(Value * lv, reshard(b, env.at(v).value, v->type(), cur[o], need));
+      in.operands.push_back(lv);
+    }
+
+    std::vector<ir::Sharding> resultLayouts;
+    for (int r = 0; r < op.numResults(); ++r) {
+      ir::Sharding s = layoutFromFactors(fm.resultDims[r], axes);
+      if (r == 0) {
+        s.partial = passed;
+        for (const auto& p : reducePartial) s.partial.push_back(p);
+      }
+      in.resultTypes.push_back(localType(mesh, op.result(r)->type(), s));
+      resultLayouts.push_back(std::move(s));
+    }
+    TRY_ASSIGN(std::vector<Value*> results, lowerOp(b, in));
+    for (int r = 0; r < op.numResults(); ++r) {
+      results[r]->setName(op.result(r)->name());
+      env[op.result(r)] = {results[r], resultLayouts[r]};
+    }
+  }
+
+  std::vector<Value*> results;
+  b.loc = global.returnLoc;
+  for (const Value* v : global.results()) {
+    ir::Sharding want = shardingOrReplicated(v);
+    const LocalValue& lv = env.at(v);
+    TRY_ASSIGN(Value * r, reshard(b, lv.value, v->type(), lv.layout, want));
+    results.push_back(r);
+    out.resultShardings.push_back(want);
+  }
+  local->setResults(results);
+  return out;
+}
+
+}  // namespace tessera::partition

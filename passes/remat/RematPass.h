@@ -1,0 +1,59 @@
+// `remat`: activation checkpointing of a training step. Forward values are recomputed in the
+// backward instead of being stored (RematLayers.h says what each mode recomputes, RematApply.h
+// how the clones are placed), so the forward originals die after their last forward use.
+//
+//   remat{mode=none|selective|full|auto, budget=BYTES, function=NAME, <SYMBOL>=VALUE...}
+//
+//   none       changes nothing;
+//   selective  Megatron-style: attention scores/softmax ([B,heads,S,S]) and GELU outputs;
+//   full       every layer keeps only its inputs and recomputes its whole forward;
+//   auto       per layer, keep / selective / full so that the planned peak
+//              (passes/memory/MemoryPlan.h) at the given symbol values fits `budget` with the
+//              fewest recomputed FLOPs (RematSolver.h: an exact dynamic program, not a greedy
+//              guess). A budget no plan meets is an error stating the minimum feasible planned
+//              peak in bytes.
+// Symbol values are options named like the module's symbols (`remat{mode=auto,budget=300000000,
+// B=4,S=256}`); auto needs every symbol the step's shapes use. `function` defaults to train_step.
+//
+// What is never recomputed: collectives and ops with side effects (their results stay stored);
+// `random` is counter-based and pure, so recomputing it draws the same numbers and is allowed.
+// Results never change: clones are the same ops on the same inputs, so losses and updated
+// parameters are bitwise equal with and without remat.
+//
+// Preconditions (checked): the function exists (run `train-step` first); auto: a budget and the
+// symbol values are given. Layers are found by the zoo's `h<i>.` parameter naming; a model
+// without such parameters is left unchanged (auto still checks its budget).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "passes/Pass.h"
+
+namespace tessera::passes {
+
+enum class RematMode { None, Selective, Full, Auto };
+
+struct RematOptions {
+  RematMode mode = RematMode::None;
+  std::optional<int64_t> budget;
+  std::string function = "train_step";
+  std::map<std::string, int64_t> symbols;
+};
+
+class RematPass final : public Pass {
+ public:
+  std::string_view name() const override { return "remat"; }
+  StatusOr<bool> run(ir::Module& m) override;
+  Status setOption(std::string_view key, std::string_view value) override;
+
+ private:
+  RematOptions options_;
+};
+
+// The pass's work on one module, for callers holding options (the CLI's --remat flags).
+StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o);
+
+}  // namespace tessera::passes

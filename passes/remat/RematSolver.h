@@ -1,0 +1,69 @@
+// Choosing a remat menu entry per layer: the fewest recomputed FLOPs whose planned peak
+// (passes/memory/MemoryPlan.h) fits a budget — exactly, by dynamic programming over the layers.
+//
+// Measuring. The planned live bytes are counted per op of the original function ("anchor"); the
+// clones inserted before an anchor are folded into it (its value is the largest of theirs and its
+// own). With that, the live bytes at anchor t under choices c are exactly
+//     base(t) + sum over layers l of delta_l(t, c_l)
+// where base is the curve with every layer kept and delta_l(t, c) what choosing c for layer l
+// alone changes at t: each value's lifetime depends only on its own layer's choice (a layer's
+// recomputed values are read by that layer's forward and backward ops only, and its clones by its
+// own backward ops), and clones of one layer sit before anchors no other layer clones before. So
+// one copy of the function per (layer, menu entry) measures everything, and the pass checks the
+// final plan's real planned peak against the prediction.
+//
+// Solving (Rotor/Checkmate-style on a chain, exact). Layers are decided in order; a partial plan
+// is its partial sums at the anchors later layers still change, the largest live bytes at the
+// anchors no later layer changes (already final), and its FLOPs. A partial plan that is no better
+// than another in all three is dropped — every completion of it is matched by the same
+// completion of the other — so what remains at the end contains an optimal plan. On a chain of
+// layers the partial sums at later anchors are all one number (the activation bytes the earlier
+// layers keep stored), so the frontier stays small; on any other shape the method stays exact
+// and only gets slower.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/Function.h"
+#include "passes/remat/RematLayers.h"
+
+namespace tessera::passes {
+
+struct RematCosts {
+  struct Entry {
+    std::vector<std::pair<int, int64_t>> delta;  // (anchor, bytes) where it is nonzero
+    int64_t flops = 0;
+  };
+  std::vector<int64_t> base;                 // per anchor, every layer kept
+  std::vector<std::array<Entry, 3>> layers;  // indexed by RematChoice
+};
+
+struct RematSolution {
+  std::vector<RematChoice> choices;
+  int64_t peak = 0;   // predicted planned peak
+  int64_t flops = 0;  // recomputed FLOPs
+};
+
+// Folds clones into the anchor that follows them (see above). `isClone` is per op of the curve.
+std::vector<int64_t> anchorCurve(const std::vector<int64_t>& curve,
+                                 const std::vector<bool>& isClone);
+
+// Measures base and every delta on copies of `f`. Errors: an unbound symbol (names the value).
+StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers& layers,
+                                       const std::map<std::string, int64_t>& symbols);
+
+// The predicted peak of a full choice vector (for tests and reports).
+int64_t predictedPeak(const RematCosts& costs, const std::vector<RematChoice>& choices);
+
+// Fewest FLOPs with predicted peak <= budget (ties: the lower peak); nullopt if none fits.
+std::optional<RematSolution> solveMinRecompute(const RematCosts& costs, int64_t budget);
+// The lowest predicted peak any plan reaches.
+RematSolution solveMinPeak(const RematCosts& costs);
+
+}  // namespace tessera::passes

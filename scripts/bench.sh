@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of bench/ against their peers (not part of the test command): sets up and
+# builds like scripts/setup.sh, installs the peers' Debian packages (python3-torch), then runs
+#   bench/fma_peak            the machine's FP32 peak (FMA microbenchmark)
+#   bench/gpt_bench.py        Tessera vs PyTorch eager, GPT-small and GPT-base training steps
+# Arguments are passed to gpt_bench.py (e.g. --configs gpt-small --steps 8).
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every side alike.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bench: python3-torch (the PyTorch peer) is missing and installing it needs root" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch
+fi
+cmake --build build --target fma_peak
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+/usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak "$@"
