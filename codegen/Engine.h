@@ -58,6 +58,8 @@ class Engine {
  public:
   static StatusOr<std::unique_ptr<Engine>> compile(const ir::Module& m, const std::string& function,
                                                    const EngineOptions& o);
+  // An engine for an already lowered Executable (e.g. deserialized; it may own its module).
+  static StatusOr<std::unique_ptr<Engine>> load(Executable exe, const EngineOptions& o);
   ~Engine();
 
   // After every run, argument `argument` takes the value of result `result` (in place when the
@@ -73,6 +75,10 @@ class Engine {
 
   // The planned memory for these symbol values, computed without running.
   StatusOr<MemoryReport> memoryReport(const std::map<std::string, int64_t>& symbols);
+  // The symbol values a run with these inputs would bind (arguments not given keep their
+  // current or initial values), without running.
+  StatusOr<std::map<std::string, int64_t>> symbolsFor(
+      const std::map<std::string, ir::Tensor>& inputs);
   // What the runtime really used so far: argument storage + the highest arena byte written.
   int64_t measuredPeakBytes() const;
 

@@ -63,6 +63,22 @@ StatusOr<std::map<std::string, int64_t>> bindSymbols(const Function& f,
       }
     }
   }
+  // A dim that is a constant multiple of one symbol (`B/2` in a partitioned program, `2*B`) binds
+  // that symbol when no argument dim names it exactly; the check below verifies every dim.
+  for (int i = 0; i < f.numArguments(); ++i) {
+    const TensorType& t = f.argument(i)->type();
+    for (int d = 0; d < t.rank(); ++d) {
+      const auto& terms = t.shape[d].terms();
+      if (terms.size() != 1 || terms.begin()->first.size() != 1) continue;
+      const std::string& sym = terms.begin()->first[0];
+      const Rational& c = terms.begin()->second;
+      if (symbols.count(sym) || c.num <= 0) continue;
+      int64_t scaled = args[i]->shape()[d] * c.den;
+      if (scaled % c.num != 0) continue;  // reported by the check below
+      symbols.emplace(sym, scaled / c.num);
+      boundBy[sym] = argLabel(f.argument(i)) + " dim " + std::to_string(d);
+    }
+  }
   if (const Module* m = f.module())
     for (const auto& [name, value] : symbols)
       if (const SymbolDecl* decl = m->findSymbol(name); decl && value % decl->divisibleBy != 0)

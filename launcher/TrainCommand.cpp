@@ -1,5 +1,6 @@
 // `tessera train MODEL`: build a training step from a model's loss and run it for N steps on the
-// reference interpreter, printing the loss of every step.
+// compiled CPU engine (or, with --engine=interp, the reference interpreter), printing the loss of
+// every step; --memory-report prints the planned memory before the first step.
 //
 // MODEL is a module file (.tir, .tpb, .pb), an ONNX file (.onnx), or a zoo model name; a zoo
 // model takes its size flags (`--layers 2 --hidden 64`, or `--layers=2`) after the train flags,
@@ -42,7 +43,8 @@ struct TrainOptions {
   std::vector<std::string> inputs;
   uint64_t seed = 0;
   std::string logJson;
-  std::string engine = "interp";
+  std::string engine = "compiled";
+  bool memoryReport = false;
   bool quiet = false;
   // Which optional flags were given.
   CLI::Option *lrOpt = nullptr, *wdOpt = nullptr, *clipOpt = nullptr, *seqOpt = nullptr,
@@ -171,8 +173,10 @@ ir::Function* forwardFunction(ir::Module& m) {
 
 int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   // ---- flags that need no model ----
-  if (o.engine != "interp")
-    return usageError("--engine: unknown engine '" + o.engine + "' (available: interp)");
+  if (o.engine != "interp" && o.engine != "compiled")
+    return usageError("--engine: unknown engine '" + o.engine + "' (available: compiled, interp)");
+  if (o.memoryReport && o.engine != "compiled")
+    return usageError("--memory-report needs --engine=compiled");
   passes::TrainStepOptions ts;
   StatusOr<passes::OptimizerKind> kind = passes::parseOptimizer(o.optimizer);
   if (!kind.isOk()) return usageError("--optimizer: " + usageText(kind.status().message()));
@@ -281,6 +285,9 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   };
   TrainLoopOptions lo;
   lo.steps = o.steps;
+  lo.engine = o.engine == "interp" ? TrainLoopOptions::EngineKind::Interp
+                                   : TrainLoopOptions::EngineKind::Compiled;
+  lo.memoryReport = o.memoryReport ? &std::cout : nullptr;
   lo.progress = o.quiet ? nullptr : &std::cout;
   lo.logJson = o.logJson.empty() ? nullptr : &logFile;
   StatusOr<std::vector<StepRecord>> records = runTrainLoop(m, *info, data, lo);
@@ -296,7 +303,7 @@ class TrainCommand : public Command {
   CLI::App* add(CLI::App& app) override {
     TrainOptions& o = o_;
     CLI::App* cmd = app.add_subcommand(
-        "train", "Train a model on the reference interpreter (loss per step).");
+        "train", "Train a model on the compiled CPU engine (loss per step).");
     cmd->add_option("MODEL", o.model, "A .tir/.tpb/.pb module, an .onnx file, or a zoo model name")
         ->required();
     cmd->add_option("--steps", o.steps, "Number of training steps (default 10)");
@@ -322,7 +329,10 @@ class TrainCommand : public Command {
         ->allow_extra_args(false);
     o.seedOpt = cmd->add_option("--seed", o.seed, "Seed of the data sampler (and of a zoo model)");
     cmd->add_option("--log-json", o.logJson, "Write one JSON object per step to this file");
-    cmd->add_option("--engine", o.engine, "Execution engine (interp)");
+    cmd->add_option("--engine", o.engine,
+                    "compiled (default: fused LLVM kernels, BLAS) or interp (the reference)");
+    cmd->add_flag("--memory-report", o.memoryReport,
+                  "Print the planned peak memory per category before the first step");
     cmd->add_flag("--quiet", o.quiet, "No progress output");
     cmd->allow_extras();
     cmd->footer(

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/Engine.h"
 #include "ir/Module.h"
 #include "passes/training/TrainStep.h"
 
@@ -20,6 +21,12 @@ namespace tessera::launcher {
 
 struct TrainLoopOptions {
   int steps = 1;
+  // compiled: the codegen engine (codegen/Engine.h), parameters and optimizer state kept in it
+  // between steps and written back to the module at the end; interp: the reference interpreter.
+  enum class EngineKind { Compiled, Interp };
+  EngineKind engine = EngineKind::Interp;
+  std::ostream* memoryReport = nullptr;  // compiled engine: the planned memory, before step 1
+  codegen::EngineOptions engineOptions;  // compiled engine (parameters/state filled in here)
   std::ostream* progress = nullptr;  // one line per step, when set
   std::ostream* logJson = nullptr;   // one JSON object per line per step, when set
 };
@@ -38,7 +45,7 @@ struct StepData {
 };
 using DataFn = std::function<StatusOr<StepData>(int step)>;
 
-// Runs `o.steps` steps. Stops with an error (naming the step) when the interpreter fails or the
+// Runs `o.steps` steps. Stops with an error (naming the step) when the engine fails or the
 // loss is not finite. Returns every step's record.
 StatusOr<std::vector<StepRecord>> runTrainLoop(ir::Module& m, const passes::TrainStepInfo& info,
                                                const DataFn& data, const TrainLoopOptions& o);

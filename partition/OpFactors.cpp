@@ -5,6 +5,7 @@
 #include "partition/OpFactors.h"
 
 #include <cassert>
+#include <map>
 #include <numeric>
 
 #include "ir/Function.h"
@@ -199,6 +200,14 @@ StatusOr<FactorMap> matmulRule(const Op& op) {
   return b.m;
 }
 
+// A magnitude for ordering symbolic extents: every symbol counts as 1024.
+double estimate(const Dim& d) {
+  std::map<std::string, int64_t> b;
+  for (const auto& s : d.symbols()) b[s] = 1024;
+  auto v = d.evaluate(b);
+  return v ? static_cast<double>(*v) : 0.0;
+}
+
 // Reshape as splits and merges: dims are grouped into runs with equal products; a 1:1 run keeps
 // its factor; in a merge/split run only the two MAJOR dims share a factor, which must split
 // evenly (a block of the major dim is then a contiguous block of the other side). Size-1 dims
@@ -218,10 +227,7 @@ StatusOr<FactorMap> reshapeRule(const Op& op) {
     Dim pa = in[ii[a]], pc = out[oi[c]];
     bool ok = true;
     while (pa != pc) {
-      auto ka = pa.constant(), kc = pc.constant();
-      bool growA;
-      if (ka && kc) growA = *ka < *kc;
-      else growA = a2 - a <= c2 - c;  // symbolic: grow alternately
+      bool growA = estimate(pa) < estimate(pc);  // grow the smaller side
       if (growA) { if (a2 >= ii.size()) { ok = false; break; } pa = pa * in[ii[a2++]]; }
       else { if (c2 >= oi.size()) { ok = false; break; } pc = pc * out[oi[c2++]]; }
       if (a2 - a + c2 - c > 16) { ok = false; break; }

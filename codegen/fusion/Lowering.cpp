@@ -130,8 +130,9 @@ class Lowerer : public LoweringContext {
   }
   BufferView contiguous(const ir::Value* v, MemCategory c) override {
     BufferView view = viewOf(v);
-    if (isContiguous(view)) return view;
-    return copy(view, v->type().dtype, valueName(v) + ".contig", c);
+    if (!isContiguous(view)) return copy(view, v->type().dtype, valueName(v) + ".contig", c);
+    view.strides = rowMajorStrides(view.shape);  // size-1 dims may have had any stride
+    return view;
   }
   std::string valueName(const ir::Value* v) override {
     if (!v->name().empty()) return v->name();

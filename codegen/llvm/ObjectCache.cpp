@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/MD5.h"
 #include "llvm/Support/xxhash.h"

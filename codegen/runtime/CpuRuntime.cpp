@@ -132,7 +132,50 @@ Status CpuRuntime::prepare(const std::map<std::string, int64_t>& symbols,
                                      ir::dtypeBytes(exe_.buffers[t.views[i].buffer].dtype);
         break;
     }
+    TRY(checkBounds(t, *r, symbols));
     resolved_.push_back(std::move(r));
+  }
+  return Status::ok();
+}
+
+// Every element a thunk can address lies inside its buffer: a corrupt or hostile executable gets
+// an error here instead of touching memory it does not own.
+Status CpuRuntime::checkBounds(const Thunk& t, const Resolved& r,
+                               const std::map<std::string, int64_t>& symbols) const {
+  for (size_t v = 0; v < t.views.size(); ++v) {
+    const BufferView& bv = t.views[v];
+    int64_t esz = ir::dtypeBytes(exe_.buffers[bv.buffer].dtype);
+    int64_t size = evalDim(exe_.buffers[bv.buffer].elements, symbols);
+    int64_t lo = r.byteOffsets[v] / esz, hi = lo;
+    auto span = [&](int64_t extent, int64_t stride) {
+      if (extent <= 0) return false;
+      (stride < 0 ? lo : hi) += (extent - 1) * stride;
+      return true;
+    };
+    bool empty = false;
+    switch (t.kind) {
+      case ThunkKind::Kernel: {
+        size_t k = r.outer.size();
+        for (size_t d = 0; d <= k; ++d)
+          empty |= !span(d < k ? r.outer[d] : r.cols, r.strides[v * (k + 1) + d]);
+        break;
+      }
+      case ThunkKind::Gemm: {
+        for (size_t d = 0; d < r.batch.size(); ++d) empty |= !span(r.batch[d], r.batchStrides[v][d]);
+        const GemmInfo& g = t.gemm;
+        int64_t rows = v == 0 ? (g.transA ? r.k : r.m) : v == 1 ? (g.transB ? r.n : r.k) : r.m;
+        int64_t cols = v == 0 ? (g.transA ? r.m : r.k) : v == 1 ? (g.transB ? r.k : r.n) : r.n;
+        int64_t ld = v == 0 ? r.lda : v == 1 ? r.ldb : r.ldc;
+        empty |= !span(rows, ld);
+        empty |= !span(cols, 1);
+        break;
+      }
+      default: empty |= !span(ir::numElementsOf(r.shapes[v]), 1); break;
+    }
+    if (!empty && (lo < 0 || hi >= size))
+      return Status::error("thunk '" + t.label + "' addresses elements [" + std::to_string(lo) +
+                           ", " + std::to_string(hi) + "] of buffer '" +
+                           exe_.buffers[bv.buffer].name + "', which has " + std::to_string(size));
   }
   return Status::ok();
 }

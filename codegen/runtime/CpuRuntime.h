@@ -52,6 +52,8 @@ class CpuRuntime {
  private:
   struct Resolved;
   Status runThunk(size_t i);
+  Status checkBounds(const Thunk& t, const Resolved& r,
+                     const std::map<std::string, int64_t>& symbols) const;
 
   const Executable& exe_;
   std::vector<KernelFn> compiled_;

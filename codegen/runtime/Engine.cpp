@@ -35,6 +35,12 @@ std::string argLabel(const ir::Value* v) {
                            : "argument %" + v->name();
 }
 
+std::string concreteStr(ir::DType t, const std::vector<int64_t>& shape) {
+  std::string s = std::string(ir::dtypeName(t)) + "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -54,9 +60,10 @@ struct Engine::Impl {
 
   Status storeArgument(int a, const ir::Tensor& t) {
     const ir::Value* v = function->argument(a);
-    if (t.dtype() != v->type().dtype || t.rank() != v->type().rank())
-      return fail("wrong element type or rank for " + argLabel(v) + ": declared " +
-                  v->type().str() + ", the value is " + ir::dtypeName(t.dtype()) + t.shapeStr());
+    std::string where = " (" + argLabel(v) + " is declared " + v->type().str() +
+                        ", the input is " + concreteStr(t.dtype(), t.shape()) + ")";
+    if (t.dtype() != v->type().dtype) return fail("wrong element type for " + argLabel(v) + where);
+    if (t.rank() != v->type().rank()) return fail("wrong rank for " + argLabel(v) + where);
     int64_t bytes = t.numElements() * ir::dtypeBytes(t.dtype());
     if (!args[a].reserve(bytes)) return fail("out of memory for " + argLabel(v));
     tensorToBuffer(t, args[a].data);
@@ -65,34 +72,41 @@ struct Engine::Impl {
     return Status::ok();
   }
 
+  // Stores the given inputs, and module parameters' initial values for arguments never set.
+  Status bindArguments(const std::map<std::string, ir::Tensor>& inputs);
+
   // Binds the symbols from the arguments' current shapes (as the interpreter does).
   StatusOr<std::map<std::string, int64_t>> bindSymbols() const {
     std::map<std::string, int64_t> symbols;
+    std::map<std::string, std::string> boundBy;
     for (int a = 0; a < function->numArguments(); ++a) {
       const ir::TensorType& t = function->argument(a)->type();
-      for (int d = 0; d < t.rank(); ++d)
-        if (std::optional<std::string> s = t.shape[d].asSymbol()) {
-          auto [it, inserted] = symbols.emplace(*s, args[a].shape[d]);
-          if (!inserted && it->second != args[a].shape[d])
-            return fail("symbol " + *s + " is " + std::to_string(it->second) + " from one " +
-                        "argument but " + std::to_string(args[a].shape[d]) + " from " +
-                        argLabel(function->argument(a)) + " dim " + std::to_string(d));
-        }
+      for (int d = 0; d < t.rank(); ++d) {
+        std::optional<std::string> s = t.shape[d].asSymbol();
+        if (!s) continue;
+        std::string here = argLabel(function->argument(a)) + " dim " + std::to_string(d);
+        auto [it, inserted] = symbols.emplace(*s, args[a].shape[d]);
+        if (inserted) boundBy[*s] = here;
+        else if (it->second != args[a].shape[d])
+          return fail("symbol " + *s + " is " + std::to_string(it->second) + " from " +
+                      boundBy[*s] + " but " + std::to_string(args[a].shape[d]) + " from " + here);
+      }
     }
     for (const auto& [name, value] : symbols)
       if (const ir::SymbolDecl* decl = module->findSymbol(name);
           decl && value % decl->divisibleBy != 0)
-        return fail("symbol " + name + " = " + std::to_string(value) + " is not divisible by " +
-                    std::to_string(decl->divisibleBy));
+        return fail("symbol " + name + " = " + std::to_string(value) + " (from " + boundBy[name] +
+                    ") is not divisible by " + std::to_string(decl->divisibleBy));
     for (int a = 0; a < function->numArguments(); ++a) {
       const ir::Value* v = function->argument(a);
       for (int d = 0; d < v->type().rank(); ++d) {
         StatusOr<int64_t> e = v->type().shape[d].evaluate(symbols);
-        if (!e.isOk()) return fail(argLabel(v) + " dim " + std::to_string(d) + ": " + e.status().message());
+        if (!e.isOk())
+          return fail(argLabel(v) + " dim " + std::to_string(d) + ": " + e.status().message());
         if (*e != args[a].shape[d])
           return fail("shape mismatch for " + argLabel(v) + ": declared " + v->type().str() +
-                      ", the value has dim " + std::to_string(d) + " = " +
-                      std::to_string(args[a].shape[d]));
+                      " requires dim " + std::to_string(d) + " = " + std::to_string(*e) +
+                      ", the input is " + concreteStr(v->type().dtype, args[a].shape));
       }
     }
     return symbols;
@@ -106,17 +120,23 @@ StatusOr<std::unique_ptr<Engine>> Engine::compile(const ir::Module& m, const std
                                                   const EngineOptions& o) {
   const ir::Function* f = m.findFunction(function);
   if (!f) return Status::error("no function @" + function + " in module @" + m.name);
-  auto impl = std::make_unique<Impl>();
-  impl->module = &m;
-  impl->function = f;
-  impl->options = o;
   LoweringOptions lo;
   lo.fuse = o.fuse;
   lo.parameters = o.parameters;
   lo.optimizerState = o.optimizerState;
-  TRY_ASSIGN(impl->exe, lowerFunction(*f, lo));
+  TRY_ASSIGN(Executable exe, lowerFunction(*f, lo));
+  return load(std::move(exe), o);
+}
+
+StatusOr<std::unique_ptr<Engine>> Engine::load(Executable exe, const EngineOptions& o) {
+  auto impl = std::make_unique<Impl>();
+  impl->exe = std::move(exe);
+  const ir::Function* f = impl->exe.function;
+  impl->module = f->module();
+  impl->function = f;
+  impl->options = o;
   std::vector<KernelFn> fns;
-  if (o.kernels == EngineOptions::Kernels::Compile) {
+  if (o.kernels == EngineOptions::Kernels::Compile && !impl->exe.kernels.empty()) {
     KernelCompilerOptions co;
     co.cacheDir = !o.cacheDir.empty() ? o.cacheDir : o.diskCache ? defaultKernelCacheDir() : "";
     TRY_ASSIGN(impl->compiler, KernelCompiler::create(co));
@@ -167,23 +187,33 @@ StatusOr<ir::Tensor> Engine::readArgument(const std::string& name) const {
   return bufferToTensor(s.data, impl_->function->argument(it->second)->type().dtype, s.shape);
 }
 
+Status Engine::Impl::bindArguments(const std::map<std::string, ir::Tensor>& inputs) {
+  for (const auto& [name, t] : inputs) {
+    auto it = argIndex.find(name);
+    if (it == argIndex.end()) return fail("no argument %" + name + " in @" + function->name());
+    TRY(storeArgument(it->second, t));
+  }
+  for (int a = 0; a < function->numArguments(); ++a) {
+    if (args[a].valid) continue;
+    const ir::Value* v = function->argument(a);
+    const ir::Parameter* p = module->findParam(v->name());
+    if (!p || !p->init)
+      return fail("no value for " + argLabel(v) + " (not given, and no module parameter " +
+                  "with an initial value has its name)");
+    TRY(storeArgument(a, *p->init));
+  }
+  return Status::ok();
+}
+
+StatusOr<std::map<std::string, int64_t>> Engine::symbolsFor(
+    const std::map<std::string, ir::Tensor>& inputs) {
+  TRY(impl_->bindArguments(inputs));
+  return impl_->bindSymbols();
+}
+
 StatusOr<std::vector<ir::Tensor>> Engine::run(const std::map<std::string, ir::Tensor>& inputs) {
   Impl& I = *impl_;
-  for (const auto& [name, t] : inputs) {
-    auto it = I.argIndex.find(name);
-    if (it == I.argIndex.end())
-      return I.fail("no argument %" + name + " in @" + I.function->name());
-    TRY(I.storeArgument(it->second, t));
-  }
-  for (int a = 0; a < I.function->numArguments(); ++a) {
-    if (I.args[a].valid) continue;
-    const ir::Value* v = I.function->argument(a);
-    const ir::Parameter* p = I.module->findParam(v->name());
-    if (!p || !p->init)
-      return I.fail("no value for " + argLabel(v) + " (not given, and no module parameter " +
-                    "with an initial value has its name)");
-    TRY(I.storeArgument(a, *p->init));
-  }
+  TRY(I.bindArguments(inputs));
   TRY_ASSIGN(auto symbols, I.bindSymbols());
   TRY(I.runtime->prepare(symbols, I.aliases));
   std::vector<void*> ptrs;

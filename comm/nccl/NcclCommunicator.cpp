@@ -220,4 +220,22 @@ StatusOr<std::unique_ptr<Communicator>> createWorld(Communicator& mpiWorld) {
   return NcclCommunicator::adopt(comm, "world", mpiWorld.worldRank(), *timeout);
 }
 
+StatusOr<void*> deviceAlloc(size_t bytes) {
+  void* p = nullptr;
+  TESSERA_CUDA_TRY(cudaMalloc(&p, bytes));
+  return p;
+}
+
+void deviceFree(void* p) { cudaFree(p); }
+
+Status copyToDevice(void* dst, const void* src, size_t bytes) {
+  TESSERA_CUDA_TRY(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  return Status::ok();
+}
+
+Status copyToHost(void* dst, const void* src, size_t bytes) {
+  TESSERA_CUDA_TRY(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  return Status::ok();
+}
+
 }  // namespace tessera::comm::nccl

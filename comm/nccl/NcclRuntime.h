@@ -8,6 +8,7 @@
 // operation runs on the communicator's own stream and completes when its event has fired.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "comm/Communicator.h"
@@ -22,5 +23,11 @@ StatusOr<int> deviceCount();
 // Collective over `mpiWorld` (an MPI world communicator): binds this rank's device and builds the
 // NCCL world communicator. Timeout: TESSERA_COLLECTIVE_TIMEOUT_S, else the GPU default.
 StatusOr<std::unique_ptr<Communicator>> createWorld(Communicator& mpiWorld);
+
+// Device memory for NCCL buffers, so that callers (tests, the runtime) need no CUDA headers.
+StatusOr<void*> deviceAlloc(size_t bytes);
+void deviceFree(void* p);
+Status copyToDevice(void* dst, const void* src, size_t bytes);
+Status copyToHost(void* dst, const void* src, size_t bytes);
 
 }  // namespace tessera::comm::nccl

@@ -111,28 +111,44 @@ StatusOr<ShardingPlan> planFromAnnotations(const ir::Function& f) {
   if (plan.meshName.empty() && m && m->defaultMesh()) plan.meshName = m->defaultMesh()->name;
   const ir::Mesh* mesh = m ? m->findMesh(plan.meshName) : nullptr;
   if (!mesh) return Status::error(f.loc, "@" + f.name() + ": no mesh to partition over");
+  // The layout of each value as far as known: its annotation, else the natural layout of the op
+  // that made it (a forward pass, so annotating the arguments is enough for a simple plan).
+  std::map<const Value*, ir::Sharding> known;
+  for (int i = 0; i < f.numArguments(); ++i) known[f.argument(i)] = shardingOrReplicated(f.argument(i));
   for (const auto& opPtr : f.ops()) {
     const ir::Op& op = *opPtr;
     TRY_ASSIGN(FactorMap fm, opFactors(op));
     OpSharding os;
     os.factorAxes.assign(fm.factors.size(), {});
     std::set<std::string> used;
-    auto offer = [&](int factor, const Value* v, int d) {
-      if (factor < 0 || !os.factorAxes[factor].empty() || !v->sharding()) return;
-      const auto& dims = v->sharding()->dims;
-      if (d >= static_cast<int>(dims.size()) || dims[d].axes.empty()) return;
+    auto offer = [&](int factor, const ir::Sharding* s, int d) {
+      if (factor < 0 || !os.factorAxes[factor].empty() || !s) return;
+      if (d >= static_cast<int>(s->dims.size()) || s->dims[d].axes.empty()) return;
+      const AxisNames& axes = s->dims[d].axes;
       const Factor& fac = fm.factors[factor];
       if (fac.kind == FactorKind::Local) return;
-      if (fac.evenOnly && !isEvenSplit(fac.size, axesSize(*mesh, dims[d].axes))) return;
-      for (const std::string& a : dims[d].axes)
+      if (fac.evenOnly && !isEvenSplit(fac.size, axesSize(*mesh, axes))) return;
+      for (const std::string& a : axes)
         if (used.count(a)) return;
-      os.factorAxes[factor] = dims[d].axes;
-      used.insert(dims[d].axes.begin(), dims[d].axes.end());
+      os.factorAxes[factor] = axes;
+      used.insert(axes.begin(), axes.end());
     };
-    for (int r = 0; r < op.numResults(); ++r)
-      for (int d = 0; d < op.result(r)->type().rank(); ++d) offer(fm.resultDims[r][d], op.result(r), d);
-    for (int o = 0; o < op.numOperands(); ++o)
-      for (int d = 0; d < op.operand(o)->type().rank(); ++d) offer(fm.operandDims[o][d], op.operand(o), d);
+    for (int r = 0; r < op.numResults(); ++r) {
+      const auto& ann = op.result(r)->sharding();
+      for (int d = 0; d < op.result(r)->type().rank(); ++d)
+        offer(fm.resultDims[r][d], ann ? &*ann : nullptr, d);
+    }
+    for (int o = 0; o < op.numOperands(); ++o) {
+      auto it = known.find(op.operand(o));
+      for (int d = 0; d < op.operand(o)->type().rank(); ++d)
+        offer(fm.operandDims[o][d], it == known.end() ? nullptr : &it->second, d);
+    }
+    std::vector<AxisNames> eff = effectiveAxes(*mesh, op, fm, os.factorAxes);
+    for (int r = 0; r < op.numResults(); ++r) {
+      const Value* v = op.result(r);
+      known[v] = v->sharding() ? layoutOf(*v->sharding(), v->type().rank())
+                               : layoutFromFactors(fm.resultDims[r], eff);
+    }
     os.passPartial.assign(op.numOperands(), {});
     os.resultPartial.assign(op.numResults(), {});
     os.factors = std::move(fm);
@@ -242,6 +258,7 @@ StatusOr<SpmdProgram> partitionSpmd(const ir::Function& global, const ShardingPl
     TRY_ASSIGN(Value * r, reshard(b, lv.value, v->type(), lv.layout, want));
     results.push_back(r);
     out.resultShardings.push_back(want);
+    out.globalResultTypes.push_back(v->type());
   }
   local->setResults(results);
   return out;

@@ -30,6 +30,7 @@ struct SpmdProgram {
   // executor shards inputs and assembles outputs by them).
   std::vector<ir::Sharding> argShardings;
   std::vector<ir::Sharding> resultShardings;
+  std::vector<ir::TensorType> globalResultTypes;
 };
 
 // The plan implied by the annotations of `f`: every op's factor axes taken from its result

@@ -2,6 +2,8 @@
 // completeness check over the op table.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "ir/Module.h"
 #include "partition/cost/OpCost.h"
 #include "partition/cost/ProgramCost.h"

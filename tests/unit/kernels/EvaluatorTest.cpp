@@ -206,7 +206,7 @@ TEST(KernelEvaluator, ReductionOrderIsTheDocumentedLaneTree) {
 }
 
 TEST(KernelEvaluator, IntegerAndCastEdgeCases) {
-  KB b(1, "ints");
+  KB b(0, "ints");
   int x = b.in(ScalarType::I32), f = b.in(F32);
   int q = b.out(ScalarType::I32), ci = b.out(ScalarType::I64), cb = b.out(ScalarType::Bool);
   int lx = b.load(x);

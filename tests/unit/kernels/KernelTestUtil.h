@@ -88,3 +88,33 @@ struct Call {
 };
 
 }  // namespace tessera::codegen::testing
+
+namespace tessera::codegen::testing {
+
+// Strides (outer then inner, in elements) and element count of a buffer laid out for `rows × cols`
+// with the given access: Contiguous row-major, Broadcast one element per row, Strided transposed
+// (element (r, j) at j * rows + r). broadcastDim0: outer stride 0 along row dim 0.
+struct Layout {
+  std::vector<int64_t> strides;
+  int64_t elems = 0;
+};
+inline Layout layoutFor(InnerAccess a, const std::vector<int64_t>& extents, int64_t cols,
+                        bool broadcastDim0 = false) {
+  int rank = static_cast<int>(extents.size());
+  int64_t rows = 1;
+  for (int64_t e : extents) rows *= e;
+  Layout l;
+  l.strides.assign(rank + 1, 0);
+  int64_t perRow = a == InnerAccess::Contiguous ? cols : 1;
+  int64_t s = perRow;
+  for (int k = rank - 1; k >= 0; --k) {
+    l.strides[k] = s;
+    s *= extents[k];
+  }
+  l.strides[rank] = a == InnerAccess::Strided ? rows : 1;
+  l.elems = a == InnerAccess::Broadcast ? rows : rows * cols;
+  if (broadcastDim0 && rank > 0) l.strides[0] = 0;
+  return l;
+}
+
+}  // namespace tessera::codegen::testing

@@ -58,6 +58,7 @@ class OpFactorsTest : public ::testing::Test {
     %ce = cross_entropy %lg, %tg : f32[]
     %cen = cross_entropy %lg, %tg reduction=none : f32[B]
     %m1 = reshape %x : f32[B*8,16]
+    %sp = reshape %m1 : f32[B,8,16]
     %m2 = reshape %y : f32[2,4,4,4]
     %m3 = reshape %y : f32[128]
     %tr = transpose %q perm=[0,2,1,3] : f32[B,8,4,2]
@@ -128,6 +129,8 @@ TEST_F(OpFactorsTest, GatherIsVocabParallelAndScatterMirrorsIt) {
 TEST_F(OpFactorsTest, ReshapeKeepsOnlyTheMajorFactorOfAMerge) {
   // [B,8,16] -> [B*8,16]: B is the major factor of the merge; 8 must be whole.
   EXPECT_EQ(of("m1"), "m0,-,d1 -> m0,d1 | m0:even");
+  // ... and back: the split keeps B as the major factor.
+  EXPECT_EQ(of("sp"), "m0,d2 -> m0,-,d2 | m0:even");
   // [8,16] -> [2,4,4,4]: 8 = 2*4 and 16 = 4*4; majors 8 and 2 share a factor of extent gcd 2.
   EXPECT_EQ(of("m2"), "m0,m2 -> m0,-,m2,- | m0:even,m2:even");
   auto fm = opFactors(*opNamed(*f_, "m2"));
