@@ -54,8 +54,9 @@ Status pollUntilDone(const std::function<Status(bool* done)>& test, double secon
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(seconds));
-  // Short collectives finish within microseconds: spin first. Longer waits give the core away,
-  // which matters when ranks outnumber cores (--oversubscribe).
+  // Short collectives finish within microseconds to a millisecond: spin that long (as MPI_Wait
+  // would). Longer waits give the core away, which matters when ranks outnumber cores
+  // (--oversubscribe) and costs little once a wait is that long.
   for (long polls = 0;; ++polls) {
     bool done = false;
     TESSERA_COMM_TRY(test(&done));
@@ -65,7 +66,7 @@ Status pollUntilDone(const std::function<Status(bool* done)>& test, double secon
       *expired = true;
       return Status::ok();
     }
-    if (polls < 200) continue;
+    if (polls < 200 || now - start < std::chrono::milliseconds(1)) continue;
     if (now - start < std::chrono::milliseconds(20))
       std::this_thread::yield();
     else

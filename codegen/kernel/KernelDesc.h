@@ -36,7 +36,8 @@
 // - Transcendentals (Exp, Log, Tanh, Sigmoid, GeluErf, GeluTanh, Silu, Erf) are accurate to a few ulp
 //   (compiled code uses its own polynomials; the evaluator uses libm); Sin, Cos, Pow call libm.
 //   GeluErf(x) = 0.5 x erfc(-x / sqrt 2); GeluTanh(x) = 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)));
-//   Sigmoid(x) = 1 / (1 + exp(-x)); Silu(x) = x * sigmoid(x); Rsqrt(x) = 1 / sqrt(x).
+//   Sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) otherwise, e = exp(-|x|);
+//   Silu(x) = x * sigmoid(x); Rsqrt(x) = 1 / sqrt(x).
 // - Types: Load/Store types equal the buffer's; Unary/Binary args and result share a type; float-only:
 //   Exp..Erf, Sin, Cos, Sqrt, Rsqrt, Pow; Bool-only: Not, And, Or; numeric (not Bool): Neg, Abs, Relu,
 //   Add..Div, Max, Min, Reduce. Compare args share a type, result Bool. Select: Bool, T, T → T.

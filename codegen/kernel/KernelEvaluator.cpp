@@ -82,6 +82,13 @@ T minOf(T a, T b) {
   return a < b ? a : b;
 }
 
+// 1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) below (exp(-x) would overflow).
+template <typename T>
+T sigmoid(T x) {
+  T e = std::exp(-std::fabs(x));
+  return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+
 template <typename T>
 T unaryOp(UnaryFn f, T x) {
   if constexpr (std::is_same_v<T, bool>) {
@@ -97,14 +104,14 @@ T unaryOp(UnaryFn f, T x) {
       case UnaryFn::Sqrt: return std::sqrt(x);
       case UnaryFn::Rsqrt: return one / std::sqrt(x);
       case UnaryFn::Tanh: return std::tanh(x);
-      case UnaryFn::Sigmoid: return one / (one + std::exp(-x));
+      case UnaryFn::Sigmoid: return sigmoid(x);
       case UnaryFn::Relu: return (std::isnan(x) || x > T(0)) ? x : T(0);
       case UnaryFn::GeluErf: return half * x * std::erfc(-x * T(0.70710678118654752440));
       case UnaryFn::GeluTanh: {
         T inner = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);
         return half * x * (one + std::tanh(inner));
       }
-      case UnaryFn::Silu: return x * (one / (one + std::exp(-x)));
+      case UnaryFn::Silu: return x * sigmoid(x);
       case UnaryFn::Erf: return std::erf(x);
       case UnaryFn::Sin: return std::sin(x);
       case UnaryFn::Cos: return std::cos(x);

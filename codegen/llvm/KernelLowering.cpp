@@ -171,8 +171,11 @@ Value* Lowerer::emitOp(const Instr& in, const std::vector<Value*>& a) {
         case UnaryFn::Cos: return emitMath(b_, m_, MathFn::Cos, x);
         case UnaryFn::Sigmoid:
         case UnaryFn::Silu: {
-          Value* e = emitMath(b_, m_, MathFn::Exp, b_.CreateFNeg(x));
-          Value* s = b_.CreateFDiv(fc(x, 1.0), b_.CreateFAdd(fc(x, 1.0), e));
+          // 1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) below (no overflow to 0).
+          Value* e = emitMath(b_, m_, MathFn::Exp, b_.CreateFNeg(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x)));
+          Value* den = b_.CreateFAdd(fc(x, 1.0), e);
+          Value* s = b_.CreateSelect(b_.CreateFCmpOGE(x, fc(x, 0.0)), b_.CreateFDiv(fc(x, 1.0), den),
+                                     b_.CreateFDiv(e, den));
           return in.unary == UnaryFn::Sigmoid ? s : b_.CreateFMul(x, s);
         }
         case UnaryFn::GeluErf: {

@@ -118,20 +118,21 @@ struct F32Math {
     return mul(e1, e2);
   }
 
-  // erfc(x) for x >= 1 (other lanes compute garbage that the callers discard).
+  // erfc(x) for x >= 1 (other lanes compute garbage that the callers discard):
+  // exp(-x^2) / x * P(1/x^2), with P for 1 <= x < 2 and R above.
   Value* erfcLarge(Value* x) {
+    // erfc(11) is far below the smallest float; clamping keeps hi + hi and 1/x finite.
+    x = sel(b.CreateFCmpOGT(x, c(11.0)), c(11.0), x);
     Value* z = expMinusSquare(x);
     Value* q = div(c(1.0), x);
-    Value* p = poly(q, {2.326819970068386E-2, -1.387039388740657E-1, 3.687424674597105E-1,
+    Value* y = mul(q, q);
+    Value* p = poly(y, {2.326819970068386E-2, -1.387039388740657E-1, 3.687424674597105E-1,
                         -5.824733027278666E-1, 6.210004621745983E-1, -4.944515323274145E-1,
                         3.404879937665872E-1, -2.741127028184656E-1, 5.638259427386472E-1});
-    Value* rr = poly(mul(q, q), {-1.047766399936249E+1, 1.297719955372516E+1,
-                                 -7.495518717768503E+0, 2.921019019210786E+0,
-                                 -1.015265279202700E+0, 4.218463358204948E-1,
-                                 -2.820767439740514E-1, 5.641895067754075E-1});
-    Value* below2 = mul(z, p);
-    Value* above2 = mul(mul(z, q), rr);
-    return sel(b.CreateFCmpOLT(x, c(2.0)), below2, above2);
+    Value* r = poly(y, {-1.047766399936249E+1, 1.297719955372516E+1, -7.495518717768503E+0,
+                        2.921019019210786E+0, -1.015265279202700E+0, 4.218463358204948E-1,
+                        -2.820767439740514E-1, 5.641895067754075E-1});
+    return mul(mul(z, q), sel(b.CreateFCmpOLT(x, c(2.0)), p, r));
   }
 
   // erf(x) for |x| <= 1.

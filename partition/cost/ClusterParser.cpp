@@ -93,14 +93,17 @@ class Parser {
   }
 
   Status statement(std::string_view line, int lineNo) {
+    for (size_t i = 0; i < line.size() && line[i] != '#'; ++i) {
+      unsigned char c = static_cast<unsigned char>(line[i]);
+      if ((c < 0x20 && c != '\t' && c != '\r') || c >= 0x7f)
+        return error(lineNo, static_cast<int>(i) + 1,
+                     "unexpected character (code " + std::to_string(c) + ")");
+    }
     std::vector<Word> words;
     for (size_t i = 0; i < line.size();) {
       char c = line[i];
       if (c == '#') break;
       if (c == ' ' || c == '\t' || c == '\r') { ++i; continue; }
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-        return error(lineNo, static_cast<int>(i) + 1, "unexpected character (code " +
-                                                          std::to_string(static_cast<unsigned char>(c)) + ")");
       size_t j = i;
       while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r' && line[j] != '#') ++j;
       words.push_back({line.substr(i, j - i), static_cast<int>(i) + 1});

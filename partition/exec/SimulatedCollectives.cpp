@@ -184,7 +184,8 @@ StatusOr<std::vector<Tensor>> SimulatedRank::collective(const ir::EvalContext& c
 
   const std::vector<int64_t>& outShape = ctx.resultShapes[0];
   std::vector<double> out;
-  auto reduceOp = op.enumAttr("op", ir::ReduceOp::Sum);
+  auto reduceOp = op.info().attrIndex("op") >= 0 ? op.enumAttr("op", ir::ReduceOp::Sum)
+                                                 : ir::ReduceOp::Sum;
   switch (op.kind()) {
     case ir::OpKind::AllReduce: out = reduceAll(all, reduceOp); break;
     case ir::OpKind::ReduceScatter: {

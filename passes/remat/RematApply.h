@@ -11,10 +11,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "ir/Function.h"
+#include "ir/Module.h"
 #include "passes/remat/RematLayers.h"
 
 namespace tessera::passes {

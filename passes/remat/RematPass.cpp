@@ -64,8 +64,12 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
   TRY_ASSIGN(RematCosts costs, measureRematCosts(f, layers, o.symbols));
   std::optional<RematSolution> best = solveMinRecompute(costs, *o.budget);
   if (!best) {
-    int64_t minimum = layers.layers.empty() ? 0 : solveMinPeak(costs).peak;
-    if (layers.layers.empty()) TRY_ASSIGN(minimum, plannedPeak(f, o.symbols));
+    int64_t minimum = 0;
+    if (layers.layers.empty()) {
+      TRY_ASSIGN(minimum, plannedPeak(f, o.symbols));
+    } else {
+      minimum = solveMinPeak(costs).peak;
+    }
     return failAt(f, "remat: the memory budget of " + std::to_string(*o.budget) +
                          " bytes cannot be met: the minimum feasible planned peak of @" +
                          f.name() + " is " + std::to_string(minimum) + " bytes (at " +

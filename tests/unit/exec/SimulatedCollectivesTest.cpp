@@ -62,7 +62,8 @@ TEST(SimulatedCollectives, EveryCollectiveOnA2x2Mesh) {
     EXPECT_EQ(o[0].data(), sum) << "rank " << r;
     // all_gather over dp along dim 0: x of (dp=0, tp) stacked over x of (dp=1, tp).
     std::vector<double> gat = input(tp).data();
-    for (double v : input(2 + tp).data()) gat.push_back(v);
+    const Tensor lower = input(2 + tp);
+    for (double v : lower.data()) gat.push_back(v);
     EXPECT_EQ(o[1].data(), gat) << "rank " << r;
     // reduce_scatter over tp along dim 0: row `tp` of the sum.
     EXPECT_EQ(o[2].data(), (std::vector<double>{sum[2 * tp], sum[2 * tp + 1]})) << "rank " << r;
@@ -162,7 +163,7 @@ module @c {
     return %s
   }
   func @bad(%x: f32[2,2]) -> (f32[2,2]) {
-    %i = constant dense<i64[2], [5, 0]> : i64[2]
+    %i = constant value=dense<i64[2], [5, 0]> : i64[2]
     %g = gather %x, %i axis=0 : f32[2,2]
     %s = all_reduce %g axes=[tp] op=sum : f32[2,2]
     return %s

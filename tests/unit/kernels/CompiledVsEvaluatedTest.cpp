@@ -182,7 +182,10 @@ TEST(CompiledKernels, EveryUnaryFunction) {
     std::map<int, int> ulps;
     for (size_t k = 0; k < fns.size(); ++k) {
       b.store(outs[k], b.un(fns[k], lx));
-      if (t == F32 && transcendental(fns[k])) ulps[static_cast<int>(k)] = 8;
+      // Different (few-ulp) tanh/erfc under the cancellation in gelu's 1 + t amplify to tens
+      // of ulp of the result; VectorMathTest bounds the real error against double.
+      bool gelu = fns[k] == UnaryFn::GeluErf || fns[k] == UnaryFn::GeluTanh;
+      if (t == F32 && transcendental(fns[k])) ulps[static_cast<int>(k)] = gelu ? 64 : 8;
     }
     KernelDesc d = b.done();
     KernelFn fn = compileOne(d);

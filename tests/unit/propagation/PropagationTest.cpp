@@ -12,7 +12,7 @@ using testing::opNamed;
 using testing::parse;
 using testing::valueNamed;
 
-struct Run {
+struct Planned {
   std::unique_ptr<ir::Module> m;
   ir::Function* f = nullptr;
   StatusOr<ShardingPlan> plan = Status::error("not run");
@@ -22,8 +22,8 @@ struct Run {
   }
 };
 
-Run propagate(const std::string& text, PropagationOptions o = {}) {
-  Run r;
+Planned propagate(const std::string& text, PropagationOptions o = {}) {
+  Planned r;
   r.m = parse(text);
   if (!r.m) return r;
   r.f = r.m->functions()[0].get();
@@ -33,7 +33,7 @@ Run propagate(const std::string& text, PropagationOptions o = {}) {
 }
 
 TEST(Propagation, MegatronMlpForwardFromWeights) {
-  Run r = propagate(R"(module @mlp {
+  Planned r = propagate(R"(module @mlp {
   mesh @m = <dp=2, tp=2>
   func @step(%x: f32[8,16] {dp, ?}, %w1: f32[16,32] {-, tp}, %w2: f32[32,16] {tp, -}) -> f32[8,16] {
     %h = matmul %x, %w1 : f32[8,32]
@@ -57,7 +57,7 @@ TEST(Propagation, MegatronMlpForwardFromWeights) {
 }
 
 TEST(Propagation, BackwardFromAnnotatedResult) {
-  Run r = propagate(R"(module @b {
+  Planned r = propagate(R"(module @b {
   mesh @m = <dp=4>
   func @f(%a: f32[8,3], %b: f32[3]) -> f32[8,3] {
     %e = exp %a : f32[8,3]
@@ -73,7 +73,7 @@ TEST(Propagation, BackwardFromAnnotatedResult) {
 
 TEST(Propagation, PriorityDecidesAndTheLoserIsRecorded) {
   // x wants dp on dim 0 at p1, y wants dp on dim 1 at p0: an axis splits one factor only.
-  Run r = propagate(R"(module @p {
+  Planned r = propagate(R"(module @p {
   mesh @m = <dp=2>
   func @f(%x: f32[8,8] {dp:p1, ?}, %y: f32[8,8] {?, dp:p0}) -> f32[8,8] {
     %z = add %x, %y : f32[8,8]
@@ -93,7 +93,7 @@ TEST(Propagation, PriorityDecidesAndTheLoserIsRecorded) {
 
 TEST(Propagation, EqualAuthorityConflictIsResolvedByCost) {
   // Same factor, dp from a 1 MiB tensor and tp from a 4 KiB one: moving the small one is cheaper.
-  Run r = propagate(R"(module @c {
+  Planned r = propagate(R"(module @c {
   mesh @m = <dp=2, tp=2>
   func @f(%x: f32[1024,256] {dp, -}, %y: f32[1024,1] {tp, -}) -> f32[1024,256] {
     %z = add %x, %y : f32[1024,256]
@@ -132,7 +132,7 @@ TEST(Propagation, UserAnnotationWinsOverPreset) {
 }
 
 TEST(Propagation, ReshapeKeepsAnEvenMajorSplitOnly) {
-  Run r = propagate(R"(module @r {
+  Planned r = propagate(R"(module @r {
   mesh @m = <tp=4, dp=2>
   func @f(%x: f32[6,4] {tp, -}, %w: f32[6,4] {dp, -}) -> (f32[24], f32[24]) {
     %a = reshape %x : f32[24]
@@ -147,7 +147,7 @@ TEST(Propagation, ReshapeKeepsAnEvenMajorSplitOnly) {
 
 TEST(Propagation, DataParallelLossIsAPartialSumAndGradientsToo) {
   // A linear model: the batch split on dp contracts away in the weight gradient (x^T · g).
-  Run r = propagate(R"(module @d {
+  Planned r = propagate(R"(module @d {
   mesh @m = <dp=2>
   sym B divisible_by 2
   func @f(%x: f32[B,4] {dp, -}, %w: f32[4,3], %t: i64[B] {dp}) -> (f32[], f32[4,3]) {
@@ -165,7 +165,7 @@ TEST(Propagation, DataParallelLossIsAPartialSumAndGradientsToo) {
 }
 
 TEST(Propagation, PartialPassesThroughLinearOpsOnly) {
-  Run r = propagate(R"(module @l {
+  Planned r = propagate(R"(module @l {
   mesh @m = <tp=2>
   func @f(%a: f32[4,8] {-, tp}, %b: f32[8,4] {tp, -}, %c: f32[4,4]) -> f32[4,4] {
     %p = matmul %a, %b : f32[4,4]
@@ -186,7 +186,7 @@ TEST(Propagation, PartialPassesThroughLinearOpsOnly) {
 }
 
 TEST(Propagation, ForcedFullReplicationOfALargeTensorWarnsWithLocation) {
-  Run r = propagate(R"(module @w {
+  Planned r = propagate(R"(module @w {
   mesh @m = <dp=2, tp=2>
   func @f(%x: f32[1024,1024] {dp, tp}, %s: f32[1024,1024], %y: f32[8,8] {dp, tp},
           %t: f32[8,8]) -> (f32[1024,1024], f32[8,8]) {
@@ -215,18 +215,18 @@ TEST(Propagation, AllSymbolicTensorWarnsWithoutSymbolValues) {
     return %c
   }
 })";
-  Run r = propagate(text);
+  Planned r = propagate(text);
   ASSERT_TRUE(r.plan.isOk());
   EXPECT_EQ(r.plan->warnings.size(), 1u);
   PropagationOptions small;
   small.symbolValues = {{"B", 4}, {"S", 4}};
-  Run r2 = propagate(text, small);
+  Planned r2 = propagate(text, small);
   ASSERT_TRUE(r2.plan.isOk());
   EXPECT_TRUE(r2.plan->warnings.empty());
 }
 
 TEST(Propagation, EveryValueGetsACompleteSharding) {
-  Run r = propagate(R"(module @e {
+  Planned r = propagate(R"(module @e {
   mesh @m = <dp=2>
   func @f(%x: f32[4,6], %i: i64[3]) -> f32[3,6] {
     %g = gather %x, %i axis=0 : f32[3,6]
