@@ -175,6 +175,11 @@ StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::create(const KernelCom
   llvm::orc::JITTargetMachineBuilder jtmb = std::move(*jtmbOr);
   std::string cpu;
   if (!o.cpuOverride.empty()) {
+    // Check the name first: LLVM would only print a warning for an unknown CPU.
+    auto hostTm = jtmb.createTargetMachine();
+    if (!hostTm) return Status::error("kernel compiler: " + errText(hostTm.takeError()));
+    if (!(*hostTm)->getMCSubtargetInfo()->isCPUStringValid(o.cpuOverride))
+      return Status::error("kernel compiler: unknown target CPU '" + o.cpuOverride + "'");
     cpu = o.cpuOverride;
     jtmb.setCPU(cpu);
     jtmb.getFeatures() = llvm::SubtargetFeatures();  // the CPU name implies its features
@@ -189,8 +194,6 @@ StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::create(const KernelCom
   if (!tmOr) return Status::error("kernel compiler: unknown target CPU '" + cpu + "': " + errText(tmOr.takeError()));
   std::unique_ptr<llvm::TargetMachine> tm = std::move(*tmOr);
   const llvm::MCSubtargetInfo* sti = tm->getMCSubtargetInfo();
-  if (!o.cpuOverride.empty() && !sti->isCPUStringValid(cpu))
-    return Status::error("kernel compiler: unknown target CPU '" + cpu + "'");
   int width = 4;
   std::string vec = "+sse2";
   if (sti->checkFeatures("+avx512f")) width = 16, vec = "+avx512f";

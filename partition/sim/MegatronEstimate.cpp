@@ -10,18 +10,19 @@
 namespace tessera::partition::sim {
 
 const std::vector<MegatronRun>& sc21Table1() {
-  // name, layers, hidden, heads, tp, pp, gpus, global batch, micro-batch, virtual stages, TFLOP/s
+  // name, layers, hidden, heads, tp, pp, gpus, global batch, micro-batch, virtual stages, TFLOP/s,
+  // DDP=local (the script's DDP column; rows with DDP=torch keep 16-bit gradients in the params)
   static const std::vector<MegatronRun> rows = {
       {"1.7B", 24, 2304, 24, 1, 1, 32, 512, 16, 1, 137},
       {"3.6B", 30, 3072, 32, 2, 1, 64, 512, 16, 1, 138},
       {"7.5B", 36, 4096, 32, 4, 1, 128, 512, 16, 1, 142},
       {"18B", 40, 6144, 48, 8, 1, 256, 1024, 8, 1, 135},
-      {"39B", 48, 8192, 64, 8, 2, 512, 1536, 4, 1, 138},
-      {"76B", 60, 10240, 80, 8, 4, 1024, 1792, 2, 3, 140},
-      {"145B", 80, 12288, 96, 8, 8, 1536, 2304, 2, 2, 148},
-      {"310B", 96, 16384, 128, 8, 16, 1920, 2160, 1, 2, 155},
-      {"530B", 105, 20480, 128, 8, 35, 2520, 2520, 1, 3, 163},
-      {"1T", 128, 25600, 160, 8, 64, 3072, 3072, 1, 1, 163},
+      {"39B", 48, 8192, 64, 8, 2, 512, 1536, 4, 1, 138, true},
+      {"76B", 60, 10240, 80, 8, 4, 1024, 1792, 2, 3, 140, true},
+      {"145B", 80, 12288, 96, 8, 8, 1536, 2304, 2, 2, 148, true},
+      {"310B", 96, 16384, 128, 8, 16, 1920, 2160, 1, 2, 155, true},
+      {"530B", 105, 20480, 128, 8, 35, 2520, 2520, 1, 3, 163, true},
+      {"1T", 128, 25600, 160, 8, 64, 3072, 3072, 1, 1, 163, true},
   };
   return rows;
 }
@@ -92,6 +93,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   sc.microBatch = run.microBatch;
   sc.tp = run.tp;
   sc.vocab = run.vocab;
+  sc.accumulateMainGrads = run.localDdp;
   auto simulateStage = [&](bool emb, bool head) -> StatusOr<std::pair<SimResult, double>> {
     MegatronStageConfig s = sc;
     s.embedding = emb;

@@ -28,6 +28,7 @@ struct MegatronRun {
   int64_t microBatch = 1;
   int64_t virtualStages = 1;
   double publishedTflops = 0;   // per GPU, 0 if unknown
+  bool localDdp = false;        // DDP=local: fp32 main-gradient accumulation per micro-batch
   int64_t seq = 2048, vocab = 51200;
 };
 

@@ -39,11 +39,18 @@ class Emitter {
   }
   Value* input(const std::string& name, ir::TensorType t) { return f_.addArgument(t, name); }
   Value* named(Value* v, const std::string& n) { if (v) v->setName(n); return v; }
-  // A parameter gradient: it stays resident until the optimizer step, so it is a result.
+  // A parameter gradient: it stays resident until the optimizer step, so it is a result. With
+  // main-gradient accumulation it is added into the fp32 buffer instead.
   Value* grad(Value* v, const std::string& n) {
+    if (!v) return v;
+    if (accumulate) {
+      Value* main = input("main_" + n, {DType::F32, v->type().shape});
+      v = op(OpKind::Add, {main, op(OpKind::Cast, {v}, {{"dtype", DType::F32}})});
+    }
     if (v) grads.push_back(named(v, n));
     return v;
   }
+  bool accumulate = false;
 
   Value* matmul(Value* a, Value* b) { return op(OpKind::Matmul, {a, b}); }
   // a^T b over dim 0 (weight gradients) and a b^T over dim 1 (input gradients).
@@ -211,6 +218,7 @@ StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
   ir::Function* f = m.addFunction("stage");
   prog.function = f;
   Emitter e(m, *f, c.dtype);
+  e.accumulate = c.accumulateMainGrads;
   const int64_t T = c.microBatch * c.seq, h = c.hidden, hl = h / c.tp, fl = 4 * h / c.tp;
 
   std::vector<LayerParams> lp;

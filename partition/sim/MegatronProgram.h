@@ -37,6 +37,9 @@ struct MegatronStageConfig {
   bool dropout = true;
   bool embedding = false;   // the first stage's token embedding
   bool head = false;        // the last stage's output layer and loss
+  // Megatron's "local" DDP: every weight gradient is added into an fp32 main-gradient buffer
+  // (an input, `main_grad.<param>`) right after its GEMM, once per micro-batch.
+  bool accumulateMainGrads = false;
   ir::DType dtype = ir::DType::BF16;
 };
 

@@ -71,6 +71,21 @@ TEST(MegatronProgram, FlopsMatchMegatronsCount) {
   EXPECT_EQ(r->comm.at("tp").count, 12);
 }
 
+TEST(MegatronProgram, MainGradientAccumulationAddsAnFp32PassPerWeight) {
+  MegatronStageConfig c;
+  c.hidden = 256;
+  c.heads = 8;
+  c.seq = 64;
+  c.tp = 2;
+  auto plain = buildMegatronStage(c);
+  c.accumulateMainGrads = true;
+  auto acc = buildMegatronStage(c);
+  ASSERT_TRUE(plain.isOk() && acc.isOk());
+  // 10 parameter tensors per layer, each gains an fp32 main-gradient input.
+  EXPECT_EQ(acc->function->numArguments(), plain->function->numArguments() + 10);
+  EXPECT_EQ(countOps(*acc->function, ir::OpKind::Cast), countOps(*plain->function, ir::OpKind::Cast) + 10);
+}
+
 TEST(MegatronProgram, BadSizesAreErrors) {
   MegatronStageConfig c;
   c.hidden = 1000;
