@@ -34,6 +34,7 @@ class KernelEmitter {
   void store(int instr, const BufferView& dst, ir::DType t, const std::vector<int>& map,
              const std::string& name);
   int memberInstr(const ir::Value* v) const;
+  int addInstr(Instr in) { return add(std::move(in)); }
 
   // The identity map of a value of shape `s` read by an op whose result has the space's shape
   // (numpy broadcasting, right-aligned).

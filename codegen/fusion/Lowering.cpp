@@ -47,7 +47,10 @@ class Lowerer : public LoweringContext {
         case OpClass::Gemm:
           if (!lowerGemm(op, *this)) library(op, ThunkKind::Library);
           break;
-        case OpClass::Library: library(op, ThunkKind::Library); break;
+        case OpClass::Library:
+          if ((op.kind() == OpKind::Pad || op.kind() == OpKind::Concat) && padOrConcat(op)) break;
+          library(op, ThunkKind::Library);
+          break;
         case OpClass::Collective: library(op, ThunkKind::Collective); break;
       }
     }
@@ -112,6 +115,13 @@ class Lowerer : public LoweringContext {
   }
   BufferView copy(const BufferView& src, ir::DType t, const std::string& name,
                   MemCategory c) override {
+    BufferView dst = newBuffer(name, t, src.shape, c);
+    copyInto(src, dst, t, "copy " + name, Location{});
+    return dst;
+  }
+  // A kernel writing `src` into `dst` (same shape).
+  void copyInto(const BufferView& src, const BufferView& dst, ir::DType t, const std::string& label,
+                const Location& loc) {
     std::vector<ir::Dim> outer = src.shape;
     ir::Dim cols(1);
     if (!outer.empty()) {
@@ -123,10 +133,65 @@ class Lowerer : public LoweringContext {
                     [](const ir::Value*) { return false; });
     std::vector<int> map = e.spaceMap(src.shape);
     int instr = e.load(src, t, map);
-    BufferView dst = newBuffer(name, t, src.shape, c);
-    e.store(instr, dst, t, map, name);
-    exe_.thunks.push_back(e.finish(&exe_.kernels, "copy " + name, Location{}));
-    return dst;
+    e.store(instr, dst, t, map, "out");
+    exe_.thunks.push_back(e.finish(&exe_.kernels, label, loc));
+  }
+  // A kernel setting every element of `dst` to `value`.
+  void fill(const BufferView& dst, ir::DType t, double value, const std::string& label,
+            const Location& loc) {
+    std::vector<ir::Dim> outer = dst.shape;
+    ir::Dim cols(1);
+    if (!outer.empty()) {
+      cols = outer.back();
+      outer.pop_back();
+    }
+    KernelEmitter e("fill_" + std::to_string(exe_.kernels.size()), outer, cols,
+                    [](const ir::Value*) -> BufferView { assert(false); return {}; },
+                    [](const ir::Value*) { return false; });
+    std::vector<int> map = e.spaceMap(dst.shape);
+    Instr c;
+    c.kind = InstrKind::Const;
+    c.type = scalarTypeOf(t);
+    c.constant = ir::roundToDType(value, t);
+    int instr = e.addInstr(c);
+    e.store(instr, dst, t, map, "out");
+    exe_.thunks.push_back(e.finish(&exe_.kernels, label, loc));
+  }
+  // pad and concat: a fill and copies into views of the result; false when not applicable.
+  bool padOrConcat(const ir::Op& op) {
+    const ir::Value* res = op.result();
+    ir::DType t = res->type().dtype;
+    if (t == ir::DType::BF16 || t == ir::DType::F16) return false;
+    const ir::Shape& rs = res->type().shape;
+    if (op.kind() == OpKind::Pad) {
+      const auto& low = op.attrAs<std::vector<int64_t>>("low");
+      const auto& high = op.attrAs<std::vector<int64_t>>("high");
+      for (size_t d = 0; d < low.size(); ++d)
+        if (low[d] < 0 || high[d] < 0) return false;
+      BufferView in = viewOf(op.operand(0));
+      BufferView out = newBuffer(valueName(res), t, rs, categoryOf(res));
+      fill(out, t, op.floatAttr("value", 0.0), "pad fill", op.loc());
+      BufferView inner = out;
+      inner.shape = in.shape;
+      for (size_t d = 0; d < low.size(); ++d) inner.offset = inner.offset + ir::Dim(low[d]) * out.strides[d];
+      copyInto(in, inner, t, "pad copy", op.loc());
+      views_[res] = out;
+      return true;
+    }
+    int64_t axis = op.intAttr("axis");
+    if (axis < 0) axis += static_cast<int64_t>(rs.size());
+    BufferView out = newBuffer(valueName(res), t, rs, categoryOf(res));
+    ir::Dim at(0);
+    for (const ir::Value* v : op.operands()) {
+      BufferView in = viewOf(v);
+      BufferView part = out;
+      part.shape = in.shape;
+      part.offset = at * out.strides[axis];
+      copyInto(in, part, t, "concat copy", op.loc());
+      at = at + in.shape[axis];
+    }
+    views_[res] = out;
+    return true;
   }
   BufferView contiguous(const ir::Value* v, MemCategory c) override {
     BufferView view = viewOf(v);

@@ -183,6 +183,19 @@ StatusOr<SpmdProgram> partitionSpmd(const ir::Function& global, const ShardingPl
   LocalBuilder b(*local, mesh, mesh.name);
 
   std::map<const Value*, LocalValue> env;
+  // Each (value, layout) is communicated once: later consumers needing the same layout reuse it
+  // (one all_reduce of a partial sum however many consumers want it whole).
+  std::map<std::pair<const Value*, std::string>, Value*> resharded;
+  auto reshardOnce = [&](const Value* v, const ir::Sharding& need) -> StatusOr<Value*> {
+    const LocalValue& lv = env.at(v);
+    ir::Sharding want = layoutOf(need, v->type().rank());
+    if (layoutOf(lv.layout, v->type().rank()) == want) return lv.value;
+    auto key = std::make_pair(v, want.str());
+    if (auto it = resharded.find(key); it != resharded.end()) return it->second;
+    TRY_ASSIGN(Value * r, reshard(b, lv.value, v->type(), lv.layout, want));
+    resharded[key] = r;
+    return r;
+  };
   for (int i = 0; i < global.numArguments(); ++i) {
     const Value* arg = global.argument(i);
     ir::Sharding s = shardingOrReplicated(arg);
@@ -229,7 +242,7 @@ StatusOr<SpmdProgram> partitionSpmd(const ir::Function& global, const ShardingPl
       // so the base itself must be a partial sum over those axes.
       if (op.kind() == OpKind::ScatterAdd && o == 0)
         for (const auto& p : reducePartial) need.partial.push_back(p);
-      TRY_ASSIGN(Value * lv, reshard(b, env.at(v).value, v->type(), cur[o], need));
+      TRY_ASSIGN(Value * lv, reshardOnce(v, need));
       in.operands.push_back(lv);
     }
 
@@ -254,8 +267,7 @@ StatusOr<SpmdProgram> partitionSpmd(const ir::Function& global, const ShardingPl
   b.loc = global.returnLoc;
   for (const Value* v : global.results()) {
     ir::Sharding want = shardingOrReplicated(v);
-    const LocalValue& lv = env.at(v);
-    TRY_ASSIGN(Value * r, reshard(b, lv.value, v->type(), lv.layout, want));
+    TRY_ASSIGN(Value * r, reshardOnce(v, want));
     results.push_back(r);
     out.resultShardings.push_back(want);
     out.globalResultTypes.push_back(v->type());
