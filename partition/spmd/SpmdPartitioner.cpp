@@ -121,9 +121,16 @@ StatusOr<ShardingPlan> planFromAnnotations(const ir::Function& f) {
     OpSharding os;
     os.factorAxes.assign(fm.factors.size(), {});
     std::set<std::string> used;
-    auto offer = [&](int factor, const ir::Sharding* s, int d) {
-      if (factor < 0 || !os.factorAxes[factor].empty() || !s) return;
-      if (d >= static_cast<int>(s->dims.size()) || s->dims[d].axes.empty()) return;
+    // An annotated result dim decides its factor even when it says "not split"; an operand's
+    // layout only offers a split (the first operand split on a factor wins).
+    std::vector<bool> decided(fm.factors.size(), false);
+    auto offer = [&](int factor, const ir::Sharding* s, int d, bool decides) {
+      if (factor < 0 || decided[factor] || !s) return;
+      if (d >= static_cast<int>(s->dims.size()) || s->dims[d].open) return;
+      if (s->dims[d].axes.empty()) {
+        decided[factor] = decides;
+        return;
+      }
       const AxisNames& axes = s->dims[d].axes;
       const Factor& fac = fm.factors[factor];
       if (fac.kind == FactorKind::Local) return;
@@ -131,17 +138,18 @@ StatusOr<ShardingPlan> planFromAnnotations(const ir::Function& f) {
       for (const std::string& a : axes)
         if (used.count(a)) return;
       os.factorAxes[factor] = axes;
+      decided[factor] = true;
       used.insert(axes.begin(), axes.end());
     };
     for (int r = 0; r < op.numResults(); ++r) {
       const auto& ann = op.result(r)->sharding();
       for (int d = 0; d < op.result(r)->type().rank(); ++d)
-        offer(fm.resultDims[r][d], ann ? &*ann : nullptr, d);
+        offer(fm.resultDims[r][d], ann ? &*ann : nullptr, d, true);
     }
     for (int o = 0; o < op.numOperands(); ++o) {
       auto it = known.find(op.operand(o));
       for (int d = 0; d < op.operand(o)->type().rank(); ++d)
-        offer(fm.operandDims[o][d], it == known.end() ? nullptr : &it->second, d);
+        offer(fm.operandDims[o][d], it == known.end() ? nullptr : &it->second, d, false);
     }
     std::vector<AxisNames> eff = effectiveAxes(*mesh, op, fm, os.factorAxes);
     for (int r = 0; r < op.numResults(); ++r) {

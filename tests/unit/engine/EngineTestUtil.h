@@ -65,7 +65,15 @@ inline EngineOptions evalOptions(bool fuse = true) {
   return o;
 }
 
+inline EngineOptions compiledOptions(bool fuse = true) {
+  EngineOptions o = evalOptions(fuse);
+  o.kernels = EngineOptions::Kernels::Compile;
+  o.diskCache = false;
+  return o;
+}
+
 // Runs @main on the engine and on the interpreter with the same inputs; compares every result.
+// With the evaluator's options, the LLVM-compiled kernels are checked as well.
 inline void expectMatchesInterpreter(const std::string& text,
                                      const std::map<std::string, ir::Tensor>& inputs,
                                      double rel = 1e-5, const EngineOptions& o = evalOptions()) {
@@ -75,14 +83,23 @@ inline void expectMatchesInterpreter(const std::string& text,
   ASSERT_TRUE(f);
   auto ref = ir::interpret(*f, inputs);
   ASSERT_TRUE(ref.isOk()) << ref.status().message();
-  auto e = Engine::compile(*m, "main", o);
-  ASSERT_TRUE(e.isOk()) << e.status().message();
-  auto got = (*e)->run(inputs);
-  ASSERT_TRUE(got.isOk()) << got.status().message();
-  ASSERT_EQ(got->size(), ref->outputs.size());
-  for (size_t i = 0; i < got->size(); ++i)
-    EXPECT_TRUE(close((*got)[i], ref->outputs[i], rel)) << "result " << i << "\n"
-                                                         << (*e)->executable().str();
+  std::vector<EngineOptions> modes{o};
+  if (o.kernels == EngineOptions::Kernels::Evaluate) {
+    modes.push_back(o);
+    modes.back().kernels = EngineOptions::Kernels::Compile;
+    modes.back().diskCache = false;
+  }
+  for (const EngineOptions& mode : modes) {
+    SCOPED_TRACE(mode.kernels == EngineOptions::Kernels::Compile ? "compiled" : "evaluated");
+    auto e = Engine::compile(*m, "main", mode);
+    ASSERT_TRUE(e.isOk()) << e.status().message();
+    auto got = (*e)->run(inputs);
+    ASSERT_TRUE(got.isOk()) << got.status().message();
+    ASSERT_EQ(got->size(), ref->outputs.size());
+    for (size_t i = 0; i < got->size(); ++i)
+      EXPECT_TRUE(close((*got)[i], ref->outputs[i], rel)) << "result " << i << "\n"
+                                                           << (*e)->executable().str();
+  }
 }
 
 }  // namespace tessera::codegen::testing

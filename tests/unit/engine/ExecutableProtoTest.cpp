@@ -71,7 +71,7 @@ TEST(ExecutableProto, DamagedBytesAreErrors) {
       for (int k = 0; k < 3; ++k) b[r.below(b.size())] ^= static_cast<char>(1 + r.below(255));
     auto back = deserializeExecutable(b, "bad.tex");
     if (!back.isOk()) {
-      EXPECT_EQ(back.status().message().rfind("bad.tex", 0), 0u) << back.status().message();
+      EXPECT_NE(back.status().message().find("bad.tex"), std::string::npos) << back.status().message();
       continue;
     }
     // Whatever parsed must still run safely: bounds are checked before any thunk runs.

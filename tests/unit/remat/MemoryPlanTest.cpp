@@ -108,9 +108,15 @@ module @lin {
   for (int i = 0; i < f.numArguments(); ++i) {
     MemoryCategory c = cats.at(f.argument(i));
     const std::string& n = f.argument(i)->name();
-    if (n == "w") EXPECT_EQ(c, MemoryCategory::Parameters);
-    if (n == "w.m" || n == "w.v" || n == "step") EXPECT_EQ(c, MemoryCategory::OptimizerState) << n;
-    if (n == "x" || n == "y") EXPECT_EQ(c, MemoryCategory::Other) << n;
+    if (n == "w") {
+      EXPECT_EQ(c, MemoryCategory::Parameters);
+    }
+    if (n == "w.m" || n == "w.v" || n == "step") {
+      EXPECT_EQ(c, MemoryCategory::OptimizerState) << n;
+    }
+    if (n == "x" || n == "y") {
+      EXPECT_EQ(c, MemoryCategory::Other) << n;
+    }
     params += c == MemoryCategory::Parameters;
     state += c == MemoryCategory::OptimizerState;
     other += c == MemoryCategory::Other;

@@ -155,7 +155,9 @@ TEST(Remat, AutoIsTheMinimumRecomputeUnderTheBudgetByBruteForce) {
     EXPECT_LE(got->peak, budget);
     // The chosen plan's real peak (from the brute-force table) is the predicted one.
     for (const Combo& c : all)
-      if (c.choices == got->choices) EXPECT_EQ(c.peak, got->peak);
+      if (c.choices == got->choices) {
+        EXPECT_EQ(c.peak, got->peak);
+      }
     if (want->flops > 0) ++solvedBetween;
   }
   EXPECT_GT(solvedBetween, 5);  // budgets that force some, but not all, recompute were tried
