@@ -5,6 +5,7 @@
 // of the cache key, so a cache shared between machines never hands out code a CPU cannot run.
 // A corrupt cache entry is detected (checksum) and recompiled; an unwritable cache directory (full
 // disk, read-only) is reported once as a warning and the compiler carries on without caching.
+// Set TESSERA_KERNEL_DUMP=1 to print each newly compiled kernel's LLVM IR to stderr.
 #pragma once
 
 #include <memory>

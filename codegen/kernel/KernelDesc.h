@@ -7,8 +7,9 @@
 // space (row r decomposes row-major into coordinates c_0..c_{outerRank-1} over the runtime extents),
 // and j in [0, cols) is the inner index. Extents are runtime arguments, so one compilation serves
 // every value of the symbolic dims (batch, sequence). The runtime splits rows across threads; a row is
-// always processed whole by one thread, so row reductions are sequential in j (deterministic, and
-// identical whatever the thread count or the fusion around them).
+// always processed whole by one thread, so row reductions have a fixed order over j (see
+// "Reduction order" below: deterministic, identical whatever the thread count, the host's vector
+// width or the fusion around them).
 //
 // Body. An SSA list of scalar instructions. Each instruction is either element-level (a value per
 // (row, j)) or row-level (a value per row). `Reduce` turns an element-level value into a row-level

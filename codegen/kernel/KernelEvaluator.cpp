@@ -309,6 +309,23 @@ void evaluateKernel(const KernelDesc& desc, const KernelArgs& args, int64_t rowB
     return b < numIn ? desc.inputs[b].inner : desc.outputs[b - numIn].inner;
   };
 
+  // The levels, recomputed here rather than read from Instr::rowLevel, so that a description
+  // nobody called validate() on still evaluates correctly (validity itself is the caller's part).
+  std::vector<char> rowLevel(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const Instr& in = desc.body[i];
+    switch (in.kind) {
+      case InstrKind::Load:
+      case InstrKind::Store: rowLevel[i] = bufferAccess(in.buffer) == InnerAccess::Broadcast; break;
+      case InstrKind::Const:
+      case InstrKind::Reduce: rowLevel[i] = 1; break;
+      case InstrKind::Coord: rowLevel[i] = in.dim < rank; break;
+      default:
+        rowLevel[i] = 1;
+        for (int a : in.args) rowLevel[i] &= rowLevel[a];
+    }
+  }
+
   for (int64_t r = rowBegin; r < rowEnd; ++r) {
     int64_t rest = r;
     for (int k = rank - 1; k >= 0; --k) {
@@ -336,7 +353,7 @@ void evaluateKernel(const KernelDesc& desc, const KernelArgs& args, int64_t rowB
       // The value of operand k at element j (row-level values broadcast along j).
       auto arg = [&](int k, int64_t j) -> const V& {
         int a = in.args[k];
-        return desc.body[a].rowLevel ? rowVal[a] : elemVal[a][j];
+        return rowLevel[a] ? rowVal[a] : elemVal[a][j];
       };
       auto compute = [&](int64_t j) -> V {
         switch (in.kind) {
@@ -380,7 +397,7 @@ void evaluateKernel(const KernelDesc& desc, const KernelArgs& args, int64_t rowB
         }
         case InstrKind::Store: {
           ScalarType t = bufferType(in.buffer);
-          if (in.rowLevel) {
+          if (rowLevel[i]) {
             storeV(t, args.buffers[in.buffer], rowOffset(in.buffer), arg(0, 0));
           } else {
             for (int64_t j = 0; j < cols; ++j)
@@ -389,7 +406,7 @@ void evaluateKernel(const KernelDesc& desc, const KernelArgs& args, int64_t rowB
           break;
         }
         default:
-          if (in.rowLevel) {
+          if (rowLevel[i]) {
             rowVal[i] = compute(0);
           } else {
             elemVal[i].resize(cols);
