@@ -50,7 +50,12 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int64_
   }
   wake_.notify_all();
   fn(0, n / chunks);
-  while (pending_.load(std::memory_order_acquire) > 0) cpuRelax();
+  // Spin (the other chunks usually end within microseconds); yield when a worker was
+  // descheduled, so a loaded machine does not lose a core to waiting.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) > 0; ++spins) {
+    cpuRelax();
+    if (spins > 4096) std::this_thread::yield();
+  }
 }
 
 void ThreadPool::workerLoop(int index) {
