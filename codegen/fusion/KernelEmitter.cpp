@@ -2,6 +2,7 @@
 #include "codegen/fusion/KernelEmitter.h"
 
 #include <cassert>
+#include <cstdio>
 
 #include "ir/Op.h"
 
@@ -33,8 +34,38 @@ KernelEmitter::KernelEmitter(std::string name, std::vector<ir::Dim> outer, ir::D
 }
 
 int KernelEmitter::add(Instr in) {
+  // Track per-row values as validate() will infer them (KernelDesc.h's level rules).
+  bool row = true;
+  switch (in.kind) {
+    case InstrKind::Load: row = desc_.inputs[in.buffer].inner == InnerAccess::Broadcast; break;
+    case InstrKind::Const: case InstrKind::Reduce: row = true; break;
+    case InstrKind::Coord: row = in.dim < outerRank(); break;
+    default:
+      for (int a : in.args) row = row && rowLevel_[a];
+  }
+  rowLevel_.push_back(row);
   desc_.body.push_back(std::move(in));
   return static_cast<int>(desc_.body.size()) - 1;
+}
+
+int KernelEmitter::elementLevel(int x) {
+  if (!rowLevel_[x]) return x;
+  // A reduction reads one value per element: select on an always-true, per-element condition.
+  Instr j;
+  j.kind = InstrKind::Coord;
+  j.type = ScalarType::I64;
+  j.dim = outerRank();
+  int jj = add(j);
+  Instr eq;
+  eq.kind = InstrKind::Compare;
+  eq.type = ScalarType::Bool;
+  eq.compare = CompareFn::Eq;
+  eq.args = {jj, jj};
+  Instr sel;
+  sel.kind = InstrKind::Select;
+  sel.type = desc_.body[x].type;
+  sel.args = {add(eq), x, x};
+  return add(sel);
 }
 
 int KernelEmitter::constant(double v, ScalarType t) {
@@ -95,7 +126,7 @@ int KernelEmitter::colsAsValue(ScalarType t) {
   eq.compare = CompareFn::Eq;
   eq.args = {jj, jj};
   int one = cast(add(eq), ScalarType::Bool, t);
-  return reduce(ReduceFn::Sum, one, t);
+  return reduce(ReduceFn::Sum, elementLevel(one), t);
 }
 
 std::vector<int> KernelEmitter::spaceMap(const ir::Shape& s) const {
@@ -302,7 +333,7 @@ int KernelEmitter::emitOp(const ir::Op& op, const std::vector<int>& rmap) {
   // Row reductions and normalizations over the space (operand 0 covers it).
   const ir::Value* xv = op.operand(0);
   std::vector<int> full = spaceMap(xv->type().shape);
-  int x = value(xv, full);
+  int x = elementLevel(value(xv, full));
   ScalarType xt = scalarTypeOf(xv->type().dtype);
   switch (op.kind()) {
     case OpKind::ReduceSum: return reduce(ReduceFn::Sum, x, t);
@@ -355,8 +386,8 @@ Thunk KernelEmitter::finish(std::vector<KernelDesc>* kernels, const std::string&
   for (Instr& in : desc_.body)
     if (in.kind == InstrKind::Store) in.buffer = numIn + (-1 - in.buffer);
   std::string err = desc_.validate();
+  if (!err.empty()) std::fprintf(stderr, "internal error: %s\n%s", err.c_str(), desc_.canonicalText().c_str());
   assert(err.empty() && "fusion built an invalid kernel");
-  (void)err;
   Thunk t;
   t.kind = ThunkKind::Kernel;
   t.label = label;

@@ -52,7 +52,8 @@ class KernelEmitter {
   int unary(UnaryFn f, int x, ScalarType t);
   int binary(BinaryFn f, int a, int b, ScalarType t);
   int reduce(ReduceFn f, int x, ScalarType t);
-  int colsAsValue(ScalarType t);  // the row length as a per-row value (exact count)
+  int colsAsValue(ScalarType t);
+  int elementLevel(int x);  // x itself, or x made per-element when it is per-row  // the row length as a per-row value (exact count)
   int emitOp(const ir::Op& op, const std::vector<int>& resultMap);
 
   std::vector<ir::Dim> outer_;
@@ -60,6 +61,7 @@ class KernelEmitter {
   ViewFn viewOf_;
   LeafFn isLeaf_;
   KernelDesc desc_;
+  std::vector<bool> rowLevel_;  // per instruction
   std::vector<BufferView> inViews_, outViews_;
   std::map<const ir::Value*, int> members_;
   std::map<std::pair<const ir::Value*, std::vector<int>>, int> leafCache_;

@@ -82,6 +82,20 @@ TEST(FusedKernels, LastAxisReductions) {
                            evalOptions(/*fuse=*/false));
 }
 
+TEST(FusedKernels, ReductionOfAConstantCountsTheRow) {
+  // autodiff's mean: reduce_sum of a `full` (a per-row constant inside the kernel) over B.
+  std::string text = R"(module @m {
+ sym B
+ func @main(%x: f64[B]) -> (f64[], f64[]) {
+  %1 = full value=1 : f64[B]
+  %2 = reduce_sum %1 axes=[0] : f64[]
+  %3 = reduce_mean %x axes=[0] : f64[]
+  return %2, %3
+ }
+})";
+  expectMatchesInterpreter(text, {{"x", randomTensor(DType::F64, {9}, 19)}}, 1e-14);
+}
+
 TEST(FusedKernels, SymbolicRowLengthMean) {
   // The row length is the symbol S: the mean counts the row at run time.
   std::string text = R"(module @m {

@@ -26,7 +26,7 @@ Step planGpt(const std::string& mesh, const PresetOptions& o, const std::string&
   EXPECT_TRUE(m.isOk()) << m.status().message();
   if (!m.isOk()) return s;
   s.m = std::move(*m);
-  auto p = passes::Pipeline::parse("train-step{optimizer=" + optimizer + "}");
+  auto p = passes::Pipeline::parse("train-step{optimizer=" + optimizer + ", lr=0.1}");
   EXPECT_TRUE(p.isOk());
   auto ran = p->run(*s.m);
   EXPECT_TRUE(ran.isOk()) << ran.status().message();
@@ -88,9 +88,11 @@ TEST(ZooPresets, DataParallelSplitsBatchAndMakesWeightGradientsPartial) {
   EXPECT_GE(dots.size(), 9u);
   for (const ir::Op* op : dots) {
     const OpSharding* os = s.plan.find(op);
-    for (size_t f = 0; f < os->factors.factors.size(); ++f)
-      if (os->factors.factors[f].kind == FactorKind::ReduceSum && !os->factors.factors[f].size.isConstant())
+    for (size_t f = 0; f < os->factors.factors.size(); ++f) {
+      if (os->factors.factors[f].kind == FactorKind::ReduceSum && !os->factors.factors[f].size.isConstant()) {
         EXPECT_EQ(os->factorAxes[f], AxisList{"dp"}) << op->result()->name();
+      }
+    }
     EXPECT_TRUE(hasPartial(op->result(), "dp")) << op->result()->name() << " "
                                                 << op->result()->sharding()->str();
   }
@@ -133,7 +135,9 @@ void expectMegatron(const Step& s, const std::string& dpAxis) {
   EXPECT_GE(dots.size(), 4u);
   for (const ir::Op* op : dots) {
     EXPECT_EQ(op->result()->sharding()->dims[1].axes, AxisList{"tp"}) << op->result()->sharding()->str();
-    if (!dpAxis.empty()) EXPECT_EQ(op->result()->sharding()->dims[0].axes, AxisList{dpAxis});
+    if (!dpAxis.empty()) {
+      EXPECT_EQ(op->result()->sharding()->dims[0].axes, AxisList{dpAxis});
+    }
   }
   // Row-parallel matmuls (attn.proj, mlp.proj) in the forward contract the tp-split dim: partial.
   int rowParallel = 0;
