@@ -24,6 +24,7 @@
 #include "launcher/TrainInputs.h"
 #include "launcher/TrainLoop.h"
 #include "passes/autodiff/Autodiff.h"
+#include "passes/remat/RematPass.h"
 #include "passes/training/TrainStep.h"
 
 namespace tessera::launcher {
@@ -45,6 +46,8 @@ struct TrainOptions {
   std::string logJson;
   std::string engine = "compiled";
   bool memoryReport = false;
+  std::string remat = "none";
+  int64_t memoryBudget = 0;
   bool quiet = false;
   // Which optional flags were given.
   CLI::Option *lrOpt = nullptr, *wdOpt = nullptr, *clipOpt = nullptr, *seqOpt = nullptr,
@@ -177,6 +180,12 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     return usageError("--engine: unknown engine '" + o.engine + "' (available: compiled, interp)");
   if (o.memoryReport && o.engine != "compiled")
     return usageError("--memory-report needs --engine=compiled");
+  StatusOr<passes::RematMode> rematMode = passes::parseRematMode(o.remat);
+  if (!rematMode.isOk()) return usageError("--remat: " + rematMode.status().message());
+  if (*rematMode == passes::RematMode::Auto && o.memoryBudget <= 0)
+    return usageError("--remat=auto needs --memory-budget BYTES");
+  if (o.memoryBudget > 0 && *rematMode != passes::RematMode::Auto)
+    return usageError("--memory-budget is used by --remat=auto only");
   passes::TrainStepOptions ts;
   StatusOr<passes::OptimizerKind> kind = passes::parseOptimizer(o.optimizer);
   if (!kind.isOk()) return usageError("--optimizer: " + usageText(kind.status().message()));
@@ -272,6 +281,30 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   }
 
   std::mt19937_64 rng(o.seed);
+  // The data of the first step binds the symbols (batch, sequence) the remat planner sizes
+  // tensors with; the sampler is then restarted so the steps see the same batches as without
+  // remat.
+  auto sampleFirst = [&]() -> std::map<std::string, ir::Tensor> {
+    std::map<std::string, ir::Tensor> inputs = *fixed;
+    if (chars) {
+      std::mt19937_64 probe(o.seed);
+      CharBatch b = corpus->sample(chars->batch, chars->seq, probe);
+      inputs[chars->tokensArg] = std::move(b.tokens);
+      inputs[chars->targetsArg] = std::move(b.targets);
+    }
+    return inputs;
+  };
+  if (*rematMode != passes::RematMode::None) {
+    passes::RematOptions ro;
+    ro.mode = *rematMode;
+    if (o.memoryBudget > 0) ro.budget = o.memoryBudget;
+    StatusOr<std::map<std::string, int64_t>> symbols =
+        symbolsFromInputs(*m.findFunction("train_step"), sampleFirst());
+    if (!symbols.isOk()) return irError(symbols.status());
+    ro.symbols = *symbols;
+    StatusOr<bool> changed = passes::runRemat(m, ro);
+    if (!changed.isOk()) return irError(changed.status());
+  }
   DataFn data = [&](int) -> StatusOr<StepData> {
     StepData d;
     d.inputs = *fixed;
@@ -331,6 +364,10 @@ class TrainCommand : public Command {
     cmd->add_option("--log-json", o.logJson, "Write one JSON object per step to this file");
     cmd->add_option("--engine", o.engine,
                     "compiled (default: fused LLVM kernels, BLAS) or interp (the reference)");
+    cmd->add_option("--remat", o.remat,
+                    "Activation checkpointing: none, selective, full or auto (default none)");
+    cmd->add_option("--memory-budget", o.memoryBudget,
+                    "Planned peak bytes --remat=auto must fit (error states the minimum)");
     cmd->add_flag("--memory-report", o.memoryReport,
                   "Print the planned peak memory per category before the first step");
     cmd->add_flag("--quiet", o.quiet, "No progress output");

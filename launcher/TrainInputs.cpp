@@ -164,4 +164,25 @@ int64_t tokensPerStep(const ir::Module& m, const ir::Function& f,
   return 1;
 }
 
+StatusOr<std::map<std::string, int64_t>> symbolsFromInputs(
+    const ir::Function& f, const std::map<std::string, ir::Tensor>& inputs) {
+  std::map<std::string, int64_t> symbols;
+  for (int i = 0; i < f.numArguments(); ++i) {
+    const ir::Value* a = f.argument(i);
+    auto it = inputs.find(a->name());
+    if (it == inputs.end() || it->second.rank() != a->type().rank()) continue;
+    for (int d = 0; d < a->type().rank(); ++d) {
+      std::optional<std::string> sym = a->type().shape[d].asSymbol();
+      if (!sym) continue;
+      const int64_t size = it->second.shape()[d];
+      auto [pos, inserted] = symbols.emplace(*sym, size);
+      if (!inserted && pos->second != size)
+        return Status::error("argument %" + a->name() + " binds symbol " + *sym + " to " +
+                             std::to_string(size) + ", another input bound it to " +
+                             std::to_string(pos->second));
+    }
+  }
+  return symbols;
+}
+
 }  // namespace tessera::launcher

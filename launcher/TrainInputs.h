@@ -51,4 +51,9 @@ StatusOr<CharDataPlan> planCharData(const ir::Function& f,
 int64_t tokensPerStep(const ir::Module& m, const ir::Function& f,
                       const std::map<std::string, ir::Tensor>& fixed);
 
+// The symbol values (B, S, ...) these inputs bind: every argument dim that is a plain symbol takes
+// the size of the given tensor's dim. Errors name the argument when two inputs disagree.
+StatusOr<std::map<std::string, int64_t>> symbolsFromInputs(
+    const ir::Function& f, const std::map<std::string, ir::Tensor>& inputs);
+
 }  // namespace tessera::launcher

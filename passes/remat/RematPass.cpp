@@ -91,13 +91,9 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
 
 Status RematPass::setOption(std::string_view key, std::string_view value) {
   if (key == "mode") {
-    if (value == "none") options_.mode = RematMode::None;
-    else if (value == "selective") options_.mode = RematMode::Selective;
-    else if (value == "full") options_.mode = RematMode::Full;
-    else if (value == "auto") options_.mode = RematMode::Auto;
-    else
-      return Status::error("remat: mode '" + std::string(value) +
-                           "' is not one of none, selective, full, auto");
+    StatusOr<RematMode> mode = parseRematMode(value);
+    if (!mode.isOk()) return Status::error("remat: " + mode.status().message());
+    options_.mode = *mode;
     return Status::ok();
   }
   if (key == "budget") {
@@ -125,6 +121,14 @@ Status RematPass::setOption(std::string_view key, std::string_view value) {
 }
 
 StatusOr<bool> RematPass::run(ir::Module& m) { return runRemat(m, options_); }
+
+StatusOr<RematMode> parseRematMode(std::string_view name) {
+  if (name == "none") return RematMode::None;
+  if (name == "selective") return RematMode::Selective;
+  if (name == "full") return RematMode::Full;
+  if (name == "auto") return RematMode::Auto;
+  return Status::error("mode '" + std::string(name) + "' is not one of none, selective, full, auto");
+}
 
 StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o) {
   for (const auto& [sym, v] : o.symbols)

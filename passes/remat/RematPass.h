@@ -53,6 +53,9 @@ class RematPass final : public Pass {
   RematOptions options_;
 };
 
+// "none" | "selective" | "full" | "auto"; otherwise an error listing them.
+StatusOr<RematMode> parseRematMode(std::string_view name);
+
 // The pass's work on one module, for callers holding options (the CLI's --remat flags).
 StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o);
 

@@ -4,7 +4,7 @@
 
 #include "ir/OpInfo.h"
 #include "partition/OpFactors.h"
-#include "PartitionTestUtil.h"
+#include "tests/support/PartitionTestUtil.h"
 
 namespace tessera::partition {
 namespace {

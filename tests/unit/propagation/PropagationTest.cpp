@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "partition/propagation/Propagation.h"
-#include "PartitionTestUtil.h"
+#include "tests/support/PartitionTestUtil.h"
 
 namespace tessera::partition {
 namespace {
