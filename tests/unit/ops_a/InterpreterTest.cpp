@@ -105,12 +105,18 @@ TEST(Interpreter, ConstantDimsMustMatch) {
                           "= 4, the input is f32[2,3]");
 }
 
-TEST(Interpreter, UnboundSymbolInAnArgument) {
+TEST(Interpreter, ConstantMultipleOfASymbolBindsIt) {
+  // A partitioned program's argument f32[2*B] (or B/2) binds B from the input's size when no
+  // argument names B alone; a size the multiple cannot produce is an error naming the argument.
   Builder b;
   Value* x = b.arg(DType::F32, {Dim(2) * sym("B")}, "x");
   b.fn->setResults({x});
   auto r = interpret(*b.fn, std::vector<Tensor>{f32({4}, {1, 2, 3, 4})});
-  EXPECT_EQ(errorOf(r), "error: argument %x dim 0: symbol 'B' has no value");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->symbols.at("B"), 2);
+  auto odd = interpret(*b.fn, std::vector<Tensor>{f32({3}, {1, 2, 3})});
+  ASSERT_FALSE(odd.isOk());
+  EXPECT_NE(errorOf(odd).find("%x"), std::string::npos) << errorOf(odd);
 }
 
 TEST(Interpreter, DivisibilityFactsAreChecked) {
