@@ -61,8 +61,22 @@ StatusOr<std::vector<StepRecord>> runCompiled(ir::Module& m, const passes::Train
   codegen::EngineOptions eo = o.engineOptions;
   eo.parameters.insert(info.params.begin(), info.params.end());
   eo.optimizerState.insert(info.state.begin(), info.state.end());
+  const auto buildStart = std::chrono::steady_clock::now();
   TRY_ASSIGN(std::unique_ptr<codegen::Engine> engine,
              codegen::Engine::compile(m, info.function, eo));
+  if (o.progress) {
+    const double buildSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - buildStart).count();
+    *o.progress << "engine: " << engine->executable().thunks.size() << " thunks";
+    if (const codegen::KernelCompileStats* cs = engine->compileStats()) {
+      *o.progress << ", kernels: " << cs->compiled << " compiled, " << cs->diskHits
+                  << " from the cache";
+      for (const std::string& w : cs->warnings) *o.progress << "\nwarning: " << w;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "; built in %.2f s", buildSeconds);
+    *o.progress << buf << "\n";
+  }
   for (size_t i = 0; i < carried.size(); ++i)
     TRY(engine->aliasResult(static_cast<int>(i + 1), carried[i]->name));
   std::vector<StepRecord> records;
