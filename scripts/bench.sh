@@ -3,6 +3,7 @@
 # builds like scripts/setup.sh, installs the peers' Debian packages (python3-torch), then runs
 #   bench/fma_peak            the machine's FP32 peak (FMA microbenchmark)
 #   bench/gpt_bench.py        Tessera vs PyTorch eager, GPT-small and GPT-base training steps
+#   bench/remat_curve.py      remat=auto on GPT-base: budget, planned peak, step time
 # Arguments are passed to gpt_bench.py (e.g. --configs gpt-small --steps 8).
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every side alike.
 set -euo pipefail
@@ -19,3 +20,4 @@ fi
 cmake --build build --target fma_peak
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 /usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak "$@"
+/usr/bin/python3 bench/remat_curve.py --tessera build/tessera
