@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (scripts/setup.sh) and runs the main job: take the shipped example model,
 # verify it, optimize it (DCE, CSE), convert it to the protobuf form, run it on the reference
-# interpreter; then build a character-level GPT from the zoo and train it on a text every Debian
+# interpreter; then build a character-level GPT from the zoo and train it on the compiled CPU engine on a text every Debian
 # system has, printing the loss of every step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,7 @@ echo "== 3. run @main on the reference interpreter, from the protobuf form"
 echo "   outputs written to $out/outputs/"
 
 echo
-echo "== 4. build a 2-layer GPT from the zoo and train it (AdamW) on the bytes of GPL-3"
+echo "== 4. build a 2-layer GPT from the zoo and train it (AdamW, compiled engine) on the bytes of GPL-3"
 "$tessera" zoo gpt --layers=2 --hidden=64 --heads=4 --vocab=256 --seq=32 -o "$out/gpt.tir"
 echo "   $out/gpt.tir: $(grep -c '^  param' "$out/gpt.tir") parameter tensors"
 "$tessera" train "$out/gpt.tir" --steps 30 --optimizer adamw --lr 3e-3 --batch 4 --seq 32 \
