@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up (scripts/setup.sh) and runs the main job: take the shipped example model,
 # verify it, optimize it (DCE, CSE), convert it to the protobuf form, run it on the reference
-# interpreter; then build a character-level GPT from the zoo and train it on the compiled CPU engine on a text every Debian
-# system has, printing the loss of every step.
+# interpreter; then build a character-level GPT from the zoo and train it on the compiled CPU
+# engine on a text every Debian system has, printing the loss of every step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
