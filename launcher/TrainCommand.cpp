@@ -281,41 +281,34 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   }
 
   std::mt19937_64 rng(o.seed);
-  // The data of the first step binds the symbols (batch, sequence) the remat planner sizes
-  // tensors with; the sampler is then restarted so the steps see the same batches as without
-  // remat.
-  auto sampleFirst = [&]() -> std::map<std::string, ir::Tensor> {
-    std::map<std::string, ir::Tensor> inputs = *fixed;
-    if (chars) {
-      std::mt19937_64 probe(o.seed);
-      CharBatch b = corpus->sample(chars->batch, chars->seq, probe);
-      inputs[chars->tokensArg] = std::move(b.tokens);
-      inputs[chars->targetsArg] = std::move(b.targets);
-    }
-    return inputs;
-  };
-  if (*rematMode != passes::RematMode::None) {
-    passes::RematOptions ro;
-    ro.mode = *rematMode;
-    if (o.memoryBudget > 0) ro.budget = o.memoryBudget;
-    StatusOr<std::map<std::string, int64_t>> symbols =
-        symbolsFromInputs(*m.findFunction("train_step"), sampleFirst());
-    if (!symbols.isOk()) return irError(symbols.status());
-    ro.symbols = *symbols;
-    StatusOr<bool> changed = passes::runRemat(m, ro);
-    if (!changed.isOk()) return irError(changed.status());
-  }
-  DataFn data = [&](int) -> StatusOr<StepData> {
+  // One step's batch, drawn with sampler `r`.
+  auto sample = [&](std::mt19937_64& r) {
     StepData d;
     d.inputs = *fixed;
     d.tokens = fixedTokens;
     if (chars) {
-      CharBatch b = corpus->sample(chars->batch, chars->seq, rng);
+      CharBatch b = corpus->sample(chars->batch, chars->seq, r);
       d.inputs[chars->tokensArg] = std::move(b.tokens);
       d.inputs[chars->targetsArg] = std::move(b.targets);
     }
     return d;
   };
+  DataFn data = [&](int) -> StatusOr<StepData> { return sample(rng); };
+  if (*rematMode != passes::RematMode::None) {
+    // The first step's batch binds the symbols (batch, sequence) the remat planner sizes tensors
+    // with; it is drawn from a copy of the sampler, so the steps see the same batches as without
+    // remat.
+    std::mt19937_64 probe = rng;
+    passes::RematOptions ro;
+    ro.mode = *rematMode;
+    if (o.memoryBudget > 0) ro.budget = o.memoryBudget;
+    StatusOr<std::map<std::string, int64_t>> symbols =
+        symbolsFromInputs(*m.findFunction("train_step"), sample(probe).inputs);
+    if (!symbols.isOk()) return irError(symbols.status());
+    ro.symbols = *symbols;
+    StatusOr<bool> changed = passes::runRemat(m, ro);
+    if (!changed.isOk()) return irError(changed.status());
+  }
   TrainLoopOptions lo;
   lo.steps = o.steps;
   lo.engine = o.engine == "interp" ? TrainLoopOptions::EngineKind::Interp

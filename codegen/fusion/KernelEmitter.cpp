@@ -48,9 +48,8 @@ int KernelEmitter::add(Instr in) {
   return static_cast<int>(desc_.body.size()) - 1;
 }
 
-int KernelEmitter::elementLevel(int x) {
-  if (!rowLevel_[x]) return x;
-  // A reduction reads one value per element: select on an always-true, per-element condition.
+int KernelEmitter::alwaysTrue() {
+  // j == j: depends on the inner coordinate, so it is per-element.
   Instr j;
   j.kind = InstrKind::Coord;
   j.type = ScalarType::I64;
@@ -61,10 +60,16 @@ int KernelEmitter::elementLevel(int x) {
   eq.type = ScalarType::Bool;
   eq.compare = CompareFn::Eq;
   eq.args = {jj, jj};
+  return add(eq);
+}
+
+int KernelEmitter::elementLevel(int x) {
+  if (!rowLevel_[x]) return x;
+  // A reduction reads one value per element: select on an always-true, per-element condition.
   Instr sel;
   sel.kind = InstrKind::Select;
   sel.type = desc_.body[x].type;
-  sel.args = {add(eq), x, x};
+  sel.args = {alwaysTrue(), x, x};
   return add(sel);
 }
 
@@ -115,18 +120,8 @@ int KernelEmitter::reduce(ReduceFn f, int x, ScalarType t) {
 int KernelEmitter::colsAsValue(ScalarType t) {
   if (std::optional<int64_t> c = cols_.constant()) return constant(static_cast<double>(*c), t);
   // A symbolic row length: count the row (exact below 2^24 in f32).
-  Instr j;
-  j.kind = InstrKind::Coord;
-  j.type = ScalarType::I64;
-  j.dim = outerRank();
-  int jj = add(j);
-  Instr eq;
-  eq.kind = InstrKind::Compare;
-  eq.type = ScalarType::Bool;
-  eq.compare = CompareFn::Eq;
-  eq.args = {jj, jj};
-  int one = cast(add(eq), ScalarType::Bool, t);
-  return reduce(ReduceFn::Sum, elementLevel(one), t);
+  int one = cast(alwaysTrue(), ScalarType::Bool, t);
+  return reduce(ReduceFn::Sum, one, t);
 }
 
 std::vector<int> KernelEmitter::spaceMap(const ir::Shape& s) const {

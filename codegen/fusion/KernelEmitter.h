@@ -52,8 +52,9 @@ class KernelEmitter {
   int unary(UnaryFn f, int x, ScalarType t);
   int binary(BinaryFn f, int a, int b, ScalarType t);
   int reduce(ReduceFn f, int x, ScalarType t);
-  int colsAsValue(ScalarType t);
-  int elementLevel(int x);  // x itself, or x made per-element when it is per-row  // the row length as a per-row value (exact count)
+  int colsAsValue(ScalarType t);  // the row length as a per-row value (exact count)
+  int elementLevel(int x);        // x itself, or x made per-element when it is per-row
+  int alwaysTrue();               // a per-element Bool that is true everywhere
   int emitOp(const ir::Op& op, const std::vector<int>& resultMap);
 
   std::vector<ir::Dim> outer_;
