@@ -1,0 +1,57 @@
+// RankContext: what a compiled engine needs to run one rank of an SPMD program (the partitioner's
+// local function, partition/spmd/SpmdPartitioner.h) — this rank's coordinates on the mesh, and one
+// communicator per axis set the program's collectives and axis_index ops name.
+//
+//   auto world = comm::mpi::createWorld();
+//   auto rank  = RankContext::create(**world, mesh, localFunction);   // collective over world
+//   EngineOptions o; o.rank = rank->get();                              // collectives now run
+//
+// create() is a collective over `world`: every rank calls it with the same mesh and function (all
+// ranks of an SPMD program have the same one), and it splits the communicators in one fixed order
+// (sorted axis sets), so every rank issues the same MPI_Comm_split sequence. Mesh order is
+// row-major over the mesh axes (Shards.h), the same as comm/Mesh.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/Communicator.h"
+#include "ir/Function.h"
+#include "ir/Mesh.h"
+#include "ir/RankRuntime.h"
+#include "ir/Status.h"
+
+namespace tessera::codegen {
+
+class RankContext {
+ public:
+  // Errors: the mesh does not have world.size() devices; a collective names an axis the mesh lacks.
+  static StatusOr<std::unique_ptr<RankContext>> create(comm::Communicator& world,
+                                                       const ir::Mesh& mesh,
+                                                       const ir::Function& local);
+  ~RankContext();
+
+  const ir::Mesh& mesh() const { return mesh_; }
+  int worldRank() const;
+  // Row-major position of this rank over `axes` (in the order listed); an unknown axis is an error.
+  StatusOr<int64_t> position(const std::vector<std::string>& axes) const;
+  // The communicator among the ranks that differ only along `axes` (created by create(); an axis
+  // set it did not create is an error — communicators are never split lazily, that could hang).
+  StatusOr<comm::Communicator*> communicator(const std::vector<std::string>& axes) const;
+  comm::Communicator& world() const { return *world_; }
+
+ private:
+  RankContext(comm::Communicator& world, ir::Mesh mesh);
+  comm::Communicator* world_;
+  ir::Mesh mesh_;
+  std::map<std::vector<std::string>, std::unique_ptr<comm::Communicator>> byAxes_;
+};
+
+// The interpreter's view of a RankContext (ir/RankRuntime.h), so `--engine=interp` runs an SPMD
+// program under MPI through the same communicators.
+std::unique_ptr<ir::RankRuntime> makeRankRuntime(RankContext& rank);
+
+}  // namespace tessera::codegen
