@@ -1,6 +1,14 @@
 // Kernel compiler benchmark: cold and warm (disk-cached) compile time of 100 distinct kernels, and
 // the bandwidth of a compiled elementwise add and a row softmax next to memcpy of the same bytes,
 // all on one thread. Usage: kernel_bench [--kernels N] [--mb M]
+//
+// GEMM mode: kernel_bench --gemm SHAPE[,SHAPE...] [--threads T] [--reps R] times each GEMM shape
+// (BATCHxMxNxK, optionally :AT / :BT for a transposed A / B, e.g. 32x128x128x64:BT) the way the
+// engine runs it (codegen/runtime/GemmRunner.h: single-threaded OpenBLAS split over Tessera's
+// pool of T threads) and with OpenBLAS's own T threads, and prints the best time of R runs of
+// each and the better of the two, one line per shape:
+//   gemm 32x128x128x64:BT tessera 151.2 GFLOP/s blas 120.3 GFLOP/s best 151.2 GFLOP/s 0.0355 ms
+// bench/gpt_bench.py uses it to bound a training step by its GEMMs.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,10 +18,13 @@
 #include <ctime>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
 #include "codegen/kernel/KernelCompiler.h"
+#include "codegen/runtime/GemmRunner.h"
+#include "codegen/runtime/ThreadPool.h"
 
 using namespace tessera::codegen;
 namespace fs = std::filesystem;
@@ -106,16 +117,87 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// One --gemm shape; false (with a message) when it does not parse.
+bool gemmShape(const std::string& spec, int threads, int reps) {
+  long long b = 0, m = 0, n = 0, k = 0;
+  int used = 0;
+  if (std::sscanf(spec.c_str(), "%lldx%lldx%lldx%lld%n", &b, &m, &n, &k, &used) != 4 || b <= 0 ||
+      m <= 0 || n <= 0 || k <= 0) {
+    std::fprintf(stderr, "kernel_bench: bad --gemm shape '%s' (want BATCHxMxNxK[:AT][:BT])\n",
+                 spec.c_str());
+    return false;
+  }
+  std::string rest = spec.substr(used);
+  GemmProblem p;
+  p.transA = rest.find(":AT") != std::string::npos;
+  p.transB = rest.find(":BT") != std::string::npos;
+  p.m = m, p.n = n, p.k = k, p.batch = b;
+  p.lda = p.transA ? m : k;
+  p.ldb = p.transB ? k : n;
+  p.ldc = n;
+  std::vector<float> A(b * m * k), B(b * k * n), C(b * m * n);
+  for (size_t i = 0; i < A.size(); ++i) A[i] = static_cast<float>(std::sin(0.01 * i));
+  for (size_t i = 0; i < B.size(); ++i) B[i] = static_cast<float>(std::cos(0.02 * i));
+  std::vector<int64_t> offs[3];
+  for (long long i = 0; i < b; ++i) {
+    offs[0].push_back(i * m * k * 4);
+    offs[1].push_back(i * k * n * 4);
+    offs[2].push_back(i * m * n * 4);
+  }
+  p.a = reinterpret_cast<const char*>(A.data());
+  p.b = reinterpret_cast<const char*>(B.data());
+  p.c = reinterpret_cast<char*>(C.data());
+  for (int o = 0; o < 3; ++o) p.offsets[o] = &offs[o];
+  double flops = 2.0 * b * m * n * k;
+  auto best = [&](auto&& fn) {
+    fn();  // warm-up: page faults, BLAS buffers
+    double t = 1e30;
+    for (int r = 0; r < reps; ++r) {
+      double s = now();
+      fn();
+      t = std::min(t, now() - s);
+    }
+    return t;
+  };
+  ThreadPool pool(threads);
+  setBlasThreads(1);
+  double tTessera = best([&] { runGemm(p, pool); });
+  setBlasThreads(threads);
+  ThreadPool one(1);
+  double tBlas = best([&] { runGemm(p, one); });
+  setBlasThreads(1);
+  double t = std::min(tTessera, tBlas);
+  std::printf("gemm %s tessera %.1f GFLOP/s blas %.1f GFLOP/s best %.1f GFLOP/s %.4f ms\n",
+              spec.c_str(), flops / tTessera / 1e9, flops / tBlas / 1e9, flops / t / 1e9, t * 1e3);
+  std::fflush(stdout);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int numKernels = 100;
   int64_t mb = 64;
   int optLevel = 2;
+  std::string gemms;
+  int threads = 0, reps = 20;
   for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--kernels")) numKernels = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--mb")) mb = std::atoll(argv[++i]);
     else if (!std::strcmp(argv[i], "--opt")) optLevel = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--gemm")) gemms = argv[++i];
+    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[++i]));
+  }
+  if (!gemms.empty()) {
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (size_t at = 0; at <= gemms.size();) {
+      size_t end = gemms.find(',', at);
+      if (end == std::string::npos) end = gemms.size();
+      if (!gemmShape(gemms.substr(at, end - at), threads, reps)) return 1;
+      at = end + 1;
+    }
+    return 0;
   }
   std::string tmpl = (fs::temp_directory_path() / "tessera-kbench-XXXXXX").string();
   std::string dir = ::mkdtemp(tmpl.data());

@@ -26,6 +26,8 @@
 
 namespace tessera::codegen {
 
+class RankContext;  // codegen/dist/RankContext.h
+
 struct EngineOptions {
   enum class Kernels { Evaluate, Compile };
   Kernels kernels = Kernels::Compile;  // Evaluate: the reference kernel evaluator (tests)
@@ -36,6 +38,9 @@ struct EngineOptions {
   // Argument names by memory category, for the memory report (others count as inputs).
   std::set<std::string> parameters;
   std::set<std::string> optimizerState;
+  // One rank of an SPMD program: collectives and axis_index run through it (it must outlive the
+  // engine; its options choose async collectives and bucketing). Null: they are errors.
+  RankContext* rank = nullptr;
 };
 
 struct MemoryReport {
@@ -53,6 +58,25 @@ struct MemoryReport {
   std::vector<Entry> largestAtPeak;  // the largest live tensors at the peak (arena and arguments)
   std::string str() const;    // the printed report
 };
+
+// Planning memory without compiling kernels or running (activation checkpointing's engine-backed
+// memory model, launcher/RematChoice.h, compares many variants of one step this way; MemoryTimeline.cpp).
+// lowerForPlanning: the Executable Engine::compile would run (same fusion and buffers), without
+// LLVM work. planMemoryTimeline: the buffer plan's live bytes at each thunk (argument storage +
+// live arena blocks) and its planned peak (arguments + arena, fragmentation included: the
+// MemoryReport's peakBytes for the same aliases), with results aliased to arguments as
+// Engine::aliasResult would (result -> argument index).
+struct MemoryTimeline {
+  std::vector<int64_t> liveBytes;  // per thunk
+  int64_t peakBytes = 0;
+  int64_t argumentBytes = 0;
+  std::vector<int64_t> bytesByCategory;  // at the arena's live peak, arguments included
+};
+StatusOr<Executable> lowerForPlanning(const ir::Module& m, const std::string& function,
+                                      const EngineOptions& o);
+StatusOr<MemoryTimeline> planMemoryTimeline(const Executable& exe,
+                                            const std::map<std::string, int64_t>& symbols,
+                                            const std::map<int, int>& resultAliases);
 
 class Engine {
  public:

@@ -19,8 +19,10 @@
 #include "ir/Verifier.h"
 #include "launcher/CharData.h"
 #include "launcher/Commands.h"
+#include "launcher/DistributedTrain.h"
 #include "launcher/FileUtil.h"
 #include "launcher/ModuleIO.h"
+#include "launcher/RematChoice.h"
 #include "launcher/TrainInputs.h"
 #include "launcher/TrainLoop.h"
 #include "passes/autodiff/Autodiff.h"
@@ -49,6 +51,7 @@ struct TrainOptions {
   std::string remat = "none";
   int64_t memoryBudget = 0;
   bool quiet = false;
+  DistFlags dist;  // -np/--mesh/presets (train) or -o (plan): DistributedTrain.h
   // Which optional flags were given.
   CLI::Option *lrOpt = nullptr, *wdOpt = nullptr, *clipOpt = nullptr, *seqOpt = nullptr,
               *seedOpt = nullptr, *batchOpt = nullptr, *dataOpt = nullptr;
@@ -203,6 +206,11 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   if (Status st = passes::validate(ts, passes::OptionNames::Flags); !st.isOk())
     return usageError(usageText(st.message()));
   if (o.steps < 1) return usageError("--steps: must be >= 1, got " + std::to_string(o.steps));
+  if (std::string e = checkDistributedFlags(o.dist); !e.empty()) return usageError(e);
+  if (o.dist.active() && (*rematMode != passes::RematMode::None || o.memoryReport ||
+                          !o.inputs.empty() || o.accum != 1))
+    return usageError("--remat, --memory-report, --input and --accum are single-device only "
+                      "(not with -np/--mesh or tessera plan)");
   if (o.batch < 1) return usageError("--batch: must be >= 1, got " + std::to_string(o.batch));
   if (o.seqOpt->count() && o.seq < 1)
     return usageError("--seq: must be >= 1, got " + std::to_string(o.seq));
@@ -264,6 +272,24 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   StatusOr<passes::TrainStepInfo> info = passes::buildTrainStep(m, ts);
   if (!info.isOk()) return irError(info.status());
 
+  // ---- distributed: tessera plan, or train -np N under mpirun (DistributedTrain.h) ----
+  if (o.dist.active()) {
+    DistContext dc;
+    dc.model = o.model;
+    dc.module = std::move(loaded->module);
+    dc.info = *info;
+    dc.optimizerText = std::string(passes::optimizerName(ts.optimizer.kind)) +
+                       " lr=" + std::to_string(ts.optimizer.learningRate());
+    dc.chars = chars;
+    dc.corpus = o.dataOpt->count() ? o.data : "";
+    dc.seed = o.seed;
+    dc.steps = o.steps;
+    dc.logJson = o.logJson;
+    dc.engine = o.engine;
+    dc.quiet = o.quiet;
+    return runDistributed(o.dist, std::move(dc));
+  }
+
   if (!o.quiet) {
     int64_t elements = 0;
     for (const std::string& n : info->params)
@@ -298,16 +324,16 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     // The first step's batch binds the symbols (batch, sequence) the remat planner sizes tensors
     // with; it is drawn from a copy of the sampler, so the steps see the same batches as without
     // remat.
+    // auto plans against the compiled engine's buffer plan (RematChoice.h).
     std::mt19937_64 probe = rng;
-    passes::RematOptions ro;
-    ro.mode = *rematMode;
-    if (o.memoryBudget > 0) ro.budget = o.memoryBudget;
     StatusOr<std::map<std::string, int64_t>> symbols =
-        symbolsFromInputs(*m.findFunction("train_step"), sample(probe).inputs);
+        symbolsFromInputs(*m.findFunction(info->function), sample(probe).inputs);
     if (!symbols.isOk()) return irError(symbols.status());
-    ro.symbols = *symbols;
-    StatusOr<bool> changed = passes::runRemat(m, ro);
-    if (!changed.isOk()) return irError(changed.status());
+    StatusOr<passes::RematOutcome> remat =
+        applyRematChoice(m, *info, *rematMode, o.memoryBudget, *symbols);
+    if (!remat.isOk()) return irError(remat.status());
+    if (!o.quiet && *rematMode == passes::RematMode::Auto)
+      std::cout << rematSummary(*remat, o.memoryBudget) << "\n";
   }
   TrainLoopOptions lo;
   lo.steps = o.steps;
@@ -326,10 +352,16 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
 
 class TrainCommand : public Command {
  public:
+  explicit TrainCommand(bool plan = false) { o_.dist.planCommand = plan; }
   CLI::App* add(CLI::App& app) override {
     TrainOptions& o = o_;
-    CLI::App* cmd = app.add_subcommand(
-        "train", "Train a model on the compiled CPU engine (loss per step).");
+    CLI::App* cmd =
+        o.dist.planCommand
+            ? app.add_subcommand("plan", "Compile a distributed training plan for a mesh (run it "
+                                         "with mpirun -np N tessera run PLAN).")
+            : app.add_subcommand("train",
+                                 "Train a model on the compiled CPU engine (loss per step); with "
+                                 "-np N --mesh ..., on N ranks under mpirun.");
     cmd->add_option("MODEL", o.model, "A .tir/.tpb/.pb module, an .onnx file, or a zoo model name")
         ->required();
     cmd->add_option("--steps", o.steps, "Number of training steps (default 10)");
@@ -364,6 +396,7 @@ class TrainCommand : public Command {
     cmd->add_flag("--memory-report", o.memoryReport,
                   "Print the planned peak memory per category before the first step");
     cmd->add_flag("--quiet", o.quiet, "No progress output");
+    addDistributedFlags(cmd, o.dist);
     cmd->allow_extras();
     cmd->footer(
         "Zoo models take their size flags (--layers 2 or --layers=2) among the train flags, e.g.\n"
@@ -372,7 +405,12 @@ class TrainCommand : public Command {
     cmd_ = cmd;
     return cmd;
   }
-  int run() override { return runTrain(o_, cmd_->remaining()); }
+  int run() override {
+    // CLI11 cannot declare `-np` (one dash, two letters): it arrives among the extras.
+    StatusOr<std::vector<std::string>> extras = takeNpFlag(cmd_->remaining(), o_.dist);
+    if (!extras.isOk()) return usageError(usageText(extras.status().message()));
+    return runTrain(o_, *extras);
+  }
 
  private:
   TrainOptions o_;
@@ -382,5 +420,6 @@ class TrainCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> makeTrainCommand() { return std::make_unique<TrainCommand>(); }
+std::unique_ptr<Command> makePlanCommand() { return std::make_unique<TrainCommand>(true); }
 
 }  // namespace tessera::launcher

@@ -26,6 +26,26 @@
 
 namespace tessera::codegen {
 
+// How the compiled engine runs this rank's collectives (additions to the lead's interface).
+struct DistOptions {
+  // Split each collective into a start thunk right after its operand is ready and a done thunk
+  // just before its first consumer (codegen/dist/AsyncSchedule.h), so communication overlaps
+  // compute. Off: every collective blocks where the program has it.
+  bool async = true;
+  // Gradient bucketing: all_reduces over the same axes that start back to back are packed into
+  // one buffer of at most this many bytes and reduced with one call. 0: off.
+  int64_t bucketBytes = 4 << 20;
+};
+
+// What this rank's collectives cost so far (the engine's collective thunks add to it).
+struct DistStats {
+  int64_t collectives = 0;   // collective ops run (a bucket counts each member)
+  int64_t calls = 0;         // communication calls issued (a bucket is one)
+  int64_t bytes = 0;         // bytes this rank contributed
+  double waitSeconds = 0;    // time blocked waiting for communication (exposed communication)
+  double issueSeconds = 0;   // time packing, issuing and unpacking / reducing
+};
+
 class RankContext {
  public:
   // Errors: the mesh does not have world.size() devices; a collective names an axis the mesh lacks.
@@ -43,11 +63,15 @@ class RankContext {
   StatusOr<comm::Communicator*> communicator(const std::vector<std::string>& axes) const;
   comm::Communicator& world() const { return *world_; }
 
+  DistOptions options;
+  DistStats& stats() { return stats_; }
+
  private:
   RankContext(comm::Communicator& world, ir::Mesh mesh);
   comm::Communicator* world_;
   ir::Mesh mesh_;
   std::map<std::vector<std::string>, std::unique_ptr<comm::Communicator>> byAxes_;
+  DistStats stats_;
 };
 
 // The interpreter's view of a RankContext (ir/RankRuntime.h), so `--engine=interp` runs an SPMD

@@ -1,14 +1,16 @@
 // Thunk execution on the CPU (see CpuRuntime.h).
 #include "codegen/runtime/CpuRuntime.h"
 
-#include <cblas.h>
-
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 
+#include "codegen/dist/CollectiveRunner.h"
 #include "codegen/kernel/KernelEvaluator.h"
+#include "codegen/runtime/GemmRunner.h"
 #include "codegen/runtime/LibraryKernels.h"
 
 namespace tessera::codegen {
@@ -17,8 +19,6 @@ namespace {
 
 // Work below this many elements runs on the calling thread: waking the pool costs more.
 constexpr int64_t kParallelElements = 16384;
-
-std::once_flag blasOnce;
 
 int64_t viewExtent(const std::vector<int64_t>& extents, const std::vector<int64_t>& strides) {
   int64_t e = 0;
@@ -42,6 +42,7 @@ struct CpuRuntime::Resolved {
   // gemm
   std::vector<int64_t> batch, batchStrides[3];
   int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+  std::vector<int64_t> batchByteOffsets[3];  // per batch item, of A, B and C
   // library
   std::vector<std::vector<int64_t>> shapes;
 };
@@ -49,10 +50,18 @@ struct CpuRuntime::Resolved {
 CpuRuntime::CpuRuntime(const Executable& exe, std::vector<KernelFn> compiled, int threads)
     : exe_(exe), compiled_(std::move(compiled)), pool_(std::make_unique<ThreadPool>(threads)) {
   // Tessera owns the threads: OpenBLAS computes on whichever pool thread calls it.
-  std::call_once(blasOnce, [] { openblas_set_num_threads(1); });
+  setBlasSingleThreaded();
+  if (ThunkProfile::enabledByEnvironment()) profile_ = std::make_unique<ThunkProfile>();
 }
 
-CpuRuntime::~CpuRuntime() { std::free(arena_); }
+CpuRuntime::~CpuRuntime() {
+  if (profile_) std::fputs(profile_->report(exe_).c_str(), stderr);
+  std::free(arena_);
+}
+
+void CpuRuntime::setRankContext(RankContext* rank) {
+  collectives_ = rank ? std::make_unique<CollectiveRunner>(*rank, exe_) : nullptr;
+}
 
 Status CpuRuntime::prepare(const std::map<std::string, int64_t>& symbols,
                            const std::map<int, int>& aliases) {
@@ -122,6 +131,20 @@ Status CpuRuntime::prepare(const std::map<std::string, int64_t>& symbols,
         st.push_back(1);
         r->writeExtentBytes[2] =
             viewExtent(ext, st) * ir::dtypeBytes(exe_.buffers[t.views[2].buffer].dtype);
+        int64_t nb = 1;
+        for (int64_t b : r->batch) nb *= b;
+        for (int o = 0; o < 3; ++o) {
+          int64_t esz = ir::dtypeBytes(exe_.buffers[t.views[o].buffer].dtype);
+          r->batchByteOffsets[o].resize(static_cast<size_t>(std::max<int64_t>(nb, 0)));
+          for (int64_t i = 0; i < nb; ++i) {
+            int64_t off = 0;
+            for (size_t d = r->batch.size(), rest = static_cast<size_t>(i); d-- > 0;) {
+              off += static_cast<int64_t>(rest % r->batch[d]) * r->batchStrides[o][d];
+              rest /= r->batch[d];
+            }
+            r->batchByteOffsets[o][i] = off * esz;
+          }
+        }
         break;
       }
       case ThunkKind::Library:
@@ -187,6 +210,9 @@ Status CpuRuntime::run(const std::vector<void*>& argStorage) {
     int a = plan_->storageArgument[b];
     base_[b] = a >= 0 ? static_cast<char*>(argStorage[a]) : arena_ + std::max<int64_t>(plan_->offset[b], 0);
   }
+  // The first run is not timed: it pays the page faults of a fresh arena and cold caches.
+  bool timed = profile_ && runs_ > 0;
+  if (timed) profile_->beginRun(exe_.thunks.size());
   for (size_t i = 0; i < exe_.thunks.size(); ++i) {
     Resolved& r = *resolved_[i];
     for (size_t v = 0; v < r.ptrs.size(); ++v) {
@@ -195,8 +221,26 @@ Status CpuRuntime::run(const std::vector<void*>& argStorage) {
       if (r.writeExtentBytes[v] > 0 && p >= arena_ && p < arena_ + arenaCapacity_)
         measuredArenaPeak_ = std::max<int64_t>(measuredArenaPeak_, p - arena_ + r.writeExtentBytes[v]);
     }
-    TRY(runThunk(i));
+    if (collectives_) collectives_->poll();  // communication in flight progresses
+    if (timed) {
+      auto t0 = std::chrono::steady_clock::now();
+      TRY(runThunk(i));
+      ThunkProfile::Sample s;
+      s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      s.batch = 1;
+      for (int64_t b : r.batch) s.batch *= b;
+      s.m = r.m;
+      s.n = r.n;
+      s.k = r.k;
+      s.rows = r.rows;
+      s.cols = r.cols;
+      profile_->add(i, s);
+    } else {
+      TRY(runThunk(i));
+    }
   }
+  if (timed) profile_->endRun();
+  ++runs_;
   return Status::ok();
 }
 
@@ -208,25 +252,6 @@ std::vector<int64_t> CpuRuntime::resultShape(int i) const {
     s.push_back(evalDim(d, plan_->symbols));
   return s;
 }
-
-namespace {
-
-void gemmCall(bool f64, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const char* a,
-              int64_t lda, const char* b, int64_t ldb, char* c, int64_t ldc) {
-  if (k == 0) {
-    for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc * (f64 ? 8 : 4), 0, n * (f64 ? 8 : 4));
-    return;
-  }
-  CBLAS_TRANSPOSE tA = ta ? CblasTrans : CblasNoTrans, tB = tb ? CblasTrans : CblasNoTrans;
-  if (f64)
-    cblas_dgemm(CblasRowMajor, tA, tB, m, n, k, 1.0, reinterpret_cast<const double*>(a), lda,
-                reinterpret_cast<const double*>(b), ldb, 0.0, reinterpret_cast<double*>(c), ldc);
-  else
-    cblas_sgemm(CblasRowMajor, tA, tB, m, n, k, 1.0f, reinterpret_cast<const float*>(a), lda,
-                reinterpret_cast<const float*>(b), ldb, 0.0f, reinterpret_cast<float*>(c), ldc);
-}
-
-}  // namespace
 
 Status CpuRuntime::runThunk(size_t i) {
   const Thunk& t = exe_.thunks[i];
@@ -252,44 +277,22 @@ Status CpuRuntime::runThunk(size_t i) {
       return Status::ok();
     }
     case ThunkKind::Gemm: {
-      if (r.m == 0 || r.n == 0) return Status::ok();
-      bool f64 = exe_.buffers[r.buffers[2]].dtype == ir::DType::F64;
-      int64_t esz = f64 ? 8 : 4;
-      int64_t nb = 1;
-      for (int64_t b : r.batch) nb *= b;
-      if (nb == 0) return Status::ok();
-      const GemmInfo& g = t.gemm;
-      auto batchOffset = [&](int64_t b, int o) {
-        int64_t off = 0;
-        for (size_t d = r.batch.size(); d-- > 0;) {
-          off += (b % r.batch[d]) * r.batchStrides[o][d];
-          b /= r.batch[d];
-        }
-        return off * esz;
-      };
-      auto one = [&](int64_t b, int64_t m0, int64_t m1) {
-        const char* a = static_cast<const char*>(r.ptrs[0]) + batchOffset(b, 0) +
-                        m0 * (g.transA ? 1 : r.lda) * esz;
-        const char* bb = static_cast<const char*>(r.ptrs[1]) + batchOffset(b, 1);
-        char* c = static_cast<char*>(r.ptrs[2]) + batchOffset(b, 2) + m0 * r.ldc * esz;
-        gemmCall(f64, g.transA, g.transB, m1 - m0, r.n, r.k, a, r.lda, bb, r.ldb, c, r.ldc);
-      };
-      double flops = static_cast<double>(nb) * r.m * r.n * r.k;
-      int threads = pool_->size();
-      if (threads > 1 && flops >= 1 << 18) {
-        if (nb >= threads) {
-          pool_->parallelFor(nb, [&](int64_t b0, int64_t b1) {
-            for (int64_t b = b0; b < b1; ++b) one(b, 0, r.m);
-          });
-          return Status::ok();
-        }
-        if (r.m >= 2 * threads) {
-          for (int64_t b = 0; b < nb; ++b)
-            pool_->parallelFor(r.m, [&](int64_t m0, int64_t m1) { one(b, m0, m1); });
-          return Status::ok();
-        }
-      }
-      for (int64_t b = 0; b < nb; ++b) one(b, 0, r.m);
+      GemmProblem p;
+      p.f64 = exe_.buffers[r.buffers[2]].dtype == ir::DType::F64;
+      p.transA = t.gemm.transA;
+      p.transB = t.gemm.transB;
+      p.m = r.m;
+      p.n = r.n;
+      p.k = r.k;
+      p.lda = r.lda;
+      p.ldb = r.ldb;
+      p.ldc = r.ldc;
+      p.a = static_cast<const char*>(r.ptrs[0]);
+      p.b = static_cast<const char*>(r.ptrs[1]);
+      p.c = static_cast<char*>(r.ptrs[2]);
+      p.batch = static_cast<int64_t>(r.batchByteOffsets[2].size());
+      for (int o = 0; o < 3; ++o) p.offsets[o] = &r.batchByteOffsets[o];
+      runGemm(p, *pool_);
       return Status::ok();
     }
     case ThunkKind::Library: {
@@ -299,10 +302,18 @@ Status CpuRuntime::runThunk(size_t i) {
         HostArray h{r.ptrs[v], exe_.buffers[r.buffers[v]].dtype, r.shapes[v]};
         (t.views[v].write ? out : in).push_back(std::move(h));
       }
-      return runLibraryOp(op, in, out, plan_->symbols);
+      return runLibraryOp(op, in, out, plan_->symbols, pool_.get());
     }
     case ThunkKind::Collective: {
       const ir::Op& op = *exe_.function->ops()[t.op];
+      if (collectives_) {
+        std::vector<HostArray> in, out;
+        for (size_t v = 0; v < t.views.size(); ++v) {
+          HostArray h{r.ptrs[v], exe_.buffers[r.buffers[v]].dtype, r.shapes[v]};
+          (t.views[v].write ? out : in).push_back(std::move(h));
+        }
+        return collectives_->run(i, in, out);
+      }
       std::string msg = std::string("'") + op.mnemonic() +
                         "' needs the distributed runtime, which the compiled engine does not "
                         "have yet; run this program with --engine=interp";

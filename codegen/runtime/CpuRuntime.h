@@ -19,8 +19,12 @@
 #include "codegen/exec/Executable.h"
 #include "codegen/memory/BufferPlan.h"
 #include "codegen/runtime/ThreadPool.h"
+#include "codegen/runtime/ThunkProfile.h"
 
 namespace tessera::codegen {
+
+class RankContext;
+class CollectiveRunner;
 
 // One kernel's entry (a compiled KernelFn, or the evaluator when none).
 struct KernelEntry {
@@ -38,6 +42,10 @@ class CpuRuntime {
   Status prepare(const std::map<std::string, int64_t>& symbols, const std::map<int, int>& aliases);
   const BufferPlan& plan() const { return *plan_; }
   bool prepared() const { return plan_ != nullptr; }
+
+  // Collective thunks run on this rank of a mesh (codegen/dist/CollectiveRunner.h); without a
+  // rank context they are errors. Call before the first run.
+  void setRankContext(RankContext* rank);
 
   // Runs every thunk. argStorage[i] is argument i's data (sized for the bound symbols).
   Status run(const std::vector<void*>& argStorage);
@@ -65,6 +73,10 @@ class CpuRuntime {
   int64_t arenaCapacity_ = 0;
   std::vector<char*> base_;  // per buffer, for the current run
   int64_t measuredArenaPeak_ = 0;
+  std::unique_ptr<CollectiveRunner> collectives_;  // set by setRankContext
+  // TESSERA_PROFILE: per-thunk times (ThunkProfile.h), printed when the runtime is destroyed.
+  std::unique_ptr<ThunkProfile> profile_;
+  int64_t runs_ = 0;
 };
 
 }  // namespace tessera::codegen

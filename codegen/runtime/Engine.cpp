@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "codegen/dist/AsyncSchedule.h"
+#include "codegen/dist/RankContext.h"
 #include "codegen/fusion/Lowering.h"
 #include "codegen/runtime/CpuRuntime.h"
 #include "codegen/runtime/TensorIO.h"
@@ -125,6 +127,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::compile(const ir::Module& m, const std
   lo.parameters = o.parameters;
   lo.optimizerState = o.optimizerState;
   TRY_ASSIGN(Executable exe, lowerFunction(*f, lo));
+  if (o.rank && o.rank->options.async) scheduleAsyncCollectives(exe);
   return load(std::move(exe), o);
 }
 
@@ -155,6 +158,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::load(Executable exe, const EngineOptio
     fns = std::move(*compiled);
   }
   impl->runtime = std::make_unique<CpuRuntime>(impl->exe, std::move(fns), o.threads);
+  if (o.rank) impl->runtime->setRankContext(o.rank);
   impl->args.resize(f->numArguments());
   for (int a = 0; a < f->numArguments(); ++a) impl->argIndex[f->argument(a)->name()] = a;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

@@ -1,8 +1,10 @@
 // Native library kernels and the reference fallback (see LibraryKernels.h).
 #include "codegen/runtime/LibraryKernels.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "codegen/runtime/TensorIO.h"
@@ -36,8 +38,20 @@ bool readIndex(const HostArray& idx, int64_t j, int64_t n, int64_t* out) {
 
 bool isIndexType(ir::DType t) { return t == ir::DType::I32 || t == ir::DType::I64; }
 
+// Below this many elements of work a kernel runs on the calling thread: waking the pool costs
+// more than it saves.
+constexpr int64_t kParallelWork = 32768;
+
+// fn over [0, n) in contiguous ranges, on the pool's threads when `work` pays for it.
+void forRange(ThreadPool* pool, int64_t n, int64_t work,
+              const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool && pool->size() > 1 && n >= 2 && work >= kParallelWork) pool->parallelFor(n, fn);
+  else if (n > 0) fn(0, n);
+}
+
 // false: hand over to the reference (bad index).
-bool gather(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out) {
+bool gather(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out,
+            ThreadPool* pool) {
   const HostArray& table = in[0];
   const HostArray& idx = in[1];
   int64_t axis = normAxis(op.intAttr("axis"), table.shape.size());
@@ -47,18 +61,23 @@ bool gather(const ir::Op& op, const std::vector<HostArray>& in, const HostArray&
   size_t esz = ir::dtypeBytes(table.dtype);
   const char* src = static_cast<const char*>(table.data);
   char* dst = static_cast<char*>(out.data);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = 0; j < nIdx; ++j) {
-      int64_t row;
-      if (!readIndex(idx, j, len, &row)) return false;
-      std::memcpy(dst + ((o * nIdx + j) * inner) * esz, src + ((o * len + row) * inner) * esz,
-                  inner * esz);
+  std::atomic<bool> bad{false};
+  forRange(pool, outer * nIdx, outer * nIdx * inner, [&](int64_t b, int64_t e) {
+    for (int64_t oj = b; oj < e; ++oj) {
+      int64_t o = oj / nIdx, j = oj % nIdx, row;
+      if (!readIndex(idx, j, len, &row)) {
+        bad = true;
+        return;
+      }
+      std::memcpy(dst + (oj * inner) * esz, src + ((o * len + row) * inner) * esz, inner * esz);
     }
-  return true;
+  });
+  return !bad;
 }
 
 template <typename T>
-bool scatterAdd(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out) {
+bool scatterAdd(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out,
+                ThreadPool* pool) {
   const HostArray& base = in[0];
   const HostArray& idx = in[1];
   int64_t axis = normAxis(op.intAttr("axis"), base.shape.size());
@@ -69,28 +88,33 @@ bool scatterAdd(const ir::Op& op, const std::vector<HostArray>& in, const HostAr
     int64_t row;
     if (!readIndex(idx, j, len, &row)) return false;
   }
-  // Accumulate in double and round once, as the reference does.
+  // Accumulate in double and round once, as the reference does. Threads own ranges of the
+  // inner dim, so every element sums its updates in index order whatever the thread count.
   int64_t total = outer * len * inner;
   std::vector<double> acc(total);
   const T* b = static_cast<const T*>(base.data);
-  for (int64_t i = 0; i < total; ++i) acc[i] = b[i];
   const T* u = static_cast<const T*>(in[2].data);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = 0; j < nIdx; ++j) {
-      int64_t row;
-      readIndex(idx, j, len, &row);
-      double* d = acc.data() + (o * len + row) * inner;
-      const T* s = u + (o * nIdx + j) * inner;
-      for (int64_t i = 0; i < inner; ++i) d[i] += s[i];
-    }
-  T* o = static_cast<T*>(out.data);
-  for (int64_t i = 0; i < total; ++i) o[i] = static_cast<T>(acc[i]);
+  T* y = static_cast<T*>(out.data);
+  forRange(pool, inner, total + outer * nIdx * inner, [&](int64_t c0, int64_t c1) {
+    for (int64_t r = 0; r < outer * len; ++r)
+      for (int64_t i = c0; i < c1; ++i) acc[r * inner + i] = b[r * inner + i];
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < nIdx; ++j) {
+        int64_t row;
+        readIndex(idx, j, len, &row);
+        double* d = acc.data() + (o * len + row) * inner;
+        const T* s = u + (o * nIdx + j) * inner;
+        for (int64_t i = c0; i < c1; ++i) d[i] += s[i];
+      }
+    for (int64_t r = 0; r < outer * len; ++r)
+      for (int64_t i = c0; i < c1; ++i) y[r * inner + i] = static_cast<T>(acc[r * inner + i]);
+  });
   return true;
 }
 
 // reduce_sum / reduce_max / reduce_mean over any axes, accumulated in double.
 template <typename T>
-void reduce(const ir::Op& op, const HostArray& in, const HostArray& out) {
+void reduce(const ir::Op& op, const HostArray& in, const HostArray& out, ThreadPool* pool) {
   const auto& axesAttr = op.attrAs<std::vector<int64_t>>("axes");
   size_t rank = in.shape.size();
   std::vector<bool> reduced(rank, false);
@@ -107,27 +131,33 @@ void reduce(const ir::Op& op, const HostArray& in, const HostArray& out) {
   bool isMax = op.kind() == OpKind::ReduceMax;
   std::vector<double> acc(outN, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
   const T* x = static_cast<const T*>(in.data);
-  std::vector<int64_t> idx(rank, 0);
-  int64_t o = 0;
   int64_t innerLen = rank ? in.shape[rank - 1] : 1;
   int64_t innerStride = rank ? ostr[rank - 1] : 0;
-  for (int64_t i = 0; i < inN; i += innerLen) {
-    if (isMax) {
-      for (int64_t j = 0; j < innerLen; ++j) {
-        double v = x[i + j];
-        double& a = acc[o + j * innerStride];
-        if (std::isnan(v) || v > a) a = std::isnan(a) ? a : v;
+  // Columns [j0, j1) of the last dim: every output element gets its terms in input order.
+  auto part = [&](int64_t j0, int64_t j1) {
+    std::vector<int64_t> idx(rank, 0);
+    int64_t o = 0;
+    for (int64_t i = 0; i < inN; i += innerLen) {
+      if (isMax) {
+        for (int64_t j = j0; j < j1; ++j) {
+          double v = x[i + j];
+          double& a = acc[o + j * innerStride];
+          if (std::isnan(v) || v > a) a = std::isnan(a) ? a : v;
+        }
+      } else {
+        for (int64_t j = j0; j < j1; ++j) acc[o + j * innerStride] += x[i + j];
       }
-    } else {
-      for (int64_t j = 0; j < innerLen; ++j) acc[o + j * innerStride] += x[i + j];
+      for (size_t d = rank - 1; d-- > 0;) {  // odometer over all but the last dim
+        o += ostr[d];
+        if (++idx[d] < in.shape[d]) break;
+        o -= ostr[d] * in.shape[d];
+        idx[d] = 0;
+      }
     }
-    for (size_t d = rank - 1; d-- > 0;) {  // odometer over all but the last dim
-      o += ostr[d];
-      if (++idx[d] < in.shape[d]) break;
-      o -= ostr[d] * in.shape[d];
-      idx[d] = 0;
-    }
-  }
+  };
+  // A kept last dim splits over threads with disjoint outputs; a reduced one would share them.
+  if (innerStride != 0) forRange(pool, innerLen, inN, part);
+  else part(0, innerLen);
   double count = outN ? static_cast<double>(inN) / static_cast<double>(outN) : 0;
   T* y = static_cast<T*>(out.data);
   for (int64_t i = 0; i < outN; ++i)
@@ -135,7 +165,8 @@ void reduce(const ir::Op& op, const HostArray& in, const HostArray& out) {
 }
 
 template <typename T>
-bool crossEntropy(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out) {
+bool crossEntropy(const ir::Op& op, const std::vector<HostArray>& in, const HostArray& out,
+                  ThreadPool* pool) {
   const HostArray& logits = in[0];
   const HostArray& targets = in[1];
   int64_t v = logits.shape.back();
@@ -144,22 +175,29 @@ bool crossEntropy(const ir::Op& op, const std::vector<HostArray>& in, const Host
   auto reduction = op.enumAttr("reduction", ir::LossReduction::Mean);
   const T* x = static_cast<const T*>(logits.data);
   std::vector<double> losses(n, 0.0);
-  int64_t counted = 0;
-  for (int64_t p = 0; p < n; ++p) {
-    int64_t t;
-    if (!readIndex(targets, p, v, &t)) {
+  std::vector<char> isCounted(n, 0);
+  std::atomic<bool> bad{false};
+  forRange(pool, n, n * v, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t t;
+      if (!readIndex(targets, p, v, &t)) {
+        if (t == ignore) continue;
+        bad = true;
+        return;
+      }
       if (t == ignore) continue;
-      return false;
+      const T* row = x + p * v;
+      double mx = -std::numeric_limits<double>::infinity();
+      for (int64_t c = 0; c < v; ++c) mx = std::max(mx, static_cast<double>(row[c]));
+      double sum = 0;
+      for (int64_t c = 0; c < v; ++c) sum += std::exp(static_cast<double>(row[c]) - mx);
+      losses[p] = -(row[t] - mx - std::log(sum));
+      isCounted[p] = 1;
     }
-    if (t == ignore) continue;
-    const T* row = x + p * v;
-    double mx = -std::numeric_limits<double>::infinity();
-    for (int64_t c = 0; c < v; ++c) mx = std::max(mx, static_cast<double>(row[c]));
-    double sum = 0;
-    for (int64_t c = 0; c < v; ++c) sum += std::exp(static_cast<double>(row[c]) - mx);
-    losses[p] = -(row[t] - mx - std::log(sum));
-    ++counted;
-  }
+  });
+  if (bad) return false;
+  int64_t counted = 0;
+  for (char c : isCounted) counted += c;
   T* y = static_cast<T*>(out.data);
   if (reduction == ir::LossReduction::None) {
     for (int64_t p = 0; p < n; ++p) y[p] = static_cast<T>(losses[p]);
@@ -197,28 +235,29 @@ Status runReferenceOp(const ir::Op& op, const std::vector<HostArray>& operands,
 
 Status runLibraryOp(const ir::Op& op, const std::vector<HostArray>& in,
                     const std::vector<HostArray>& out,
-                    const std::map<std::string, int64_t>& symbols) {
+                    const std::map<std::string, int64_t>& symbols, ThreadPool* pool) {
   bool done = false;
   ir::DType t = out.empty() ? ir::DType::F32 : out[0].dtype;
   bool f32 = t == ir::DType::F32, f64 = t == ir::DType::F64;
   switch (op.kind()) {
     case OpKind::Gather:
-      if (isIndexType(in[1].dtype)) done = gather(op, in, out[0]);
+      if (isIndexType(in[1].dtype)) done = gather(op, in, out[0], pool);
       break;
     case OpKind::ScatterAdd:
       if (isIndexType(in[1].dtype) && (f32 || f64))
-        done = f32 ? scatterAdd<float>(op, in, out[0]) : scatterAdd<double>(op, in, out[0]);
+        done = f32 ? scatterAdd<float>(op, in, out[0], pool) : scatterAdd<double>(op, in, out[0], pool);
       break;
     case OpKind::ReduceSum: case OpKind::ReduceMax: case OpKind::ReduceMean:
       if (f32 || f64) {
-        if (f32) reduce<float>(op, in[0], out[0]);
-        else reduce<double>(op, in[0], out[0]);
+        if (f32) reduce<float>(op, in[0], out[0], pool);
+        else reduce<double>(op, in[0], out[0], pool);
         done = true;
       }
       break;
     case OpKind::CrossEntropy:
       if (isIndexType(in[1].dtype) && (f32 || f64) && in[0].dtype == t)
-        done = f32 ? crossEntropy<float>(op, in, out[0]) : crossEntropy<double>(op, in, out[0]);
+        done = f32 ? crossEntropy<float>(op, in, out[0], pool)
+                   : crossEntropy<double>(op, in, out[0], pool);
       break;
     default: break;
   }

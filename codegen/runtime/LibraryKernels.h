@@ -8,6 +8,7 @@
 #include <map>
 #include <vector>
 
+#include "codegen/runtime/ThreadPool.h"
 #include "ir/Op.h"
 
 namespace tessera::codegen {
@@ -18,9 +19,11 @@ struct HostArray {
   std::vector<int64_t> shape;
 };
 
+// With a pool, the native kernels split their work over its threads; every output element is
+// still computed by one thread in the same order as on one, so results are bitwise the same.
 Status runLibraryOp(const ir::Op& op, const std::vector<HostArray>& operands,
                     const std::vector<HostArray>& results,
-                    const std::map<std::string, int64_t>& symbols);
+                    const std::map<std::string, int64_t>& symbols, ThreadPool* pool = nullptr);
 
 // The reference path alone (for tests and for the ops without a native kernel).
 Status runReferenceOp(const ir::Op& op, const std::vector<HostArray>& operands,

@@ -220,6 +220,10 @@ class Parser {
       } else if (key == "latency") {
         TRY_ASSIGN(l.latency, quantity(val, Unit::Time));
         haveLat = true;
+      } else if (key == "efficiency") {
+        TRY_ASSIGN(l.efficiency, quantity(val, Unit::Count));
+        if (!(l.efficiency > 0 && l.efficiency <= 1))
+          return error(line_, val.col, "efficiency must be in (0, 1]");
       } else if (key == "span") {
         TRY_ASSIGN(double s, quantity(val, Unit::Count));
         if (s < 1 || s > 1e8 || s != std::floor(s))
@@ -227,7 +231,7 @@ class Parser {
         l.span = static_cast<int64_t>(s);
       } else {
         return error(line_, args[i].col, "unknown level property '" + std::string(key) +
-                                             "' (expected bandwidth, latency, span)");
+                                             "' (expected bandwidth, latency, efficiency, span)");
       }
     }
     if (!haveBw) return error(line_, kw.col, "level '" + l.name + "' needs bandwidth=...");

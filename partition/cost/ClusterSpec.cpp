@@ -39,6 +39,7 @@ Status ClusterSpec::check(const Location& loc) const {
                   std::to_string(numDevices()) + " devices");
     if (!(l.bandwidth > 0)) return fail(what + ": bandwidth must be positive");
     if (!(l.latency >= 0)) return fail(what + ": latency must not be negative");
+    if (!(l.efficiency > 0 && l.efficiency <= 1)) return fail(what + ": efficiency must be in (0, 1]");
     prev = l.span;
   }
   if (!levels.empty() && levels.back().span != numDevices())
@@ -59,11 +60,11 @@ std::vector<NetworkLevel> defaultNetwork(const DeviceSpec& d, int64_t nodes, int
     intra = {"shm", perNode, 10e9, 1e-6};
     inter = {"ethernet", nodes * perNode, 1.25e9, 20e-6};  // 10 Gb/s
   } else if (d.name.rfind("a100", 0) == 0) {
-    intra = {"nvlink", perNode, 300e9, 3e-6};          // NVLink 3: 600 GB/s bidirectional
-    inter = {"ib", nodes * perNode, 25e9, 6e-6};        // one HDR 200 Gb/s NIC per GPU
+    intra = {"nvlink", perNode, 300e9, 3e-6, 230.0 / 300};  // NVLink 3: 600 GB/s bidirectional
+    inter = {"ib", nodes * perNode, 25e9, 6e-6, 23.5 / 25};   // one HDR 200 Gb/s NIC per GPU
   } else {
-    intra = {"nvlink", perNode, 450e9, 3e-6};          // NVLink 4: 900 GB/s bidirectional
-    inter = {"ib", nodes * perNode, 50e9, 6e-6};        // one NDR 400 Gb/s NIC per GPU
+    intra = {"nvlink", perNode, 450e9, 3e-6, 360.0 / 450};  // NVLink 4: 900 GB/s bidirectional
+    inter = {"ib", nodes * perNode, 50e9, 6e-6, 47.0 / 50};   // one NDR 400 Gb/s NIC per GPU
   }
   std::vector<NetworkLevel> v{intra};
   if (nodes > 1) v.push_back(inter);

@@ -26,6 +26,11 @@ struct NetworkLevel {
   int64_t span = 1;       // devices connected by one group of this level
   double bandwidth = 0;   // bytes/s per device, one direction
   double latency = 0;     // seconds per algorithm step
+  // Achievable fraction of `bandwidth` for bulk collectives: what NCCL's rings and trees actually
+  // reach on the link (nccl-tests "bus bandwidth"), protocol and synchronization overheads
+  // included. Stated once per link kind, never per model.
+  double efficiency = 1.0;
+  double effectiveBandwidth() const { return bandwidth * efficiency; }
 };
 
 struct ClusterSpec {
@@ -45,7 +50,9 @@ struct ClusterSpec {
 
 // The usual network of a device kind for `nodes` x `perNode` devices: NVLink + InfiniBand for
 // GPUs (A100: 300 GB/s per direction, HDR 200 Gb/s per GPU; H100/H200: 450 GB/s, NDR 400 Gb/s),
-// shared memory + Ethernet for `cpu`. One level when there is only one node.
+// shared memory + Ethernet for `cpu`. One level when there is only one node. Efficiencies are
+// nccl-tests all-reduce bus bandwidths over the link rate: DGX A100 about 230 of 300 GB/s on
+// NVLink and 23.5 of 25 GB/s per HDR NIC; DGX H100 about 360 of 450 GB/s and 47 of 50 GB/s.
 std::vector<NetworkLevel> defaultNetwork(const DeviceSpec& d, int64_t nodes, int64_t perNode);
 
 // `128x8:a100-80g` or `8:h100-sxm` (one node). Errors name the flag and the bad part.

@@ -1,9 +1,13 @@
 // Assembles a Megatron step from simulated per-rank programs (MegatronEstimate.h).
 #include "partition/sim/MegatronEstimate.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 
 #include "partition/cost/CollectiveCost.h"
+#include "partition/cost/ProgramCost.h"
 #include "partition/sim/MegatronProgram.h"
 #include "partition/sim/Simulator.h"
 
@@ -27,10 +31,39 @@ const std::vector<MegatronRun>& sc21Table1() {
   return rows;
 }
 
+std::vector<MegatronRun> korthikantiTable5(bool withSpSelective) {
+  // Korthikanti et al. 2022, Tables 3 and 5: name, layers, hidden, heads, tp, pp, gpus, global
+  // batch, micro-batch, virtual stages (none), no TFLOP/s; iteration seconds below.
+  std::vector<MegatronRun> rows = {
+      {"22B", 48, 6144, 64, 8, 1, 8, 4, 4, 1, 0, true},
+      {"175B", 96, 12288, 96, 8, 8, 64, 64, 1, 1, 0, true},
+      {"530B", 105, 20480, 128, 8, 35, 280, 280, 1, 1, 0, true},
+      {"1T", 128, 25600, 160, 8, 64, 512, 512, 1, 1, 0, true},
+  };
+  const double full[] = {1.42, 18.13, 49.05, 94.42}, spSel[] = {1.10, 13.75, 37.83, 71.49};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].publishedSeconds = withSpSelective ? spSel[i] : full[i];
+    if (withSpSelective) {
+      rows[i].recompute = Recompute::Selective;
+      rows[i].sequenceParallel = true;
+    }
+  }
+  return rows;
+}
+
+double megatronFlops(const MegatronRun& run, bool fullRecompute) {
+  const double B = static_cast<double>(run.globalBatch), s = static_cast<double>(run.seq),
+               L = static_cast<double>(run.layers), h = static_cast<double>(run.hidden),
+               V = static_cast<double>(run.vocab);
+  return (fullRecompute ? 96 : 72) * B * s * L * h * h *
+         (1 + s / (6 * h) + V / ((fullRecompute ? 16 : 12) * L * h));
+}
+
 namespace {
 
-// An Adam step over n local parameters: fp32 master weights and moments, fp32 gradients, a
-// 16-bit copy of the weights written back — one fused pass, as apex's multi-tensor Adam.
+// An Adam step over n local parameters, as Megatron's fp16 optimizer runs it: unscale the fp32
+// gradients and check them for inf (one read-write pass), their norm for clipping (one read),
+// then apex's fused Adam over fp32 master weights and moments, writing the 16-bit weights back.
 StatusOr<double> optimizerSeconds(double n, const ir::Mesh& mesh, const cost::ClusterSpec& c) {
   ir::Module m("adam");
   ir::Function* f = m.addFunction("adam");
@@ -50,23 +83,94 @@ StatusOr<double> optimizerSeconds(double n, const ir::Mesh& mesh, const cost::Cl
     return (*r)->result(0);
   };
   auto c0 = [&](double x) { return op(ir::OpKind::Full, {}, {}, {{"value", x}}); };
-  ir::Value* m2 = op(ir::OpKind::Add, {op(ir::OpKind::Mul, {mo, c0(0.9)}), op(ir::OpKind::Mul, {g, c0(0.1)})});
+  ir::Value* gu = op(ir::OpKind::Mul, {g, c0(1.0 / 8192)});  // unscale (+ inf check)
+  ir::Value* norm = op(ir::OpKind::ReduceSum, {op(ir::OpKind::Mul, {gu, gu})}, {},
+                       {{"axes", std::vector<int64_t>{0}}, {"keepdims", false}});
+  ir::Value* gc = op(ir::OpKind::Mul, {gu, c0(1.0)});  // times the clip coefficient
+  ir::Value* m2 = op(ir::OpKind::Add, {op(ir::OpKind::Mul, {mo, c0(0.9)}), op(ir::OpKind::Mul, {gc, c0(0.1)})});
   ir::Value* v2 = op(ir::OpKind::Add, {op(ir::OpKind::Mul, {v, c0(0.999)}),
-                                       op(ir::OpKind::Mul, {op(ir::OpKind::Mul, {g, g}), c0(0.001)})});
+                                       op(ir::OpKind::Mul, {op(ir::OpKind::Mul, {gc, gc}), c0(0.001)})});
   ir::Value* upd = op(ir::OpKind::Div, {m2, op(ir::OpKind::Add, {op(ir::OpKind::Sqrt, {v2}), c0(1e-8)})});
   ir::Value* p2 = op(ir::OpKind::Sub, {p, op(ir::OpKind::Mul, {upd, c0(1e-4)})});
   ir::Value* p16 = op(ir::OpKind::Cast, {p2}, {}, {{"dtype", ir::DType::BF16}});
   TRY(st);
-  f->setResults({p2, m2, v2, p16});
+  f->setResults({p2, m2, v2, p16, norm});
   SimOptions o;
-  o.symbols["P"] = static_cast<int64_t>(n);
+  o.symbols["P"] = std::max<int64_t>(1, static_cast<int64_t>(n));
   TRY_ASSIGN(SimResult r, simulate(*f, mesh, c, o));
   return r.stepSeconds;
 }
 
+// Bytes of the values the forward pass defines (ops before `forwardEnd`) and the backward reads,
+// plus arguments the backward reads (the layer input under full recomputation): what a layer
+// keeps per micro-batch. A view shares its operand's buffer; a fused value has none.
+StatusOr<double> storedActivationBytes(const ir::Function& f, int forwardEnd,
+                                       const std::vector<cost::OpCost>& costs) {
+  std::map<const ir::Op*, int> index;
+  for (int i = 0; i < f.numOps(); ++i) index[f.ops()[static_cast<size_t>(i)].get()] = i;
+  auto usedAfter = [&](const ir::Value* v) {
+    for (const ir::Use& u : v->uses())
+      if (!u.user || index[u.user] >= forwardEnd) return true;
+    return false;
+  };
+  std::map<const ir::Value*, const ir::Value*> root;
+  std::set<const ir::Value*> kept;
+  double bytes = 0;
+  auto keep = [&](const ir::Value* r) -> Status {
+    if (!kept.insert(r).second) return Status::ok();
+    TRY_ASSIGN(double b, cost::tensorBytes(r->type(), {}, f.loc));
+    bytes += b;
+    return Status::ok();
+  };
+  for (int i = 0; i < f.numArguments(); ++i) {
+    const ir::Value* a = f.argument(i);
+    if (a->name() == "x" && usedAfter(a)) TRY(keep(a));
+  }
+  for (int i = 0; i < forwardEnd; ++i) {
+    const ir::Op& op = *f.ops()[static_cast<size_t>(i)];
+    if (op.numResults() != 1 || costs[static_cast<size_t>(i)].fused) continue;
+    const ir::Value* v = op.result(0);
+    const ir::Value* r = v;
+    if (op.kind() == ir::OpKind::Reshape) {
+      auto it = root.find(op.operand(0));
+      if (it == root.end()) continue;  // a view of an argument
+      r = it->second;
+    }
+    root[v] = r;
+    if (usedAfter(v)) TRY(keep(r));
+  }
+  return bytes;
+}
+
 }  // namespace
 
-StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost::ClusterSpec& c) {
+StatusOr<LayerSim> StageCache::get(const MegatronStageConfig& s, const cost::ClusterSpec& c) {
+  std::string key = std::to_string(s.hidden) + "/" + std::to_string(s.heads) + "/" +
+                    std::to_string(s.seq) + "/" + std::to_string(s.vocab) + "/" +
+                    std::to_string(s.microBatch) + "/" + std::to_string(s.tp) + "/" +
+                    recomputeName(s.recompute) + "/" + std::to_string(s.sequenceParallel) +
+                    std::to_string(s.embedding) + std::to_string(s.head) +
+                    std::to_string(s.accumulateMainGrads);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  TRY_ASSIGN(MegatronProgram prog, buildMegatronStage(s));
+  SimOptions o;
+  o.recomputeOps = prog.recomputeOps;
+  o.asyncOps = prog.asyncOps;
+  TRY_ASSIGN(SimResult r, simulate(*prog.function, prog.module->meshes[0], c, o));
+  TRY_ASSIGN(auto costs, cost::programCosts(*prog.function, {}, true));
+  LayerSim out;
+  out.seconds = r.stepSeconds;
+  for (auto& [axes, st] : r.comm) out.exposedTpSeconds += st.exposedSeconds;
+  out.params = prog.parametersPerRank;
+  out.peakBytes = r.memory.peakBytes;
+  TRY_ASSIGN(out.storedBytes, storedActivationBytes(*prog.function, prog.forwardEnd, costs));
+  cache_.emplace(key, out);
+  return out;
+}
+
+StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost::ClusterSpec& c,
+                                             StageCache* cache) {
   auto t0 = std::chrono::steady_clock::now();
   auto bad = [&](const std::string& m) { return Status::error("megatron run " + run.name + ": " + m); };
   if (run.tp < 1 || run.pp < 1 || run.gpus % (run.tp * run.pp) != 0)
@@ -74,13 +178,19 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   const int64_t d = run.gpus / (run.tp * run.pp);
   if (run.virtualStages < 1 || run.layers % (run.pp * run.virtualStages) != 0)
     return bad("layers are not divisible by pp * virtual stages");
-  if (run.globalBatch % (d * run.microBatch) != 0)
+  if (run.microBatch < 1 || run.globalBatch % (d * run.microBatch) != 0)
     return bad("global batch is not divisible by data-parallel degree * micro-batch");
   if (run.gpus > c.numDevices())
     return bad("needs " + std::to_string(run.gpus) + " devices, the cluster has " + std::to_string(c.numDevices()));
+  if (run.tp > c.devicesPerNode)
+    return bad("tp " + std::to_string(run.tp) + " spans more than a node of " + std::to_string(c.devicesPerNode));
   MegatronPrediction out;
   out.microbatches = run.globalBatch / (d * run.microBatch);
+  if (run.virtualStages > 1 && out.microbatches % run.pp != 0)
+    return bad("the interleaved schedule needs the micro-batch count to be a multiple of pp");
   const int64_t layersPerStage = run.layers / run.pp;
+  StageCache local;
+  StageCache& sims = cache ? *cache : local;
 
   // Megatron's rank order: tensor-parallel ranks adjacent, then data, then pipeline.
   ir::Mesh mesh = ir::Mesh::make("m", {{"pp", run.pp}, {"dp", d}, {"tp", run.tp}});
@@ -94,69 +204,94 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   sc.tp = run.tp;
   sc.vocab = run.vocab;
   sc.accumulateMainGrads = run.localDdp;
-  auto simulateStage = [&](bool emb, bool head) -> StatusOr<std::pair<SimResult, double>> {
+  sc.recompute = run.recompute;
+  sc.sequenceParallel = run.sequenceParallel && run.tp > 1;
+  auto stage = [&](bool emb, bool head) {
     MegatronStageConfig s = sc;
     s.embedding = emb;
     s.head = head;
-    TRY_ASSIGN(MegatronProgram prog, buildMegatronStage(s));
-    SimOptions o;
-    o.recomputeOps = prog.recomputeOps;
-    TRY_ASSIGN(SimResult r, simulate(*prog.function, mesh, c, o));
-    return std::make_pair(r, prog.parametersPerRank);
+    return sims.get(s, c);
   };
-  TRY_ASSIGN(auto layer, simulateStage(false, false));
-  out.layerSeconds = layer.first.stepSeconds;
-  for (auto& [axes, s] : layer.first.comm) out.layerExposedTpSeconds += s.exposedSeconds;
-  const double layerParams = layer.second;
+  TRY_ASSIGN(LayerSim layer, stage(false, false));
+  out.layerSeconds = layer.seconds;
+  out.layerExposedTpSeconds = layer.exposedTpSeconds;
+  out.activationBytesPerLayer = layer.storedBytes;
+
+  // States: 16-bit weights, gradients (fp32 main gradients under DDP=local), fp32 master
+  // weights and Adam moments (split over dp by ZeRO-1).
+  const double gradBytes = run.localDdp ? 4 : 2;
+  const double stateBytesPerParam = 2 + gradBytes + (run.zero >= 1 ? 12.0 / static_cast<double>(d) : 12.0);
 
   // The first and last stages (one stage doing both when pp = 1).
-  double stageTime = 0, stageParams = 0, peak = 0;
+  double stageTime = 0, stageParams = 0;
   std::vector<std::pair<bool, bool>> ends =
       run.pp == 1 ? std::vector<std::pair<bool, bool>>{{true, true}}
                   : std::vector<std::pair<bool, bool>>{{true, false}, {false, true}};
+  const double m = static_cast<double>(out.microbatches), v = static_cast<double>(run.virtualStages),
+               p = static_cast<double>(run.pp);
+  // Layer-micro-batches in flight on the first stage.
+  const double inflight =
+      run.virtualStages == 1
+          ? static_cast<double>(layersPerStage) * std::min(p, m)
+          : std::min(m * v, 2 * (p - 1) + (v - 1) * p + 1) * static_cast<double>(layersPerStage) / v;
   for (auto [emb, head] : ends) {
-    TRY_ASSIGN(auto r, simulateStage(emb, head));
-    double t = r.first.stepSeconds + static_cast<double>(layersPerStage - 1) * out.layerSeconds;
-    double params = r.second + static_cast<double>(layersPerStage - 1) * layerParams;
-    if (t > stageTime) stageTime = t;
-    if (params > stageParams) stageParams = params;
-    // The whole stage's weights, gradients and optimizer state stay resident; one layer's
-    // program holds the transient activations.
-    double resident = static_cast<double>(layersPerStage - 1) * layerParams * (2 + 2 + 12);
-    peak = std::max(peak, r.first.memory.peakBytes + resident);
+    TRY_ASSIGN(LayerSim r, stage(emb, head));
+    double t = r.seconds + static_cast<double>(layersPerStage - 1) * out.layerSeconds;
+    double params = r.params + static_cast<double>(layersPerStage - 1) * layer.params;
+    stageTime = std::max(stageTime, t);
+    stageParams = std::max(stageParams, params);
+    // One micro-batch of this end stage's program is the transient peak; the rest of the
+    // stage's layers hold their states, and earlier micro-batches their stored activations.
+    double stageInflight = emb ? inflight : static_cast<double>(layersPerStage);
+    double mem = r.peakBytes - r.params * 2 + params * stateBytesPerParam +
+                 std::max(0.0, stageInflight - 1) * layer.storedBytes;
+    if (mem > out.peakMemoryBytes) {
+      out.peakMemoryBytes = mem;
+      out.stateBytes = params * stateBytesPerParam;
+      out.activationBytes = stageInflight * layer.storedBytes;
+    }
   }
   out.microbatchSeconds = stageTime;
-  out.peakMemoryBytes = peak;
-  const double m = static_cast<double>(out.microbatches), v = static_cast<double>(run.virtualStages);
-  out.bubbleSeconds = static_cast<double>(run.pp - 1) / v * stageTime;
+  out.bubbleSeconds = (p - 1) / v * stageTime;
 
-  // Pipeline point-to-point: b*s*h 16-bit values, split over the tp ranks (scatter-gather).
+  // Pipeline point-to-point: b*s*h 16-bit values split over the tp ranks (scatter-gather),
+  // each rank over its own NIC, then re-assembled by an all-gather over NVLink (with SP the
+  // activation is already split by sequence and stays so).
   if (run.pp > 1) {
     TRY_ASSIGN(auto ids, cost::axisGroup(mesh, {"pp"}, c));
     cost::GroupShape pair = cost::groupShape({ids[0], ids[1]}, c);
-    double bytes = 2.0 * static_cast<double>(run.microBatch * run.seq * run.hidden / run.tp);
-    double one = cost::estimateCollective(cost::CollectiveKind::SendRecv, bytes, pair, c).seconds;
+    const double full = 2.0 * static_cast<double>(run.microBatch * run.seq * run.hidden);
+    double one = cost::estimateCollective(cost::CollectiveKind::SendRecv, full / static_cast<double>(run.tp), pair, c).seconds;
+    if (run.tp > 1 && !sc.sequenceParallel) {
+      TRY_ASSIGN(auto tpIds, cost::axisGroup(mesh, {"tp"}, c));
+      one += cost::estimateCollective(cost::CollectiveKind::AllGather, full, cost::groupShape(tpIds, c), c).seconds;
+    }
     out.p2pSeconds = m * 2 * v * one;
     // Tied embeddings: the first and last stages all-reduce the embedding gradient.
     cost::GroupShape ends2 = cost::groupShape({ids.front(), ids.back()}, c);
-    double embBytes = 2.0 * static_cast<double>(run.vocab / run.tp * run.hidden);
+    double embBytes = gradBytes * static_cast<double>(run.vocab / run.tp * run.hidden);
     out.dataParallelSeconds +=
         cost::estimateCollective(cost::CollectiveKind::AllReduce, embBytes, ends2, c).seconds;
   }
   if (d > 1) {
     TRY_ASSIGN(auto ids, cost::axisGroup(mesh, {"dp"}, c));
     cost::GroupShape g = cost::groupShape(ids, c);
-    out.dataParallelSeconds +=
-        cost::estimateCollective(cost::CollectiveKind::AllReduce, 2.0 * stageParams, g, c).seconds;
+    if (run.zero >= 1) {
+      out.dataParallelSeconds +=
+          cost::estimateCollective(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams, g, c).seconds +
+          cost::estimateCollective(cost::CollectiveKind::AllGather, 2 * stageParams, g, c).seconds;
+    } else {
+      out.dataParallelSeconds +=
+          cost::estimateCollective(cost::CollectiveKind::AllReduce, gradBytes * stageParams, g, c).seconds;
+    }
   }
-  TRY_ASSIGN(out.optimizerSeconds, optimizerSeconds(stageParams, mesh, c));
+  const double optParams = run.zero >= 1 ? stageParams / static_cast<double>(d) : stageParams;
+  TRY_ASSIGN(out.optimizerSeconds, optimizerSeconds(optParams, mesh, c));
   out.stepSeconds = m * stageTime + out.bubbleSeconds + out.p2pSeconds + out.dataParallelSeconds +
                     out.optimizerSeconds;
-  const double B = static_cast<double>(run.globalBatch), s = static_cast<double>(run.seq),
-               L = static_cast<double>(run.layers), h = static_cast<double>(run.hidden),
-               V = static_cast<double>(run.vocab);
-  double flops = 96 * B * s * L * h * h * (1 + s / (6 * h) + V / (16 * L * h));
-  out.tflopsPerGpu = flops / out.stepSeconds / static_cast<double>(run.gpus) / 1e12;
+  out.modelFlops = megatronFlops(run, false);
+  out.tflopsPerGpu = megatronFlops(run, run.recompute == Recompute::Full) / out.stepSeconds /
+                     static_cast<double>(run.gpus) / 1e12;
   out.simulateSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

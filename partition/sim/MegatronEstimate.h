@@ -1,6 +1,6 @@
-// End-to-end step time of a Megatron-LM GPT training run (tensor x pipeline x data parallel,
-// full recomputation, 1F1B with optional interleaving), assembled from simulated per-rank
-// programs — the first validation of the cost model against published measurements
+// End-to-end step time and memory of a Megatron-LM GPT training run (tensor (+ sequence) x
+// pipeline x data parallel, ZeRO-1, no / selective / full recomputation, 1F1B with optional
+// interleaving), assembled from simulated per-rank programs — the first validation of the cost model against published measurements
 // (REFERENCE.md, Megatron-LM SC'21 Table 1) before the SPMD partitioner and the pipeline
 // scheduler exist.
 //
@@ -9,16 +9,30 @@
 // stage and the output layer on the last (each simulated once with one layer). Then
 //   step = (m + (p-1)/v) * T_microbatch(slowest stage)   1F1B with v virtual stages
 //        + m * 2v * p2p                                   activations/gradients between stages,
-//                                                         b*s*h/t bytes (scatter-gather)
-//        + DP gradient all-reduce (16-bit) + tied-embedding all-reduce + optimizer step
-// with m = global batch / (micro-batch * d). Every figure comes from the cluster spec; nothing
-// is fitted per row.
+//                                                         b*s*h/t bytes (scatter-gather), then an
+//                                                         all-gather over tp (none with SP)
+//        + DP gradient all-reduce (fp32 main gradients under DDP=local, else 16-bit; ZeRO-1:
+//          reduce-scatter of the gradients + all-gather of the 16-bit weights)
+//        + tied-embedding all-reduce
+//        + optimizer: unscale/inf check, gradient norm, Adam (on 1/d of the state with ZeRO-1)
+// with m = global batch / (micro-batch * d). Not overlapped: Megatron of 2021 issues the
+// gradient all-reduce after the last micro-batch (DDP=local). Every figure comes from the
+// cluster spec; nothing is fitted per row.
+//
+// Memory per device (the first pipeline stage, which holds the most micro-batches): weights,
+// gradients and optimizer state of its layers (2 + 2|4 + 12 bytes per parameter, the 12 split
+// d ways by ZeRO-1), plus the activations each layer stores for its backward — counted from the
+// layer program (values the forward defines and the backward reads) — times the layers in flight
+// under the schedule, L(1 + (p-1)/(p v)) layers' worth (Korthikanti et al. 2022) capped by m,
+// plus the transient peak of one layer's program.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "partition/cost/ClusterSpec.h"
+#include "partition/sim/MegatronProgram.h"
 
 namespace tessera::partition::sim {
 
@@ -30,7 +44,15 @@ struct MegatronRun {
   double publishedTflops = 0;   // per GPU, 0 if unknown
   bool localDdp = false;        // DDP=local: fp32 main-gradient accumulation per micro-batch
   int64_t seq = 2048, vocab = 51200;
+  Recompute recompute = Recompute::Full;
+  bool sequenceParallel = false;
+  int zero = 0;                 // 1: optimizer state split over dp (Megatron's distributed optimizer)
+  double publishedSeconds = 0;  // iteration time, 0 if unknown
 };
+
+// Korthikanti et al. 2022 Table 5 (iteration seconds), the full-recompute runs; `withSpSelective`
+// gives the same runs with sequence parallelism and selective recomputation.
+std::vector<MegatronRun> korthikantiTable5(bool withSpSelective);
 
 // The ten rows of SC'21 Table 1 with the plans of NVIDIA's examples/sc21/run_table_1.sh.
 const std::vector<MegatronRun>& sc21Table1();
@@ -45,13 +67,40 @@ struct MegatronPrediction {
   double p2pSeconds = 0;
   double dataParallelSeconds = 0;
   double optimizerSeconds = 0;
-  double peakMemoryBytes = 0;       // one layer's program plus the stage's resident state
+  double peakMemoryBytes = 0;       // first stage: states + activations in flight + transient
+  double stateBytes = 0;            // weights, gradients, optimizer state
+  double activationBytes = 0;       // stored for backward, all micro-batches in flight
+  double activationBytesPerLayer = 0;  // one layer, one micro-batch (from the layer program)
+  double modelFlops = 0;            // Megatron's count without recomputation, whole step
   int64_t microbatches = 0;
   double simulateSeconds = 0;       // wall time spent building and simulating
 };
 
-// Errors: a plan that does not divide (gpus by tp*pp, layers by pp*v, the batch by d*b), or a
-// cluster with fewer devices than the run.
-StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost::ClusterSpec& c);
+// One stage program (one layer, optionally with the embedding / the output layer) simulated
+// once: the repeated block is solved once and reused by every plan that shares it.
+struct LayerSim {
+  double seconds = 0;           // forward + recompute + backward of one micro-batch
+  double exposedTpSeconds = 0;
+  double params = 0;            // local parameters
+  double storedBytes = 0;       // activations one layer keeps for its backward, per micro-batch
+  double peakBytes = 0;         // peak by liveness of the program (its weights included)
+};
+class StageCache {
+ public:
+  // Simulated on `c` (which must not change between calls on one cache).
+  StatusOr<LayerSim> get(const MegatronStageConfig& s, const cost::ClusterSpec& c);
+  size_t size() const { return cache_.size(); }
+ private:
+  std::map<std::string, LayerSim> cache_;
+};
+
+// Megatron's FLOPs of one step (Narayanan et al. 2021): 72 B s L h^2 (1 + s/6h + V/12Lh) without
+// recomputation; 96 (and V/16Lh) when `fullRecompute` counts the recomputed forward.
+double megatronFlops(const MegatronRun& run, bool fullRecompute);
+
+// Errors: a plan that does not divide (gpus by tp*pp, layers by pp*v, the batch by d*b, m by p
+// when interleaved), tp wider than a node, or a cluster with fewer devices than the run.
+StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost::ClusterSpec& c,
+                                             StageCache* cache = nullptr);
 
 }  // namespace tessera::partition::sim

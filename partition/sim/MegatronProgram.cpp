@@ -101,48 +101,78 @@ struct LayerParams {
   Value *ln1g, *ln1b, *wq, *wk, *wv, *wo, *ln2g, *ln2b, *w1, *w2;
 };
 
-// What the backward pass of a layer needs from its forward.
+// What the backward pass of a layer needs from its forward. With sequence parallelism ln1/ln2
+// are the sequence-split LayerNorm outputs and ln1f/ln2f their all-gathered copies.
 struct LayerActs {
-  Value *x, *ln1, *q4, *k4, *v4, *probs, *keepAttn, *pd, *ctx2, *keepO, *x1, *ln2, *fc1, *g, *keepM, *y;
+  Value *x, *ln1, *ln1f, *q4, *k4, *v4, *probs, *keepAttn, *pd, *ctx2, *keepO, *x1, *ln2, *ln2f,
+      *fc1, *g, *keepM, *y;
 };
 
 struct Builder {
   Emitter& e;
   const MegatronStageConfig& c;
   Value* mask;  // causal, bool [s, s]
+  std::set<const ir::Op*>& asyncOps;
 
+  bool sp() const { return c.sequenceParallel && c.tp > 1; }
   int64_t T() const { return c.microBatch * c.seq; }
+  int64_t Tl() const { return sp() ? T() / c.tp : T(); }  // rows of the residual stream
   int64_t hl() const { return c.hidden / c.tp; }
   int64_t al() const { return c.heads / c.tp; }
   int64_t hd() const { return c.hidden / c.heads; }
 
   Value* layerNorm(Value* x, Value* g, Value* b) { return e.op(OpKind::LayerNorm, {x, g, b}); }
+  Value* gather(Value* x) {
+    return e.op(OpKind::AllGather, {x}, {{"axes", ir::AxisList{{"tp"}}}, {"dim", int64_t{0}}});
+  }
+  Value* scatter(Value* x) {
+    return e.op(OpKind::ReduceScatter, {x}, {{"axes", ir::AxisList{{"tp"}}}, {"dim", int64_t{0}}});
+  }
+  // Entering a column-parallel GEMM: all-gather the sequence (SP), else nothing (f is identity).
+  Value* enter(Value* x) { return sp() ? gather(x) : x; }
+  // Leaving a row-parallel GEMM: reduce-scatter the sequence (SP), else all-reduce.
+  Value* leave(Value* x) { return sp() ? scatter(x) : e.allReduce(x); }
+  // SP's backward re-gathers a LayerNorm output for the weight gradients, overlapped with the
+  // input-gradient GEMM (Korthikanti et al. 2022, 4.2.2): the gather is asynchronous.
+  Value* regather(Value* ln) {
+    Value* g = gather(ln);
+    if (g) asyncOps.insert(g->definingOp());
+    return g;
+  }
 
-  LayerActs forward(Value* x, const LayerParams& p) {
-    LayerActs a{};
+  // softmax(mask(q k^T / sqrt(d))) and its dropout: what selective recompute re-runs.
+  void attentionCore(LayerActs& a) {
     const int64_t b = c.microBatch, s = c.seq;
-    a.x = x;
-    a.ln1 = layerNorm(x, p.ln1g, p.ln1b);
-    auto heads = [&](Value* w) { return e.reshape(e.matmul(a.ln1, w), {b, s, al(), hd()}); };
-    a.q4 = heads(p.wq);
-    a.k4 = heads(p.wk);
-    a.v4 = heads(p.wv);
     Value* scores = e.dot(a.q4, a.k4, {0, 2}, {0, 2}, {3}, {3});  // [b, al, s, s]
     Value* scaled = e.op(OpKind::Mul, {scores, e.scalar(1.0 / std::sqrt(static_cast<double>(hd())))});
     Value* masked = e.op(OpKind::Select, {mask, scaled, e.scalar(-10000.0)});
     a.probs = e.op(OpKind::Softmax, {masked}, {{"axis", int64_t{-1}}});
     a.keepAttn = c.dropout ? e.keepMask({b, al(), s, s}) : nullptr;
     a.pd = e.applyMask(a.keepAttn, a.probs);
+  }
+
+  LayerActs forward(Value* x, const LayerParams& p) {
+    LayerActs a{};
+    const int64_t b = c.microBatch, s = c.seq;
+    a.x = x;
+    a.ln1 = layerNorm(x, p.ln1g, p.ln1b);
+    a.ln1f = enter(a.ln1);
+    auto heads = [&](Value* w) { return e.reshape(e.matmul(a.ln1f, w), {b, s, al(), hd()}); };
+    a.q4 = heads(p.wq);
+    a.k4 = heads(p.wk);
+    a.v4 = heads(p.wv);
+    attentionCore(a);
     Value* ctx = e.dot(a.pd, a.v4, {0, 1}, {0, 2}, {3}, {1});  // [b, al, s, hd]
     a.ctx2 = e.reshape(e.transpose(ctx, {0, 2, 1, 3}), {T(), hl()});
-    Value* o = e.allReduce(e.matmul(a.ctx2, p.wo));
-    a.keepO = c.dropout ? e.keepMask({T(), c.hidden}) : nullptr;
+    Value* o = leave(e.matmul(a.ctx2, p.wo));
+    a.keepO = c.dropout ? e.keepMask({Tl(), c.hidden}) : nullptr;
     a.x1 = e.op(OpKind::Add, {x, e.applyMask(a.keepO, o)});
     a.ln2 = layerNorm(a.x1, p.ln2g, p.ln2b);
-    a.fc1 = e.matmul(a.ln2, p.w1);
+    a.ln2f = enter(a.ln2);
+    a.fc1 = e.matmul(a.ln2f, p.w1);
     a.g = e.op(OpKind::Gelu, {a.fc1});
-    Value* fc2 = e.allReduce(e.matmul(a.g, p.w2));
-    a.keepM = c.dropout ? e.keepMask({T(), c.hidden}) : nullptr;
+    Value* fc2 = leave(e.matmul(a.g, p.w2));
+    a.keepM = c.dropout ? e.keepMask({Tl(), c.hidden}) : nullptr;
     a.y = e.op(OpKind::Add, {a.x1, e.applyMask(a.keepM, fc2)});
     return a;
   }
@@ -161,17 +191,24 @@ struct Builder {
   // [b, al, s, hd] -> [T, hl], as Megatron's permute + contiguous.
   Value* merge(Value* t) { return e.reshape(e.transpose(t, {0, 2, 1, 3}), {T(), hl()}); }
 
-  Value* backward(Value* dy, const LayerActs& a, const LayerParams& p, const std::string& n) {
-    // MLP: y = x1 + dropout(fc2 all-reduced); the all-reduce's backward is the identity.
-    Value* dfc2 = e.applyMask(a.keepM, dy);
+  Value* backward(Value* dy, LayerActs a, const LayerParams& p, const std::string& n) {
+    // MLP: y = x1 + dropout(fc2 leaving tp); the backward of `leave` is `enter` and vice versa.
+    Value* dfc2 = enter(e.applyMask(a.keepM, dy));
+    Value* ln2f = sp() ? regather(a.ln2) : a.ln2f;
     e.grad(e.dotT0(a.g, dfc2), "grad." + n + ".w2");
     Value* dg = e.dotT1(dfc2, p.w2);                                          // [T, f]
     Value* dfc1 = e.op(OpKind::Mul, {dg, e.op(OpKind::Tanh, {a.fc1})});     // GeLU'
-    e.grad(e.dotT0(a.ln2, dfc1), "grad." + n + ".w1");
-    Value* dln2 = e.allReduce(e.dotT1(dfc1, p.w1));                         // f's backward
+    Value* dln2 = leave(e.dotT1(dfc1, p.w1));
+    e.grad(e.dotT0(ln2f, dfc1), "grad." + n + ".w1");
     Value* dx1 = e.op(OpKind::Add, {dy, layerNormBackward(dln2, a.x1, n + ".ln2")});
     // Attention.
-    Value* dout = e.applyMask(a.keepO, dx1);
+    if (c.recompute == Recompute::Selective) {
+      e.setRecompute(true);
+      attentionCore(a);
+      e.setRecompute(false);
+    }
+    Value* dout = enter(e.applyMask(a.keepO, dx1));
+    Value* ln1f = sp() ? regather(a.ln1) : a.ln1f;
     e.grad(e.dotT0(a.ctx2, dout), "grad." + n + ".wo");
     Value* dctx = e.transpose(e.reshape(e.dotT1(dout, p.wo), {c.microBatch, c.seq, al(), hd()}),
                               {0, 2, 1, 3});                                // [b, al, s, hd]
@@ -186,12 +223,12 @@ struct Builder {
     Value* dq2 = merge(dq);
     Value* dk2 = merge(dk);
     Value* dv2 = merge(dv);
-    e.grad(e.dotT0(a.ln1, dq2), "grad." + n + ".wq");
-    e.grad(e.dotT0(a.ln1, dk2), "grad." + n + ".wk");
-    e.grad(e.dotT0(a.ln1, dv2), "grad." + n + ".wv");
     Value* dln1 = e.op(OpKind::Add, {e.op(OpKind::Add, {e.dotT1(dq2, p.wq), e.dotT1(dk2, p.wk)}),
                                      e.dotT1(dv2, p.wv)});
-    dln1 = e.allReduce(dln1);
+    dln1 = leave(dln1);
+    e.grad(e.dotT0(ln1f, dq2), "grad." + n + ".wq");
+    e.grad(e.dotT0(ln1f, dk2), "grad." + n + ".wk");
+    e.grad(e.dotT0(ln1f, dv2), "grad." + n + ".wv");
     return e.op(OpKind::Add, {dx1, layerNormBackward(dln1, a.x, n + ".ln1")});
   }
 };
@@ -204,10 +241,22 @@ Status checkConfig(const MegatronStageConfig& c) {
   if (c.hidden % c.heads) return bad("hidden " + std::to_string(c.hidden) + " is not divisible by heads " + std::to_string(c.heads));
   if (c.heads % c.tp) return bad("heads " + std::to_string(c.heads) + " are not divisible by tp " + std::to_string(c.tp));
   if (c.vocab % c.tp) return bad("vocab " + std::to_string(c.vocab) + " is not divisible by tp " + std::to_string(c.tp));
+  if (c.sequenceParallel && (c.microBatch * c.seq) % c.tp)
+    return bad("sequence parallelism: " + std::to_string(c.microBatch * c.seq) +
+               " tokens are not divisible by tp " + std::to_string(c.tp));
   return Status::ok();
 }
 
 }  // namespace
+
+const char* recomputeName(Recompute r) {
+  switch (r) {
+    case Recompute::None: return "none";
+    case Recompute::Selective: return "selective";
+    case Recompute::Full: return "full";
+  }
+  return "?";
+}
 
 StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
   TRY(checkConfig(c));
@@ -229,18 +278,22 @@ StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
                   e.param(n + ".ln2.g", {h}), e.param(n + ".ln2.b", {h}), e.param(n + ".w1", {h, fl}),
                   e.param(n + ".w2", {fl, h})});
   }
+  Value* iq = e.op(OpKind::Iota, {}, {{"dim", int64_t{0}}}, {{DType::I64, {c.seq, c.seq}}});
+  Value* ik = e.op(OpKind::Iota, {}, {{"dim", int64_t{1}}}, {{DType::I64, {c.seq, c.seq}}});
+  Builder bld{e, c, e.op(OpKind::Compare, {iq, ik}, {{"dir", ir::makeEnum(ir::kCompareDirEnum, ir::CompareDir::Ge)}}),
+              prog.asyncOps};
+  const int64_t Tl = bld.Tl();
+
   Value* wte = (c.embedding || c.head) ? e.param("wte", {c.vocab / c.tp, h}) : nullptr;
   Value* x = nullptr;
   Value* tokens = nullptr;
   if (c.embedding) {
     tokens = e.input("tokens", {DType::I64, {T}});
-    x = e.allReduce(e.op(OpKind::Gather, {wte, tokens}, {{"axis", int64_t{0}}}));  // vocab-parallel
+    // Vocab-parallel lookup, then all-reduce (reduce-scatter with SP) of the partial rows.
+    x = bld.leave(e.op(OpKind::Gather, {wte, tokens}, {{"axis", int64_t{0}}}));
   } else {
-    x = e.input("x", {c.dtype, {T, h}});
+    x = e.input("x", {c.dtype, {Tl, h}});
   }
-  Value* iq = e.op(OpKind::Iota, {}, {{"dim", int64_t{0}}}, {{DType::I64, {c.seq, c.seq}}});
-  Value* ik = e.op(OpKind::Iota, {}, {{"dim", int64_t{1}}}, {{DType::I64, {c.seq, c.seq}}});
-  Builder bld{e, c, e.op(OpKind::Compare, {iq, ik}, {{"dir", ir::makeEnum(ir::kCompareDirEnum, ir::CompareDir::Ge)}})};
 
   std::vector<LayerActs> acts;
   std::vector<Value*> inputs;
@@ -249,35 +302,41 @@ StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
     acts.push_back(bld.forward(x, lp[static_cast<size_t>(l)]));
     x = acts.back().y;
   }
+  prog.forwardEnd = f->numOps();
   std::vector<Value*> results;
   Value* dy = nullptr;
   if (c.head) {
     Value* lnfg = e.param("lnf.g", {h});
     Value* lnfb = e.param("lnf.b", {h});
-    Value* targets = e.input("targets", {DType::I64, {T}});
-    Value* hf = e.op(OpKind::LayerNorm, {x, lnfg, lnfb});
+    e.input("targets", {DType::I64, {T}});
+    Value* hf = bld.enter(e.op(OpKind::LayerNorm, {x, lnfg, lnfb}));
     Value* logits = e.dotT1(hf, wte);                                        // [T, V/t]
-    // Vocab-parallel cross-entropy: the max, the sum of exponentials and the target logit are
-    // all-reduced over tp (three [T] all-reduces); the local loss kernel stands in for the rest.
-    Value* mx = e.op(OpKind::AllReduce, {e.op(OpKind::ReduceMax, {logits}, {{"axes", IL{1}}})},
+    // Megatron's vocab-parallel cross-entropy on an fp32 copy of the logits: max (all-reduced),
+    // subtract, exp, sum (all-reduced), divide — each its own kernel over [T, V/t] fp32 — and
+    // the target logit all-reduced; the fp32 softmax is kept for the backward.
+    Value* l32 = e.op(OpKind::Cast, {logits}, {{"dtype", DType::F32}});
+    Value* mx = e.op(OpKind::AllReduce, {e.op(OpKind::ReduceMax, {l32}, {{"axes", IL{1}}})},
                      {{"axes", ir::AxisList{{"tp"}}}, {"op", ir::makeEnum(ir::kReduceOpEnum, ir::ReduceOp::Max)}});
-    Value* se = e.allReduce(e.reduceSum(e.op(OpKind::Exp, {e.op(OpKind::Sub, {logits, e.reshape(mx, {T, 1})})}), {1}, false));
-    Value* loss = e.op(OpKind::CrossEntropy, {e.op(OpKind::Cast, {logits}, {{"dtype", DType::F32}}), targets});
-    e.allReduce(e.op(OpKind::Cast, {se}, {{"dtype", DType::F32}}));
-    results.push_back(e.named(loss, "loss"));
-    // Backward: softmax minus one-hot, written in place of the logits.
-    Value* dlogits = e.op(OpKind::Sub, {e.op(OpKind::Exp, {logits}), e.reshape(se, {T, 1})});
+    Value* sh = e.op(OpKind::Sub, {l32, e.reshape(mx, {T, 1})});
+    Value* ex = e.op(OpKind::Exp, {sh});
+    Value* se = e.allReduce(e.reduceSum(ex, {1}, false));
+    e.allReduce(e.reduceSum(sh, {1}, false));  // the target logit (a masked row read)
+    Value* sm = e.op(OpKind::Div, {ex, e.reshape(se, {T, 1})});
+    results.push_back(e.named(e.reduceSum(e.op(OpKind::Log, {se}), {0}, false), "loss"));
+    // Backward: (softmax - one-hot) * dloss, cast back to 16 bits for the GEMMs.
+    Value* one = e.op(OpKind::Full, {}, {{"value", 1.0}}, {{DType::F32, {}}});
+    Value* dlogits = e.op(OpKind::Cast, {e.op(OpKind::Mul, {sm, one})}, {{"dtype", c.dtype}});
     e.grad(e.dotT0(hf, dlogits), "grad.wte.head");
-    Value* dhf = e.allReduce(e.matmul(dlogits, wte));
+    Value* dhf = bld.leave(e.matmul(dlogits, wte));
     dy = bld.layerNormBackward(dhf, x, "lnf");
   } else {
-    dy = e.input("grad.y", {c.dtype, {T, h}});
+    dy = e.input("grad.y", {c.dtype, {Tl, h}});
     results.push_back(x);
   }
   for (int64_t l = c.layers - 1; l >= 0; --l) {
     const LayerParams& p = lp[static_cast<size_t>(l)];
     LayerActs a = acts[static_cast<size_t>(l)];
-    if (c.recompute) {
+    if (c.recompute == Recompute::Full) {
       e.setRecompute(true);
       a = bld.forward(inputs[static_cast<size_t>(l)], p);
       e.setRecompute(false);
@@ -286,7 +345,7 @@ StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
   }
   if (c.embedding) {
     Value* zeros = e.op(OpKind::Full, {}, {{"value", 0.0}}, {{c.dtype, {c.vocab / c.tp, h}}});
-    e.grad(e.op(OpKind::ScatterAdd, {zeros, tokens, dy}, {{"axis", int64_t{0}}}), "grad.wte");
+    e.grad(e.op(OpKind::ScatterAdd, {zeros, tokens, bld.enter(dy)}, {{"axis", int64_t{0}}}), "grad.wte");
   } else {
     results.push_back(e.named(dy, "grad.x"));
   }

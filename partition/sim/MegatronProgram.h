@@ -6,7 +6,11 @@
 // 16-bit): Megatron's column/row-parallel attention and MLP with two all-reduces (axes=[tp]) in
 // the forward pass, the same forward again under full activation recomputation (its ops are listed
 // in `recomputeOps`, and it re-runs the all-reduces, as Megatron does), and the backward pass with
-// its two all-reduces. Kernels follow Megatron's: fused scale-mask-softmax, dropout masks drawn by
+// its two all-reduces. With sequence parallelism (Korthikanti et al. 2022) LayerNorm, dropout and
+// the residual run on s/t of the sequence, each all-reduce becomes an all-gather before the
+// column-parallel GEMM plus a reduce-scatter after the row-parallel one, and the backward
+// re-gathers the LayerNorm outputs for the weight gradients (asynchronously, `asyncOps`).
+// Selective recomputation re-runs only the attention core (q k^T, softmax, dropout) in backward. Kernels follow Megatron's: fused scale-mask-softmax, dropout masks drawn by
 // random+compare, bias-dropout-add, bias-GeLU (bias adds fold into those kernels, so biases are
 // parameters but add no op). Backward elementwise chains (softmax, LayerNorm, GeLU gradients) are
 // cost-shaped stand-ins — they read and write the tensors the real kernels do — not numerically
@@ -25,6 +29,11 @@
 
 namespace tessera::partition::sim {
 
+// What the backward pass recomputes: nothing, the attention core (Megatron's selective
+// recompute), or the whole layer from its input (full recompute).
+enum class Recompute { None, Selective, Full };
+const char* recomputeName(Recompute r);
+
 struct MegatronStageConfig {
   int64_t layers = 1;
   int64_t hidden = 1024;
@@ -33,7 +42,8 @@ struct MegatronStageConfig {
   int64_t microBatch = 1;
   int64_t tp = 1;
   int64_t vocab = 51200;
-  bool recompute = true;
+  Recompute recompute = Recompute::Full;
+  bool sequenceParallel = false;  // needs tp > 1 to change anything
   bool dropout = true;
   bool embedding = false;   // the first stage's token embedding
   bool head = false;        // the last stage's output layer and loss
@@ -47,7 +57,9 @@ struct MegatronProgram {
   std::unique_ptr<ir::Module> module;  // mesh @m = <tp=t>, function @stage
   ir::Function* function = nullptr;
   std::set<const ir::Op*> recomputeOps;
+  std::set<const ir::Op*> asyncOps;    // collectives that overlap compute (SimOptions::asyncOps)
   double parametersPerRank = 0;        // local parameter count of this stage
+  int forwardEnd = 0;                  // ops [0, forwardEnd) are the layers' forward pass
 };
 
 // Errors: sizes that do not divide (hidden by heads, heads or ffn or vocab by tp), non-positive.

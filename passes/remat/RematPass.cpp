@@ -1,12 +1,12 @@
 // The `remat` pass (RematPass.h): options, then one of the modes on the training step.
 #include "passes/remat/RematPass.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <set>
 
 #include "ir/Module.h"
-#include "passes/memory/MemoryPlan.h"
 #include "passes/remat/RematApply.h"
 #include "passes/remat/RematLayers.h"
 #include "passes/remat/RematSolver.h"
@@ -57,33 +57,66 @@ Status checkSymbols(const ir::Function& f, const std::map<std::string, int64_t>&
   return Status::ok();
 }
 
-StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOptions& o) {
+// How many whole plans auto measures before falling back to the lowest-peak plan.
+constexpr int kMaxChecks = 12;
+
+StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOptions& o,
+                       RematOutcome* outcome) {
   if (!o.budget)
     return failAt(f, "remat{mode=auto} needs a memory budget: remat{mode=auto,budget=BYTES,...}");
   TRY(checkSymbols(f, o.symbols));
-  TRY_ASSIGN(RematCosts costs, measureRematCosts(f, layers, o.symbols));
-  std::optional<RematSolution> best = solveMinRecompute(costs, *o.budget);
-  if (!best) {
-    int64_t minimum = 0;
-    if (layers.layers.empty()) {
-      TRY_ASSIGN(minimum, plannedPeak(f, o.symbols));
+  const EstimatorMemoryModel estimator;
+  const RematMemoryModel& model = o.memory ? *o.memory : estimator;
+  const int64_t budget = *o.budget;
+  TRY_ASSIGN(RematCosts costs, measureRematCosts(f, layers, o.symbols, model));
+  // The model's peak of the step transformed by `choices` (on a copy).
+  int checks = 0;
+  auto realPeak = [&](const std::vector<RematChoice>& choices) -> StatusOr<int64_t> {
+    ++checks;
+    TRY_ASSIGN(FunctionCopy copy, copyFunction(f));
+    TRY(applyRemat(*copy.function, layers, choices, &o.symbols).status());
+    TRY_ASSIGN(RematMemoryCurve c, model.measure(*copy.function, o.symbols));
+    return c.peak;
+  };
+  // The DP at a target; when the whole plan misses the budget by more than the DP predicted,
+  // lower the target by that miss (at least one byte) and solve again.
+  std::optional<RematSolution> chosen;
+  int64_t chosenPeak = 0;
+  int64_t target = budget;
+  for (int attempt = 0; attempt < kMaxChecks && !chosen; ++attempt) {
+    std::optional<RematSolution> s = solveMinRecompute(costs, target);
+    if (!s) break;
+    TRY_ASSIGN(int64_t real, realPeak(s->choices));
+    if (real <= budget) {
+      chosen = s;
+      chosenPeak = real;
     } else {
-      minimum = solveMinPeak(costs).peak;
+      target = std::min(target - 1, budget - (real - s->peak));
     }
-    return failAt(f, "remat: the memory budget of " + std::to_string(*o.budget) +
-                         " bytes cannot be met: the minimum feasible planned peak of @" +
-                         f.name() + " is " + std::to_string(minimum) + " bytes (at " +
-                         symbolText(o.symbols) + ")");
   }
-  // Check the plan on a copy before the real function changes: its real planned peak must be
-  // the predicted one (RematSolver.h explains why they agree).
-  TRY_ASSIGN(FunctionCopy copy, copyFunction(f));
-  TRY(applyRemat(*copy.function, layers, best->choices, &o.symbols).status());
-  TRY_ASSIGN(int64_t real, plannedPeak(*copy.function, o.symbols));
-  if (real != best->peak || real > *o.budget)
-    return failAt(f, "remat: internal error: the plan's planned peak is " + std::to_string(real) +
-                         " bytes, predicted " + std::to_string(best->peak));
-  TRY_ASSIGN(RematApplied applied, applyRemat(f, layers, best->choices, &o.symbols));
+  if (!chosen) {
+    // The lowest-peak plan decides: it fits, or its real peak is the minimum to state. Stating
+    // the real peak of this fixed plan keeps the promise that a budget of that size is met.
+    RematSolution low = solveMinPeak(costs);
+    TRY_ASSIGN(int64_t real, realPeak(low.choices));
+    if (real > budget)
+      return failAt(f, "remat: the memory budget of " + std::to_string(budget) +
+                           " bytes cannot be met: the minimum feasible planned peak of @" +
+                           f.name() + " is " + std::to_string(real) + " bytes (at " +
+                           symbolText(o.symbols) + ") by " + model.name());
+    chosen = low;
+    chosenPeak = real;
+  }
+  TRY_ASSIGN(RematApplied applied, applyRemat(f, layers, chosen->choices, &o.symbols));
+  if (outcome) {
+    outcome->layers.clear();
+    for (const RematLayer& l : layers.layers) outcome->layers.push_back(l.index);
+    outcome->choices = chosen->choices;
+    outcome->predictedPeak = chosen->peak;
+    outcome->peak = chosenPeak;
+    outcome->flops = applied.flops;
+    outcome->checks = checks;
+  }
   return !applied.clones.empty();
 }
 
@@ -130,7 +163,9 @@ StatusOr<RematMode> parseRematMode(std::string_view name) {
   return Status::error("mode '" + std::string(name) + "' is not one of none, selective, full, auto");
 }
 
-StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o) {
+StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o) { return runRemat(m, o, nullptr); }
+
+StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o, RematOutcome* outcome) {
   for (const auto& [sym, v] : o.symbols)
     if (!m.findSymbol(sym))
       return Status::error("remat: unknown option or symbol '" + sym +
@@ -142,7 +177,7 @@ StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o) {
                          " (run train-step first, or name one with function=...)");
   if (o.mode == RematMode::None) return false;
   RematLayers layers = findRematLayers(*f);
-  if (o.mode == RematMode::Auto) return runAuto(*f, layers, o);
+  if (o.mode == RematMode::Auto) return runAuto(*f, layers, o, outcome);
   if (layers.layers.empty()) return false;
   RematChoice c = o.mode == RematMode::Full ? RematChoice::Full : RematChoice::Selective;
   std::vector<RematChoice> choices(layers.layers.size(), c);

@@ -7,11 +7,15 @@
 //   none       changes nothing;
 //   selective  Megatron-style: attention scores/softmax ([B,heads,S,S]) and GELU outputs;
 //   full       every layer keeps only its inputs and recomputes its whole forward;
-//   auto       per layer, keep / selective / full so that the planned peak
-//              (passes/memory/MemoryPlan.h) at the given symbol values fits `budget` with the
-//              fewest recomputed FLOPs (RematSolver.h: an exact dynamic program, not a greedy
-//              guess). A budget no plan meets is an error stating the minimum feasible planned
-//              peak in bytes.
+//   auto       per layer, keep / selective / full so that the planned peak at the given symbol
+//              values fits `budget` with the fewest recomputed FLOPs (RematSolver.h: an exact
+//              dynamic program, not a greedy guess). The peak is the memory model's
+//              (RematMemoryModel.h): by default the estimator of passes/memory/MemoryPlan.h; the
+//              CLI supplies the compiled engine's buffer plan. The chosen plan is checked with
+//              the model on the transformed step; when its real peak misses the budget (a model
+//              whose per-layer changes do not add up exactly, e.g. arena fragmentation), the DP is
+//              re-run with the target lowered by the miss, until a plan fits. A budget no plan
+//              meets is an error stating the minimum feasible peak in bytes by the model.
 // Symbol values are options named like the module's symbols (`remat{mode=auto,budget=300000000,
 // B=4,S=256}`); auto needs every symbol the step's shapes use. `function` defaults to train_step.
 //
@@ -27,10 +31,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "passes/Pass.h"
+#include "passes/remat/RematLayers.h"
+#include "passes/remat/RematMemoryModel.h"
 
 namespace tessera::passes {
 
@@ -41,6 +49,18 @@ struct RematOptions {
   std::optional<int64_t> budget;
   std::string function = "train_step";
   std::map<std::string, int64_t> symbols;
+  // auto: what peaks are measured with; null: the estimator (EstimatorMemoryModel).
+  std::shared_ptr<const RematMemoryModel> memory;
+};
+
+// What auto chose (for reports and benchmarks).
+struct RematOutcome {
+  std::vector<int> layers;            // layer indices (h<i>.)
+  std::vector<RematChoice> choices;   // per layer
+  int64_t predictedPeak = 0;          // the DP's sum of per-layer changes
+  int64_t peak = 0;                   // the model's peak of the transformed step
+  int64_t flops = 0;                  // recomputed FLOPs per step
+  int checks = 0;                     // plans measured whole (1 when the first DP answer fit)
 };
 
 class RematPass final : public Pass {
@@ -58,5 +78,6 @@ StatusOr<RematMode> parseRematMode(std::string_view name);
 
 // The pass's work on one module, for callers holding options (the CLI's --remat flags).
 StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o);
+StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o, RematOutcome* outcome);
 
 }  // namespace tessera::passes

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <limits>
 
-#include "passes/memory/MemoryPlan.h"
 #include "passes/remat/RematApply.h"
 
 namespace tessera::passes {
@@ -25,8 +24,15 @@ std::vector<int64_t> anchorCurve(const std::vector<int64_t>& curve,
 
 StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers& layers,
                                        const std::map<std::string, int64_t>& symbols) {
+  return measureRematCosts(f, layers, symbols, EstimatorMemoryModel());
+}
+
+StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers& layers,
+                                       const std::map<std::string, int64_t>& symbols,
+                                       const RematMemoryModel& model) {
   RematCosts costs;
-  TRY_ASSIGN(costs.base, liveBytesCurve(f, symbols));
+  TRY_ASSIGN(RematMemoryCurve base, model.measure(f, symbols));
+  costs.base = std::move(base.live);
   costs.layers.resize(layers.layers.size());
   for (size_t l = 0; l < layers.layers.size(); ++l) {
     for (RematChoice c : kRematMenu) {
@@ -35,7 +41,8 @@ StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers&
       std::vector<RematChoice> choices(layers.layers.size(), RematChoice::Keep);
       choices[l] = c;
       TRY_ASSIGN(RematApplied applied, applyRemat(*copy.function, layers, choices, &symbols));
-      TRY_ASSIGN(std::vector<int64_t> curve, liveBytesCurve(*copy.function, symbols));
+      TRY_ASSIGN(RematMemoryCurve measured, model.measure(*copy.function, symbols));
+      const std::vector<int64_t>& curve = measured.live;
       std::vector<bool> isClone(curve.size(), false);
       size_t k = 0;
       for (size_t i = 0; i < curve.size() && k < applied.clones.size(); ++i)

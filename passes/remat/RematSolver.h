@@ -32,6 +32,7 @@
 
 #include "ir/Function.h"
 #include "passes/remat/RematLayers.h"
+#include "passes/remat/RematMemoryModel.h"
 
 namespace tessera::passes {
 
@@ -54,9 +55,13 @@ struct RematSolution {
 std::vector<int64_t> anchorCurve(const std::vector<int64_t>& curve,
                                  const std::vector<bool>& isClone);
 
-// Measures base and every delta on copies of `f`. Errors: an unbound symbol (names the value).
+// Measures base and every delta on copies of `f` with `model` (default: the estimator).
+// Errors: an unbound symbol (names the value), or the model's own.
 StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers& layers,
                                        const std::map<std::string, int64_t>& symbols);
+StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers& layers,
+                                       const std::map<std::string, int64_t>& symbols,
+                                       const RematMemoryModel& model);
 
 // The predicted peak of a full choice vector (for tests and reports).
 int64_t predictedPeak(const RematCosts& costs, const std::vector<RematChoice>& choices);

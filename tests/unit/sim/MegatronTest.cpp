@@ -37,7 +37,7 @@ TEST(MegatronProgram, TwoAllReducesPerPassPerLayer) {
   ASSERT_TRUE(p.isOk()) << p.status().message();
   // forward 2 + recompute 2 + backward 2 per layer.
   EXPECT_EQ(countOps(*p->function, ir::OpKind::AllReduce), 6 * 3);
-  c.recompute = false;
+  c.recompute = Recompute::None;
   auto q = buildMegatronStage(c);
   ASSERT_TRUE(q.isOk());
   EXPECT_EQ(countOps(*q->function, ir::OpKind::AllReduce), 4 * 3);

@@ -1,0 +1,50 @@
+// The runtime side of collective thunks (see CollectiveRunner.h).
+#include "codegen/dist/CollectiveRunner.h"
+
+#include <algorithm>
+
+namespace tessera::codegen {
+
+CollectiveRunner::CollectiveRunner(RankContext& rank, const Executable& exe)
+    : rank_(rank), exe_(exe), role_(exe.thunks.size(), Role::Single) {
+  std::map<int, std::vector<size_t>> byOp;
+  for (size_t i = 0; i < exe.thunks.size(); ++i)
+    if (exe.thunks[i].kind == ThunkKind::Collective) byOp[exe.thunks[i].op].push_back(i);
+  for (const auto& [op, thunks] : byOp)
+    if (thunks.size() == 2) {
+      role_[thunks[0]] = Role::Start;
+      role_[thunks[1]] = Role::Done;
+    }
+}
+
+CollectiveRunner::~CollectiveRunner() {
+  for (auto& [op, call] : calls_) (void)call->finish();
+}
+
+void CollectiveRunner::poll() {
+  for (CollectiveCall* c : inFlight_) c->poll();
+}
+
+Status CollectiveRunner::run(size_t thunk, const std::vector<HostArray>& operands,
+                             const std::vector<HostArray>& results) {
+  const Thunk& t = exe_.thunks[thunk];
+  const ir::Op& op = *exe_.function->ops()[t.op];
+  if (op.kind() == ir::OpKind::AxisIndex) {
+    if (results.size() != 1)
+      return Status::error(op.loc(), "axis_index: the thunk has no result buffer");
+    return runAxisIndex(rank_, op, results[0]);
+  }
+  std::unique_ptr<CollectiveCall>& call = calls_[t.op];
+  if (!call) call = std::make_unique<CollectiveCall>();
+  Role role = role_[thunk];
+  if (role != Role::Done) {
+    inFlight_.erase(std::remove(inFlight_.begin(), inFlight_.end(), call.get()), inFlight_.end());
+    TRY(call->start(rank_, op, operands, results));
+    inFlight_.push_back(call.get());
+  }
+  if (role == Role::Start) return Status::ok();
+  inFlight_.erase(std::remove(inFlight_.begin(), inFlight_.end(), call.get()), inFlight_.end());
+  return call->finish();
+}
+
+}  // namespace tessera::codegen

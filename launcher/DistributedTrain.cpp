@@ -1,0 +1,195 @@
+// `tessera plan` and `tessera train -np N` once the global step exists (DistributedTrain.h).
+#include "launcher/DistributedTrain.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "launcher/Commands.h"
+#include "launcher/MpirunSpawn.h"
+#include "launcher/PlanFile.h"
+#include "partition/mesh/MeshSpec.h"
+
+namespace tessera::launcher {
+
+bool DistFlags::active() const {
+  return planCommand || np > 0 || (npOpt && npOpt->count()) || (meshOpt && meshOpt->count());
+}
+
+void addDistributedFlags(CLI::App* cmd, DistFlags& d) {
+  d.meshOpt = cmd->add_option("--mesh", d.mesh,
+                              "Device mesh, e.g. dp=2,tp=2 (axes major to minor; product = ranks)");
+  cmd->add_option("--parallel", d.parallel,
+                  "Presets: dp, megatron, sequence-parallel, zero=1|2|3, expert-parallel=AXIS "
+                  "(comma list, repeatable)")
+      ->delimiter(',');
+  cmd->add_option("--zero", d.zero, "ZeRO level over dp: 1 state, 2 + gradients, 3 + parameters");
+  cmd->add_flag("--sequence-parallel", d.sequenceParallel, "Megatron sequence parallelism (tp)");
+  cmd->add_option("--expert-parallel", d.expertAxis, "Split MoE experts over this mesh axis");
+  if (d.planCommand) {
+    cmd->add_option("-o,--output", d.output, "The plan file to write (.tpb)")->required();
+  } else {
+    d.npOpt = cmd->add_option("--np", d.np,
+                              "Train on N ranks under mpirun (also -np N, after MODEL)");
+    cmd->add_option("--log-dir", d.logDir, "With -np: every rank logs to DIR/rank<r>.log");
+    cmd->add_option("--save", d.save, "With -np: write the final parameters as DIR/<name>.npy");
+  }
+}
+
+StatusOr<std::vector<std::string>> takeNpFlag(std::vector<std::string> extras, DistFlags& d) {
+  std::vector<std::string> rest;
+  bool seen = d.npOpt && d.npOpt->count();
+  for (size_t i = 0; i < extras.size(); ++i) {
+    std::string value;
+    if (extras[i] == "-np") {
+      if (i + 1 >= extras.size()) return Status::error("-np: expected the number of ranks");
+      value = extras[++i];
+    } else if (extras[i].rfind("-np=", 0) == 0) {
+      value = extras[i].substr(4);
+    } else {
+      rest.push_back(extras[i]);
+      continue;
+    }
+    if (seen) return Status::error("-np given twice");
+    seen = true;
+    if (value.empty() || value.size() > 6 ||
+        value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) < 1)
+      return Status::error("-np: expected a positive number of ranks, got '" + value + "'");
+    d.np = std::stoi(value);
+  }
+  return rest;
+}
+
+std::string checkDistributedFlags(const DistFlags& d) {
+  if (!d.planCommand) {
+    if (d.np < 0 || ((d.npOpt && d.npOpt->count()) && d.np < 1))
+      return "-np: must be >= 1, got " + std::to_string(d.np);
+    if (d.np > 0 && d.mesh.empty())
+      return "-np " + std::to_string(d.np) + " needs --mesh (e.g. --mesh dp=" +
+             std::to_string(d.np) + ")";
+    if (d.np == 0 && !d.mesh.empty()) return "--mesh needs -np N (the number of ranks)";
+    if (d.np == 0 && (!d.parallel.empty() || d.zero || d.sequenceParallel ||
+                      !d.expertAxis.empty() || !d.logDir.empty() || !d.save.empty()))
+      return "the parallelism flags (--parallel, --zero, --sequence-parallel, "
+             "--expert-parallel, --log-dir, --save) need -np N and --mesh";
+  }
+  if (d.zero < 0 || d.zero > 3) return "--zero: must be 1, 2 or 3, got " + std::to_string(d.zero);
+  return "";
+}
+
+namespace {
+
+int usage(const std::string& m) {
+  std::cerr << "error: " << m << "\n";
+  return kExitUsage;
+}
+
+int irFail(const Status& st) {
+  std::cerr << st.message() << "\n";
+  return kExitIrError;
+}
+
+}  // namespace
+
+int runDistributed(const DistFlags& d, DistContext ctx) {
+  // ---- the mesh and the presets (usage errors: they are the user's flags) ----
+  StatusOr<ir::Mesh> mesh = partition::parseMeshSpec(d.mesh);
+  if (!mesh.isOk()) return usage("--mesh: " + usageText(mesh.status().message()));
+  if (!d.planCommand) {
+    if (Status st = partition::checkMeshRanks(*mesh, d.np); !st.isOk())
+      return usage("--mesh " + d.mesh + " with -np " + std::to_string(d.np) + ": " +
+                   usageText(st.message()));
+  }
+  PlanRequest req;
+  req.mesh = *mesh;
+  std::string presetsText;
+  for (const std::string& p : d.parallel) {
+    if (Status st = partition::parseParallelFlag(p, req.presets); !st.isOk())
+      return usage("--parallel: " + usageText(st.message()));
+    presetsText += std::string(presetsText.empty() ? "" : ",") + p;
+  }
+  if (d.zero) {
+    req.presets.zero = d.zero;
+    req.presets.dataParallel = true;
+    presetsText += (presetsText.empty() ? "" : ",") + std::string("zero=") + std::to_string(d.zero);
+  }
+  if (d.sequenceParallel) {
+    req.presets.sequenceParallel = true;
+    presetsText += (presetsText.empty() ? "" : ",") + std::string("sequence-parallel");
+  }
+  if (!d.expertAxis.empty()) {
+    req.presets.expertAxis = d.expertAxis;
+    presetsText += std::string(presetsText.empty() ? "" : ",") + "expert-parallel=" + d.expertAxis;
+  }
+  // A preset axis the mesh lacks is the user's mistake: say which flag.
+  auto hasAxis = [&](const std::string& a) {
+    for (const ir::MeshAxis& x : mesh->axes)
+      if (x.name == a) return true;
+    return false;
+  };
+  if ((req.presets.dataParallel || req.presets.zero) && !hasAxis(req.presets.dpAxis))
+    return usage("--parallel dp/--zero: the mesh --mesh " + d.mesh + " has no axis '" +
+                 req.presets.dpAxis + "'");
+  if ((req.presets.megatron || req.presets.sequenceParallel) && !hasAxis(req.presets.tpAxis))
+    return usage("--parallel megatron/sequence-parallel: the mesh --mesh " + d.mesh +
+                 " has no axis '" + req.presets.tpAxis + "'");
+  if (!req.presets.expertAxis.empty() && !hasAxis(req.presets.expertAxis))
+    return usage("--expert-parallel " + req.presets.expertAxis + ": the mesh --mesh " + d.mesh +
+                 " has no axis '" + req.presets.expertAxis + "'");
+  req.presetsText = presetsText.empty() ? "none (replicated)" : presetsText;
+  req.model = ctx.model;
+  req.optimizer = ctx.optimizerText;
+  if (ctx.chars) {
+    req.data.batch = ctx.chars->batch;
+    req.data.seq = ctx.chars->seq;
+    req.data.tokensArg = ctx.chars->tokensArg;
+    req.data.targetsArg = ctx.chars->targetsArg;
+    // The batch and sequence symbols, for the propagation's costs.
+    const ir::Function* step = ctx.module->findFunction(ctx.info.function);
+    std::map<std::string, ir::Tensor> sample = {
+        {ctx.chars->tokensArg, ir::Tensor(ir::DType::I64, {ctx.chars->batch, ctx.chars->seq})},
+        {ctx.chars->targetsArg, ir::Tensor(ir::DType::I64, {ctx.chars->batch, ctx.chars->seq})}};
+    if (step)
+      if (auto symbols = symbolsFromInputs(*step, sample); symbols.isOk())
+        req.symbolValues = *symbols;
+  }
+  req.data.seed = ctx.seed;
+  req.data.corpus = ctx.corpus;
+
+  // ---- the plan ----
+  StatusOr<DistributedPlan> plan = buildDistributedPlan(std::move(ctx.module), ctx.info, req);
+  if (!plan.isOk()) return irFail(plan.status());
+  if (!ctx.quiet || d.planCommand) std::cout << planSummary(*plan) << std::flush;
+  if (d.planCommand) {
+    if (Status st = writePlanFile(d.output, *plan); !st.isOk()) return irFail(st);
+    std::cout << "wrote " << d.output << " (" << plan->ranks << " ranks; run it with: mpirun -np "
+              << plan->ranks << " tessera run " << d.output << ")\n";
+    return kExitOk;
+  }
+
+  // ---- train -np: a temporary plan file, then mpirun ----
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+  if (ec) dir = "/tmp";
+  const std::string planPath =
+      (dir / ("tessera-plan-" + std::to_string(::getpid()) + ".tpb")).string();
+  if (Status st = writePlanFile(planPath, *plan); !st.isOk()) return irFail(st);
+  StatusOr<std::string> self = thisExecutable();
+  if (!self.isOk()) return irFail(self.status());
+  std::vector<std::string> args = {"run", planPath, "--steps", std::to_string(ctx.steps),
+                                   "--engine", ctx.engine, "--no-summary"};  // printed above
+  if (!ctx.logJson.empty()) args.insert(args.end(), {"--log-json", ctx.logJson});
+  if (!d.logDir.empty()) args.insert(args.end(), {"--log-dir", d.logDir});
+  if (!d.save.empty()) args.insert(args.end(), {"--save", d.save});
+  if (ctx.quiet) args.push_back("--quiet");
+  StatusOr<int> code = runMpirun(d.np, *self, args);
+  std::filesystem::remove(planPath, ec);
+  if (!code.isOk()) return irFail(code.status());
+  if (*code != 0) std::cerr << "error: the " << d.np << "-rank job failed (mpirun exit status "
+                            << *code << ")\n";
+  return *code;
+}
+
+}  // namespace tessera::launcher

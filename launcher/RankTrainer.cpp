@@ -1,0 +1,250 @@
+// One rank's training loop over a distributed plan (RankTrainer.h).
+#include "launcher/RankTrainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "comm/DataType.h"
+#include "ir/Interpreter.h"
+#include "launcher/CharData.h"
+#include "partition/exec/Shards.h"
+#include "passes/Pipeline.h"
+
+namespace tessera::launcher {
+
+namespace {
+
+// The compiled engine runs collectives once EngineOptions can carry the RankContext
+// (codegen/dist/RankContext.h); detected at compile time so that this file builds either way.
+template <class O>
+constexpr bool engineTakesRank = requires(O o, codegen::RankContext* r) { o.rank = r; };
+
+template <class O>
+void setEngineRank(O& o, codegen::RankContext& r) {
+  if constexpr (engineTakesRank<O>) o.rank = &r;
+}
+
+}  // namespace
+
+struct RankTrainer::Impl {
+  const DistributedPlan& plan;
+  codegen::RankContext& rank;
+  RankTrainOptions o;
+  const ir::Function* local = nullptr;
+  int64_t me = 0;
+  // Character data (empty corpus: none), drawn exactly like single-device `tessera train`.
+  std::optional<CharCorpus> corpus;
+  std::mt19937_64 rng;
+  int64_t batch = 0, seq = 0;
+  int tokensIndex = -1, targetsIndex = -1;
+  int64_t tokensPerStep = 1;
+  std::vector<int> carried;  // argument index of result 1 + i
+  // The interpreter: every argument's current local value, and the runtime of the collectives.
+  std::vector<ir::Tensor> args;
+  std::unique_ptr<ir::RankRuntime> runtime;
+  std::unique_ptr<codegen::Engine> engine;
+
+  Impl(const DistributedPlan& p, codegen::RankContext& r, RankTrainOptions opts)
+      : plan(p), rank(r), o(std::move(opts)) {}
+
+  int argIndex(const std::string& name) const {
+    for (int i = 0; i < local->numArguments(); ++i)
+      if (local->argument(i)->name() == name) return i;
+    return -1;
+  }
+
+  // This rank's piece of the global tensor of argument i.
+  ir::Tensor shard(int i, const ir::Tensor& global) const {
+    return partition::shardOf(global, plan.mesh, plan.arguments[i].sharding, me);
+  }
+
+  StatusOr<std::map<std::string, ir::Tensor>> stepInputs() {
+    std::map<std::string, ir::Tensor> in;
+    if (!corpus) return in;
+    CharBatch b = corpus->sample(batch, seq, rng);
+    in[plan.data.tokensArg] = shard(tokensIndex, b.tokens);
+    in[plan.data.targetsArg] = shard(targetsIndex, b.targets);
+    return in;
+  }
+};
+
+RankTrainer::RankTrainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RankTrainer::~RankTrainer() = default;
+
+int64_t RankTrainer::tokensPerStep() const { return impl_->tokensPerStep; }
+
+StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan& plan,
+                                                           codegen::RankContext& rank,
+                                                           const RankTrainOptions& o) {
+  auto impl = std::make_unique<Impl>(plan, rank, o);
+  Impl& I = *impl;
+  I.local = &plan.localFunction();
+  I.me = rank.worldRank();
+  if (o.steps < 1) return Status::error("--steps: must be >= 1, got " + std::to_string(o.steps));
+  if (o.engine == TrainLoopOptions::EngineKind::Compiled &&
+      !engineTakesRank<codegen::EngineOptions>)
+    return Status::error("the compiled engine cannot run collectives in this build; use "
+                         "--engine=interp");
+
+  // ---- data ----
+  const bool chars = plan.data.batch > 0;
+  if (!chars && (o.batch || o.seq || !o.corpus.empty()))
+    return Status::error("--batch/--seq/--data: this plan's step takes no character data");
+  if (chars) {
+    I.batch = o.batch ? o.batch : plan.data.batch;
+    I.seq = o.seq ? o.seq : plan.data.seq;
+    if (I.batch < 1 || I.seq < 1) return Status::error("--batch and --seq must be >= 1");
+    I.tokensIndex = I.argIndex(plan.data.tokensArg);
+    I.targetsIndex = I.argIndex(plan.data.targetsArg);
+    if (I.tokensIndex < 0 || I.targetsIndex < 0)
+      return Status::error("the plan's step has no %" + plan.data.tokensArg + "/%" +
+                           plan.data.targetsArg + " arguments for its character data");
+    // A fixed sequence length in the model must match --seq.
+    const ir::Shape& shape = plan.globalFunction().argument(I.tokensIndex)->type().shape;
+    if (shape.size() != 2) return Status::error("%" + plan.data.tokensArg + " must be of rank 2");
+    if (auto s = shape[1].constant(); s && *s != I.seq)
+      return Status::error("--seq " + std::to_string(I.seq) + ": the model's sequence length is " +
+                           std::to_string(*s));
+    if (auto b = shape[0].constant(); b && *b != I.batch)
+      return Status::error("--batch " + std::to_string(I.batch) + ": the model's batch is " +
+                           std::to_string(*b));
+    const std::string path =
+        !o.corpus.empty() ? o.corpus : (!plan.data.corpus.empty() ? plan.data.corpus : kDefaultCorpus);
+    TRY_ASSIGN(CharCorpus c, CharCorpus::load(path, I.seq));
+    I.corpus = std::move(c);
+    I.rng.seed(o.seed ? *o.seed : plan.data.seed);
+    I.tokensPerStep = I.batch * I.seq;
+  }
+
+  // ---- initial values: this rank's shard of every global value the plan holds ----
+  I.args.resize(I.local->numArguments());
+  for (int i = 0; i < I.local->numArguments(); ++i) {
+    if (i == I.tokensIndex || i == I.targetsIndex) continue;
+    const std::string& name = plan.arguments[i].name;
+    const ir::Parameter* p = plan.global->findParam(name);
+    if (!p || !p->init)
+      return Status::error("the plan has no value for argument %" + name + " of @" +
+                           plan.function);
+    I.args[i] = I.shard(i, *p->init);
+  }
+  for (const auto* names : {&plan.params, &plan.state})
+    for (const std::string& n : *names) {
+      const int i = I.argIndex(n);
+      if (i < 0) return Status::error("the plan's step has no argument %" + n);
+      I.carried.push_back(i);
+    }
+  // The loss must be whole on every rank (the partitioner reduces it); a plan that leaves it
+  // split or partial would print a different number on each rank.
+  if (!plan.resultShardings.empty() && !plan.resultShardings[0].isFullyReplicated())
+    return Status::error("the plan's loss is not replicated (" + plan.resultShardings[0].str() +
+                         ")");
+
+  // ---- the engine ----
+  if (o.engine == TrainLoopOptions::EngineKind::Compiled) {
+    codegen::EngineOptions eo = o.engineOptions;
+    setEngineRank(eo, rank);
+    eo.parameters.insert(plan.params.begin(), plan.params.end());
+    eo.optimizerState.insert(plan.state.begin(), plan.state.end());
+    const auto start = std::chrono::steady_clock::now();
+    TRY_ASSIGN(I.engine, codegen::Engine::compile(*plan.local, plan.function, eo));
+    if (o.log)
+      *o.log << "engine: " << I.engine->executable().thunks.size() << " thunks, built in "
+             << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+             << " s" << std::endl;
+    for (size_t r = 0; r < I.carried.size(); ++r)
+      TRY(I.engine->aliasResult(static_cast<int>(r + 1), plan.arguments[I.carried[r]].name));
+    for (int i = 0; i < I.local->numArguments(); ++i) {
+      if (i == I.tokensIndex || i == I.targetsIndex) continue;
+      TRY(I.engine->setArgument(plan.arguments[i].name, I.args[i]));
+    }
+    I.args.clear();  // the engine holds them now
+  } else {
+    I.runtime = codegen::makeRankRuntime(rank);
+  }
+  return std::unique_ptr<RankTrainer>(new RankTrainer(std::move(impl)));
+}
+
+StatusOr<std::vector<StepRecord>> RankTrainer::run() {
+  Impl& I = *impl_;
+  std::vector<StepRecord> records;
+  for (int step = 1; step <= I.o.steps; ++step) {
+    const auto start = std::chrono::steady_clock::now();
+    TRY_ASSIGN(auto inputs, I.stepInputs());
+    double loss = 0;
+    if (I.engine) {
+      StatusOr<std::vector<ir::Tensor>> r = I.engine->run(inputs);
+      if (!r.isOk())
+        return passes::withNote(r.status(), "note: at training step " + std::to_string(step));
+      loss = (*r)[0][0];
+    } else {
+      for (auto& [name, t] : inputs) I.args[I.argIndex(name)] = std::move(t);
+      StatusOr<ir::InterpretResult> r = ir::interpret(*I.local, I.args, *I.runtime);
+      if (!r.isOk())
+        return passes::withNote(r.status(), "note: at training step " + std::to_string(step));
+      for (size_t k = 0; k < I.carried.size(); ++k)
+        I.args[I.carried[k]] = std::move(r->outputs[k + 1]);
+      loss = r->outputs[0][0];
+    }
+    StepRecord rec;
+    rec.step = step;
+    rec.loss = loss;
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rec.tokensPerSecond = rec.seconds > 0 ? static_cast<double>(I.tokensPerStep) / rec.seconds : 0;
+    if (I.o.progress) *I.o.progress << progressLine(rec, I.o.steps) << std::endl;
+    if (I.o.logJson) *I.o.logJson << jsonLine(rec) << std::endl;
+    if (I.o.log) *I.o.log << progressLine(rec, I.o.steps) << std::endl;
+    records.push_back(rec);
+    if (!std::isfinite(loss))
+      return Status::error("step " + std::to_string(step) + ": the loss is " +
+                           (std::isnan(loss) ? "nan" : "infinite") +
+                           "; training diverged (try a lower --lr, or --clip)");
+  }
+  return records;
+}
+
+StatusOr<ir::Tensor> RankTrainer::localArgument(const std::string& name) const {
+  const Impl& I = *impl_;
+  if (I.engine) return I.engine->readArgument(name);
+  const int i = I.argIndex(name);
+  if (i < 0) return Status::error("no argument %" + name + " in @" + I.plan.function);
+  return I.args[i];
+}
+
+StatusOr<std::map<std::string, ir::Tensor>> RankTrainer::globalParameters(bool withState) const {
+  const Impl& I = *impl_;
+  comm::Communicator& world = I.rank.world();
+  std::map<std::string, ir::Tensor> out;
+  std::vector<std::string> names = I.plan.params;
+  if (withState) names.insert(names.end(), I.plan.state.begin(), I.plan.state.end());
+  for (const std::string& n : names) {
+    TRY_ASSIGN(ir::Tensor piece, localArgument(n));
+    // Every rank's piece has the same local shape; exchanged as f64 (exact for every dtype a
+    // parameter has).
+    const size_t count = static_cast<size_t>(piece.numElements());
+    std::vector<double> all(count * world.size());
+    if (comm::Status st = world.allGather(piece.data().data(), all.data(), count,
+                                          comm::DataType::F64);
+        !st.isOk())
+      return Status::error(st.message());
+    std::vector<ir::Tensor> pieces;
+    for (int r = 0; r < world.size(); ++r)
+      pieces.emplace_back(piece.dtype(), piece.shape(),
+                          std::vector<double>(all.begin() + r * count,
+                                              all.begin() + (r + 1) * count));
+    const int i = I.argIndex(n);
+    const ir::Shape& shape = I.plan.globalFunction().argument(i)->type().shape;
+    std::vector<int64_t> globalShape;
+    for (const ir::Dim& d : shape) {
+      std::optional<int64_t> c = d.constant();
+      if (!c) return Status::error("%" + n + " has a symbolic global shape");
+      globalShape.push_back(*c);
+    }
+    TRY_ASSIGN(ir::Tensor g, partition::assemble(pieces, I.plan.mesh,
+                                                 I.plan.arguments[i].sharding, globalShape));
+    out[n] = std::move(g);
+  }
+  return out;
+}
+
+}  // namespace tessera::launcher
