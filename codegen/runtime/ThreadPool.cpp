@@ -1,6 +1,8 @@
-// The spinning-then-sleeping pool (see ThreadPool.h).
+// The chunk-claiming pool (see ThreadPool.h).
 #include "codegen/runtime/ThreadPool.h"
 
+#include <algorithm>
+#include <cassert>
 #include <chrono>
 
 #if defined(__x86_64__)
@@ -10,27 +12,56 @@
 namespace tessera::codegen {
 
 namespace {
+
 inline void cpuRelax() {
 #if defined(__x86_64__)
   _mm_pause();
 #endif
 }
+
+// How long an idle worker spins before sleeping. Long enough to cover the serial gaps between a
+// step's parallel regions (a library op, a small GEMM), short enough that an idle engine costs
+// nothing.
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(100);
+
+inline uint32_t generationOf(uint64_t c) { return static_cast<uint32_t>(c >> 32); }
+inline int chunksOf(uint64_t c) { return static_cast<int>((c >> 16) & 0xFFFF); }
+inline int nextOf(uint64_t c) { return static_cast<int>(c & 0xFFFF); }
+
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  if (threads <= 0) threads = 1;
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { workerLoop(i); });
+  threads = std::clamp(threads, 1, 0xFFFF);
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { workerLoop(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
+}
+
+bool ThreadPool::work(uint32_t generation) {
+  bool ran = false;
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  while (generationOf(c) == generation && nextOf(c) < chunksOf(c)) {
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;  // c now holds the current word
+    // The chunk is ours, and the caller cannot publish a new job before we report it done, so
+    // fn_ and n_ are stable here.
+    int chunk = nextOf(c), chunks = chunksOf(c);
+    int64_t begin = n_ * chunk / chunks, end = n_ * (chunk + 1) / chunks;
+    (*fn_)(begin, end);
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    ran = true;
+    c = claim_.load(std::memory_order_acquire);
+  }
+  return ran;
 }
 
 void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
@@ -40,54 +71,47 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int64_
     fn(0, n);
     return;
   }
+  fn_ = &fn;
+  n_ = n;
+  done_.store(0, std::memory_order_relaxed);
+  uint32_t generation = generationOf(claim_.load(std::memory_order_relaxed)) + 1;
+  claim_.store((static_cast<uint64_t>(generation) << 32) | (static_cast<uint64_t>(chunks) << 16),
+               std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    fn_ = &fn;
-    n_ = n;
-    chunks_ = chunks;
-    pending_.store(chunks - 1);
-    generation_.fetch_add(1, std::memory_order_release);
+    if (sleepers_ > 0) wake_.notify_all();
   }
-  wake_.notify_all();
-  fn(0, n / chunks);
-  // Spin (the other chunks usually end within microseconds); yield when a worker was
-  // descheduled, so a loaded machine does not lose a core to waiting.
-  for (int spins = 0; pending_.load(std::memory_order_acquire) > 0; ++spins) {
+  work(generation);
+  // Only chunks a worker already started remain: spin, yielding if that worker was descheduled.
+  for (int spins = 0; done_.load(std::memory_order_acquire) < chunks; ++spins) {
     cpuRelax();
-    if (spins > 4096) std::this_thread::yield();
+    if (spins > 1024) std::this_thread::yield();
   }
 }
 
-void ThreadPool::workerLoop(int index) {
-  uint64_t seen = 0;
+void ThreadPool::workerLoop() {
+  uint32_t seen = generationOf(claim_.load(std::memory_order_acquire));
   while (true) {
-    // Spin for a short while (new work usually follows within microseconds), then sleep.
     auto start = std::chrono::steady_clock::now();
-    int spins = 0;
-    while (generation_.load(std::memory_order_acquire) == seen) {
-      cpuRelax();
-      if (++spins % 1024 == 0 &&
-          std::chrono::steady_clock::now() - start > std::chrono::microseconds(200)) {
-        std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return generation_.load() != seen; });
+    for (int spins = 1;; ++spins) {
+      uint32_t g = generationOf(claim_.load(std::memory_order_acquire));
+      if (g != seen) {
+        seen = g;
+        work(g);
+        start = std::chrono::steady_clock::now();
+        continue;
       }
+      if (stop_.load(std::memory_order_relaxed)) return;
+      cpuRelax();
+      if (spins % 256 == 0 && std::chrono::steady_clock::now() - start > kSpinBeforeSleep) break;
     }
-    seen = generation_.load(std::memory_order_acquire);
+    std::unique_lock<std::mutex> lock(mu_);
+    ++sleepers_;
+    wake_.wait(lock, [&] {
+      return stop_.load() || generationOf(claim_.load(std::memory_order_acquire)) != seen;
+    });
+    --sleepers_;
     if (stop_) return;
-    int chunks;
-    int64_t n;
-    const std::function<void(int64_t, int64_t)>* fn;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      chunks = chunks_;
-      n = n_;
-      fn = fn_;
-    }
-    if (index < chunks) {
-      int64_t begin = n * index / chunks, end = n * (index + 1) / chunks;
-      (*fn)(begin, end);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
-    }
   }
 }
 

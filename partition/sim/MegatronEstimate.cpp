@@ -101,16 +101,17 @@ StatusOr<double> optimizerSeconds(double n, const ir::Mesh& mesh, const cost::Cl
   return r.stepSeconds;
 }
 
-// Bytes of the values the forward pass defines (ops before `forwardEnd`) and the backward reads,
-// plus arguments the backward reads (the layer input under full recomputation): what a layer
-// keeps per micro-batch. A view shares its operand's buffer; a fused value has none.
-StatusOr<double> storedActivationBytes(const ir::Function& f, int forwardEnd,
+// Bytes of the values the layers' forward pass defines (ops in [begin, end)) and the backward
+// reads, plus arguments the backward reads (the layer input under full recomputation): what a
+// layer keeps per micro-batch. A view shares its operand's buffer; a fused value has none; the
+// layer's output counts as the next layer's input, not twice.
+StatusOr<double> storedActivationBytes(const ir::Function& f, int forwardBegin, int forwardEnd,
                                        const std::vector<cost::OpCost>& costs) {
   std::map<const ir::Op*, int> index;
   for (int i = 0; i < f.numOps(); ++i) index[f.ops()[static_cast<size_t>(i)].get()] = i;
   auto usedAfter = [&](const ir::Value* v) {
     for (const ir::Use& u : v->uses())
-      if (!u.user || index[u.user] >= forwardEnd) return true;
+      if (u.user && index[u.user] >= forwardEnd) return true;
     return false;
   };
   std::map<const ir::Value*, const ir::Value*> root;
@@ -126,7 +127,7 @@ StatusOr<double> storedActivationBytes(const ir::Function& f, int forwardEnd,
     const ir::Value* a = f.argument(i);
     if (a->name() == "x" && usedAfter(a)) TRY(keep(a));
   }
-  for (int i = 0; i < forwardEnd; ++i) {
+  for (int i = forwardBegin; i < forwardEnd; ++i) {
     const ir::Op& op = *f.ops()[static_cast<size_t>(i)];
     if (op.numResults() != 1 || costs[static_cast<size_t>(i)].fused) continue;
     const ir::Value* v = op.result(0);
@@ -150,7 +151,7 @@ StatusOr<LayerSim> StageCache::get(const MegatronStageConfig& s, const cost::Clu
                     std::to_string(s.microBatch) + "/" + std::to_string(s.tp) + "/" +
                     recomputeName(s.recompute) + "/" + std::to_string(s.sequenceParallel) +
                     std::to_string(s.embedding) + std::to_string(s.head) +
-                    std::to_string(s.accumulateMainGrads);
+                    std::to_string(s.accumulateMainGrads) + ir::dtypeName(s.dtype);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   TRY_ASSIGN(MegatronProgram prog, buildMegatronStage(s));
@@ -164,7 +165,7 @@ StatusOr<LayerSim> StageCache::get(const MegatronStageConfig& s, const cost::Clu
   for (auto& [axes, st] : r.comm) out.exposedTpSeconds += st.exposedSeconds;
   out.params = prog.parametersPerRank;
   out.peakBytes = r.memory.peakBytes;
-  TRY_ASSIGN(out.storedBytes, storedActivationBytes(*prog.function, prog.forwardEnd, costs));
+  TRY_ASSIGN(out.storedBytes, storedActivationBytes(*prog.function, prog.forwardBegin, prog.forwardEnd, costs));
   cache_.emplace(key, out);
   return out;
 }
@@ -206,6 +207,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   sc.accumulateMainGrads = run.localDdp;
   sc.recompute = run.recompute;
   sc.sequenceParallel = run.sequenceParallel && run.tp > 1;
+  sc.dtype = run.dtype;
   auto stage = [&](bool emb, bool head) {
     MegatronStageConfig s = sc;
     s.embedding = emb;
@@ -213,14 +215,28 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     return sims.get(s, c);
   };
   TRY_ASSIGN(LayerSim layer, stage(false, false));
+  // A mixed stage: k layers fully recomputed, the others on `recompute`; the ends run the latter.
+  const int64_t kFull = run.recompute == Recompute::Full ? 0 : run.fullRecomputeLayers;
+  if (kFull < 0 || (kFull > 0 && kFull > layersPerStage - 1))
+    return bad("full-recompute layers must be between 0 and the stage's layers - 1");
+  LayerSim full = layer;
+  if (kFull > 0) {
+    MegatronStageConfig f = sc;
+    f.recompute = Recompute::Full;
+    TRY_ASSIGN(full, sims.get(f, c));
+  }
+  const double ls = static_cast<double>(layersPerStage), k = static_cast<double>(kFull);
   out.layerSeconds = layer.seconds;
   out.layerExposedTpSeconds = layer.exposedTpSeconds;
-  out.activationBytesPerLayer = layer.storedBytes;
+  out.activationBytesPerLayer = ((ls - k) * layer.storedBytes + k * full.storedBytes) / ls;
 
   // States: 16-bit weights, gradients (fp32 main gradients under DDP=local), fp32 master
   // weights and Adam moments (split over dp by ZeRO-1).
-  const double gradBytes = run.localDdp ? 4 : 2;
-  const double stateBytesPerParam = 2 + gradBytes + (run.zero >= 1 ? 12.0 / static_cast<double>(d) : 12.0);
+  // fp32 training: 4-byte weights and gradients and 8 bytes of moments.
+  const double w = ir::dtypeBytes(run.dtype);
+  const double gradBytes = run.localDdp ? 4 : w;
+  const double optBytes = w >= 4 ? 8 : 12;
+  const double stateBytesPerParam = w + gradBytes + (run.zero >= 1 ? optBytes / static_cast<double>(d) : optBytes);
 
   // The first and last stages (one stage doing both when pp = 1).
   double stageTime = 0, stageParams = 0;
@@ -236,19 +252,19 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
           : std::min(m * v, 2 * (p - 1) + (v - 1) * p + 1) * static_cast<double>(layersPerStage) / v;
   for (auto [emb, head] : ends) {
     TRY_ASSIGN(LayerSim r, stage(emb, head));
-    double t = r.seconds + static_cast<double>(layersPerStage - 1) * out.layerSeconds;
+    double t = r.seconds + (ls - 1 - k) * out.layerSeconds + k * full.seconds;
     double params = r.params + static_cast<double>(layersPerStage - 1) * layer.params;
     stageTime = std::max(stageTime, t);
     stageParams = std::max(stageParams, params);
     // One micro-batch of this end stage's program is the transient peak; the rest of the
     // stage's layers hold their states, and earlier micro-batches their stored activations.
     double stageInflight = emb ? inflight : static_cast<double>(layersPerStage);
-    double mem = r.peakBytes - r.params * 2 + params * stateBytesPerParam +
-                 std::max(0.0, stageInflight - 1) * layer.storedBytes;
+    double mem = r.peakBytes - r.params * w + params * stateBytesPerParam +
+                 std::max(0.0, stageInflight - 1) * out.activationBytesPerLayer;
     if (mem > out.peakMemoryBytes) {
       out.peakMemoryBytes = mem;
       out.stateBytes = params * stateBytesPerParam;
-      out.activationBytes = stageInflight * layer.storedBytes;
+      out.activationBytes = stageInflight * out.activationBytesPerLayer;
     }
   }
   out.microbatchSeconds = stageTime;
@@ -260,7 +276,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   if (run.pp > 1) {
     TRY_ASSIGN(auto ids, cost::axisGroup(mesh, {"pp"}, c));
     cost::GroupShape pair = cost::groupShape({ids[0], ids[1]}, c);
-    const double full = 2.0 * static_cast<double>(run.microBatch * run.seq * run.hidden);
+    const double full = w * static_cast<double>(run.microBatch * run.seq * run.hidden);
     double one = cost::estimateCollective(cost::CollectiveKind::SendRecv, full / static_cast<double>(run.tp), pair, c).seconds;
     if (run.tp > 1 && !sc.sequenceParallel) {
       TRY_ASSIGN(auto tpIds, cost::axisGroup(mesh, {"tp"}, c));
@@ -279,7 +295,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     if (run.zero >= 1) {
       out.dataParallelSeconds +=
           cost::estimateCollective(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams, g, c).seconds +
-          cost::estimateCollective(cost::CollectiveKind::AllGather, 2 * stageParams, g, c).seconds;
+          cost::estimateCollective(cost::CollectiveKind::AllGather, w * stageParams, g, c).seconds;
     } else {
       out.dataParallelSeconds +=
           cost::estimateCollective(cost::CollectiveKind::AllReduce, gradBytes * stageParams, g, c).seconds;

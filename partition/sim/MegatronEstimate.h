@@ -47,6 +47,8 @@ struct MegatronRun {
   Recompute recompute = Recompute::Full;
   bool sequenceParallel = false;
   int zero = 0;                 // 1: optimizer state split over dp (Megatron's distributed optimizer)
+  int64_t fullRecomputeLayers = 0;  // per stage: layers fully recomputed, the rest use `recompute`
+  ir::DType dtype = ir::DType::BF16;  // weights and activations; F32: fp32 training (CPU ranks)
   double publishedSeconds = 0;  // iteration time, 0 if unknown
 };
 

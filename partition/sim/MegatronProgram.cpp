@@ -297,6 +297,7 @@ StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
 
   std::vector<LayerActs> acts;
   std::vector<Value*> inputs;
+  prog.forwardBegin = f->numOps();
   for (int64_t l = 0; l < c.layers; ++l) {
     inputs.push_back(x);
     acts.push_back(bld.forward(x, lp[static_cast<size_t>(l)]));

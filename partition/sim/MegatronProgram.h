@@ -59,7 +59,8 @@ struct MegatronProgram {
   std::set<const ir::Op*> recomputeOps;
   std::set<const ir::Op*> asyncOps;    // collectives that overlap compute (SimOptions::asyncOps)
   double parametersPerRank = 0;        // local parameter count of this stage
-  int forwardEnd = 0;                  // ops [0, forwardEnd) are the layers' forward pass
+  int forwardBegin = 0;                // ops [forwardBegin, forwardEnd) are the layers' forward
+  int forwardEnd = 0;                  // pass (after the shared mask and the embedding)
 };
 
 // Errors: sizes that do not divide (hidden by heads, heads or ffn or vocab by tp), non-positive.

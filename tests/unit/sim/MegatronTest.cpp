@@ -168,9 +168,80 @@ TEST(MegatronTable1, PredictionsPerRow) {
                 static_cast<long long>(p->microbatches), run.publishedTflops, p->tflopsPerGpu, 100 * err,
                 p->stepSeconds, p->bubbleSeconds, p->dataParallelSeconds, p->simulateSeconds);
     EXPECT_LT(p->tflopsPerGpu, 312);
-    EXPECT_GT(p->tflopsPerGpu, run.publishedTflops / 3);
+    EXPECT_LT(std::fabs(err), 0.10) << run.name;  // issue 7: every row within 10%
   }
   std::printf("mean |error| %.1f%%, worst %.1f%%\n", 100 * sumAbs / 10, 100 * worst);
+  EXPECT_LE(sumAbs / 10, 0.05);  // and the mean absolute error at most 5%
+}
+
+// Korthikanti et al. 2022 Table 5: iteration time with full recomputation and with sequence
+// parallelism + selective recomputation, same tolerances.
+TEST(KorthikantiTable5, IterationTimesWithinTolerance) {
+  for (bool spSel : {false, true}) {
+    double sumAbs = 0;
+    auto rows = korthikantiTable5(spSel);
+    for (const MegatronRun& run : rows) {
+      auto c = cost::parseClusterShorthand(std::to_string(run.gpus / 8) + "x8:a100-80g");
+      ASSERT_TRUE(c.isOk());
+      auto p = predictMegatron(run, *c);
+      ASSERT_TRUE(p.isOk()) << p.status().message();
+      double err = (p->stepSeconds - run.publishedSeconds) / run.publishedSeconds;
+      sumAbs += std::fabs(err);
+      std::printf("%-5s %-15s published %6.2f s predicted %6.2f s %+5.1f%%\n", run.name.c_str(),
+                  spSel ? "SP+selective" : "full recompute", run.publishedSeconds, p->stepSeconds, 100 * err);
+      EXPECT_LT(std::fabs(err), 0.10) << run.name << (spSel ? " SP+selective" : " full");
+    }
+    EXPECT_LE(sumAbs / static_cast<double>(rows.size()), 0.05) << (spSel ? "SP+selective" : "full");
+  }
+}
+
+// What a layer stores for its backward, counted from the layer program, against Korthikanti et
+// al.'s Table 2 (16-bit, per layer and micro-batch): s b h (34 + 5 a s / h) without parallelism,
+// s b h (10 + 24/t + 5 a s/(h t)) with tensor parallelism, s b h (34/t + 5 a s/(h t)) with SP; the
+// attention term goes with selective recompute; full recompute keeps the input, 2 s b h (/t).
+TEST(MegatronProgram, StoredActivationsMatchKorthikantiTable2) {
+  auto c = cost::parseClusterShorthand("1x8:a100-80g");
+  ASSERT_TRUE(c.isOk());
+  const double s = 256, b = 2, h = 512, a = 8;
+  auto stored = [&](int64_t t, bool sp, Recompute rc) {
+    MegatronStageConfig cfg;
+    cfg.hidden = 512, cfg.heads = 8, cfg.seq = 256, cfg.microBatch = 2, cfg.tp = t, cfg.vocab = 1024;
+    cfg.sequenceParallel = sp;
+    cfg.recompute = rc;
+    StageCache cache;
+    auto r = cache.get(cfg, *c);
+    EXPECT_TRUE(r.isOk()) << r.status().message();
+    return r.isOk() ? r->storedBytes : -1.0;
+  };
+  const double sbh = s * b * h, att = 5 * a * s / h;
+  EXPECT_DOUBLE_EQ(stored(1, false, Recompute::None), sbh * (34 + att));
+  EXPECT_DOUBLE_EQ(stored(4, false, Recompute::None), sbh * (10 + 24.0 / 4 + att / 4));
+  EXPECT_DOUBLE_EQ(stored(4, true, Recompute::None), sbh * (34.0 / 4 + att / 4));
+  EXPECT_DOUBLE_EQ(stored(4, true, Recompute::Selective), sbh * 34.0 / 4);
+  EXPECT_DOUBLE_EQ(stored(4, false, Recompute::Full), 2 * sbh);
+  EXPECT_DOUBLE_EQ(stored(4, true, Recompute::Full), 2 * sbh / 4);
+}
+
+TEST(MegatronProgram, SequenceParallelSwapsAllReducesForGatherAndScatter) {
+  MegatronStageConfig c;
+  c.layers = 2;
+  c.hidden = 256;
+  c.heads = 8;
+  c.seq = 64;
+  c.tp = 4;
+  c.recompute = Recompute::Selective;
+  c.sequenceParallel = true;
+  auto p = buildMegatronStage(c);
+  ASSERT_TRUE(p.isOk()) << p.status().message();
+  // Per layer: forward 2 gathers + 2 scatters; backward 2 gathers + 2 scatters + 2 re-gathers.
+  EXPECT_EQ(countOps(*p->function, ir::OpKind::AllReduce), 0);
+  EXPECT_EQ(countOps(*p->function, ir::OpKind::AllGather), 2 * 6);
+  EXPECT_EQ(countOps(*p->function, ir::OpKind::ReduceScatter), 2 * 4);
+  EXPECT_EQ(p->asyncOps.size(), 2u * 2);
+  // Selective recompute re-runs the attention core only: 1 GEMM (q k^T) per layer.
+  int gemms = 0;
+  for (const ir::Op* op : p->recomputeOps) gemms += op->kind() == ir::OpKind::Dot;
+  EXPECT_EQ(gemms, 2);
 }
 
 TEST(MegatronTable1, BadPlansAreErrors) {

@@ -1,0 +1,208 @@
+// The planner's search (Planner.h): enumerate the mesh shapes and menu choices, price each with
+// the cached-block step model, keep the best plan per (dp, tp, pp).
+#include "partition/planner/Planner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <tuple>
+
+namespace tessera::partition::planner {
+
+namespace {
+
+std::vector<int64_t> divisors(int64_t n) {
+  std::vector<int64_t> d;
+  for (int64_t i = 1; i <= n; ++i)
+    if (n % i == 0) d.push_back(i);
+  return d;
+}
+
+std::string gb(double bytes) {
+  std::ostringstream o;
+  o.precision(3);
+  o << bytes / 1e9 << " GB";
+  return o.str();
+}
+
+}  // namespace
+
+PlannerOptions megatronMenu(PlannerOptions o) {
+  o.allowSequenceParallel = false;
+  o.allowSelectiveRecompute = false;
+  o.allowNoRecompute = false;
+  o.allowZero1 = false;
+  return o;
+}
+
+std::string Plan::describe() const {
+  std::ostringstream o;
+  o << "dp=" << dp << " tp=" << tp << " pp=" << pp;
+  if (virtualStages > 1) o << " v=" << virtualStages;
+  o << " mb=" << microBatch << " m=" << microbatches << (sequenceParallel ? " sp" : "")
+    << " remat=" << sim::recomputeName(recompute);
+  if (fullRecomputeLayers > 0) o << "+" << fullRecomputeLayers << "full";
+  if (zero) o << " zero" << zero;
+  return o.str();
+}
+
+std::string Plan::meshFlag() const {
+  std::string s;
+  auto add = [&](const char* axis, int64_t n) {
+    if (n > 1) s += (s.empty() ? "" : ",") + std::string(axis) + "=" + std::to_string(n);
+  };
+  add("pp", pp);
+  add("dp", dp);
+  add("tp", tp);
+  return s.empty() ? "dp=1" : s;
+}
+
+std::string Plan::parallelFlag() const {
+  std::string s;
+  auto add = [&](const std::string& x) { s += (s.empty() ? "" : ",") + x; };
+  if (dp > 1) add("dp");
+  if (tp > 1) add("megatron");
+  if (sequenceParallel) add("sequence-parallel");
+  if (zero > 0) add("zero=" + std::to_string(zero));
+  return s;
+}
+
+sim::MegatronRun runOf(const TransformerShape& model, const Plan& plan, int64_t gpus,
+                       const PlannerOptions& o) {
+  sim::MegatronRun r;
+  r.name = model.name;
+  r.layers = model.layers;
+  r.hidden = model.hidden;
+  r.heads = model.heads;
+  r.seq = model.seq;
+  r.vocab = model.vocab;
+  r.tp = plan.tp;
+  r.pp = plan.pp;
+  r.gpus = gpus;
+  r.globalBatch = o.globalBatch;
+  r.microBatch = plan.microBatch;
+  r.virtualStages = plan.virtualStages;
+  r.localDdp = o.localDdp;
+  r.dtype = o.dtype;
+  r.recompute = plan.recompute;
+  r.fullRecomputeLayers = plan.fullRecomputeLayers;
+  r.sequenceParallel = plan.sequenceParallel;
+  r.zero = plan.zero;
+  return r;
+}
+
+StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::ClusterSpec& cluster,
+                                     const PlannerOptions& o) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto fail = [&](const std::string& m) { return Status::error("plan " + model.name + ": " + m); };
+  if (model.layers < 1 || model.hidden < 1 || model.heads < 1 || model.seq < 1 || model.vocab < 1)
+    return fail("layers, hidden, heads, sequence and vocab must be positive");
+  if (model.hidden % model.heads) return fail("hidden is not divisible by heads");
+  if (o.globalBatch < 1) return fail("the global batch must be positive");
+  const int64_t N = cluster.numDevices();
+  const double limit = o.memoryLimit > 0 ? o.memoryLimit : cluster.device.memoryBytes;
+
+  std::vector<sim::Recompute> menu;
+  if (o.allowNoRecompute) menu.push_back(sim::Recompute::None);
+  if (o.allowSelectiveRecompute) menu.push_back(sim::Recompute::Selective);
+  menu.push_back(sim::Recompute::Full);
+
+  sim::StageCache cache;
+  PlanResult res;
+  res.minMemoryBytes = INFINITY;
+  // Best plan per (dp, tp, pp).
+  std::map<std::tuple<int64_t, int64_t, int64_t>, Plan> best;
+  bool anyDivides = false;
+
+  auto price = [&](Plan p) -> StatusOr<std::optional<Plan>> {
+    sim::MegatronRun run = runOf(model, p, N, o);
+    TRY_ASSIGN(sim::MegatronPrediction pr, sim::predictMegatron(run, cluster, &cache));
+    ++res.candidates;
+    res.minMemoryBytes = std::min(res.minMemoryBytes, pr.peakMemoryBytes);
+    p.prediction = pr;
+    if (pr.peakMemoryBytes > limit) {
+      ++res.rejectedMemory;
+      return std::optional<Plan>();
+    }
+    return std::optional<Plan>(p);
+  };
+
+  for (int64_t tp = 1; tp <= std::min(o.maxTp, cluster.devicesPerNode); tp *= 2) {
+    if (model.heads % tp || model.vocab % tp || N % tp) continue;
+    for (int64_t pp : divisors(model.layers)) {
+      if (!o.allowPipeline && pp > 1) break;
+      if (N % (tp * pp)) continue;
+      const int64_t d = N / (tp * pp);
+      if (o.globalBatch % d) continue;
+      const int64_t perReplica = o.globalBatch / d;
+      for (int64_t mb = 1; mb <= o.maxMicroBatch && mb <= perReplica; mb *= 2) {
+        if (perReplica % mb) continue;
+        const int64_t m = perReplica / mb;
+        const int64_t perStage = model.layers / pp;
+        for (int64_t v : divisors(perStage)) {
+          if (v > 1 && (!o.allowInterleave || pp == 1 || m % pp)) continue;
+          for (int spi = 0; spi < 2; ++spi) {
+            const bool sp = spi == 1;
+            if (sp && (tp == 1 || !o.allowSequenceParallel || (mb * model.seq) % tp)) continue;
+            for (sim::Recompute rc : menu) {
+              for (int zero = 0; zero <= (o.allowZero1 && d > 1 ? 1 : 0); ++zero) {
+                anyDivides = true;
+                Plan p;
+                p.dp = d, p.tp = tp, p.pp = pp, p.virtualStages = v, p.microBatch = mb, p.microbatches = m;
+                p.recompute = rc, p.sequenceParallel = sp, p.zero = zero;
+                TRY_ASSIGN(auto ok, price(p));
+                // Over the limit with a cheap menu item: recompute the fewest layers fully
+                // (time and memory are linear in their number k; solve for k, then check).
+                if (!ok && rc != sim::Recompute::Full && perStage > 1) {
+                  Plan hi = p;
+                  hi.fullRecomputeLayers = perStage - 1;
+                  sim::MegatronRun r0 = runOf(model, p, N, o);
+                  sim::MegatronRun r1 = runOf(model, hi, N, o);
+                  TRY_ASSIGN(auto m0, sim::predictMegatron(r0, cluster, &cache));
+                  TRY_ASSIGN(auto m1, sim::predictMegatron(r1, cluster, &cache));
+                  double slope = (m0.peakMemoryBytes - m1.peakMemoryBytes) / static_cast<double>(perStage - 1);
+                  if (slope > 0 && m1.peakMemoryBytes <= limit) {
+                    int64_t k = static_cast<int64_t>(std::ceil((m0.peakMemoryBytes - limit) / slope));
+                    k = std::clamp<int64_t>(k, 1, perStage - 1);
+                    for (; k <= perStage - 1 && !ok; ++k) {
+                      Plan q = p;
+                      q.fullRecomputeLayers = k;
+                      TRY_ASSIGN(ok, price(q));
+                    }
+                  }
+                }
+                if (!ok) continue;
+                auto key = std::make_tuple(d, tp, pp);
+                auto it = best.find(key);
+                if (it == best.end() || ok->prediction.stepSeconds < it->second.prediction.stepSeconds)
+                  best[key] = *ok;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  res.blocksSimulated = cache.size();
+  if (!anyDivides)
+    return fail("no plan divides the global batch " + std::to_string(o.globalBatch) + " over " +
+                std::to_string(N) + " devices (data-parallel degree x micro-batch must divide it, "
+                "with tp a power of two dividing the heads and the vocab, pp dividing the layers)");
+  if (best.empty())
+    return fail("no plan fits " + gb(limit) + " per device: the smallest needs at least " +
+                gb(res.minMemoryBytes) + " per device (" + std::to_string(res.candidates) + " plans tried)");
+  std::vector<Plan> all;
+  for (auto& [k, p] : best) all.push_back(p);
+  std::sort(all.begin(), all.end(), [](const Plan& a, const Plan& b) {
+    return a.prediction.stepSeconds < b.prediction.stepSeconds;
+  });
+  res.best = all[0];
+  for (size_t i = 1; i < all.size() && static_cast<int>(i) <= o.runnersUp; ++i) res.runnersUp.push_back(all[i]);
+  res.searchSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace tessera::partition::planner

@@ -1,0 +1,89 @@
+// The automatic planner: the fastest way to train a GPT-style transformer on a cluster within
+// each device's memory. It searches data parallelism (with or without ZeRO-1), tensor
+// parallelism (with or without sequence parallelism), pipeline stages and virtual stages, the
+// micro-batch size (the count follows from the global batch) and activation recomputation per
+// layer (none / selective / full, mixed within a stage), and prices each candidate with the
+// simulator's Megatron step model (partition/sim/MegatronEstimate.h).
+//
+// Why it is fast: every layer of a stage runs the same per-rank program, so the repeated block
+// is simulated once per distinct (tp, sequence parallel, micro-batch, recompute) and cached
+// (sim::StageCache); a candidate plan is then a few arithmetic terms. Per-layer recomputation
+// on a chain of identical layers is a counting problem: with k of a stage's layers fully
+// recomputed and the rest on a cheaper menu item, time and memory are both linear in k, so the
+// smallest k that fits the memory limit is optimal (the chain DP of PLANNER.md §3 collapses to
+// it). Stage placement is balanced (Megatron requires the layer count divisible by the stages).
+//
+// Limits (reported, not hidden): dense transformers only (no expert parallelism yet), tp inside
+// a node and a power of two, ZeRO stages above 1 are not priced.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/Status.h"
+#include "partition/cost/ClusterSpec.h"
+#include "partition/sim/MegatronEstimate.h"
+
+namespace tessera::partition::planner {
+
+// A GPT-style transformer as the planner needs it.
+struct TransformerShape {
+  std::string name;
+  int64_t layers = 0, hidden = 0, heads = 0, seq = 0, vocab = 0;
+};
+
+struct PlannerOptions {
+  int64_t globalBatch = 0;      // sequences per step
+  double memoryLimit = 0;       // bytes per device; 0: the device's memory
+  // The menu. Megatron-LM SC'21's own menu is full recompute, no SP, no ZeRO (see megatronMenu).
+  bool allowSequenceParallel = true;
+  bool allowSelectiveRecompute = true;
+  bool allowNoRecompute = true;
+  bool allowZero1 = true;
+  bool allowInterleave = true;
+  bool allowPipeline = true;
+  int64_t maxTp = 8;
+  int64_t maxMicroBatch = 16;
+  bool localDdp = true;         // fp32 main gradients (Megatron's DDP=local); false: 16-bit grads
+  ir::DType dtype = ir::DType::BF16;  // F32 for CPU ranks (fp32 training)
+  int runnersUp = 4;
+};
+
+// Megatron-LM SC'21's menu: full recomputation only, no sequence parallelism, no ZeRO.
+PlannerOptions megatronMenu(PlannerOptions o);
+
+struct Plan {
+  int64_t dp = 1, tp = 1, pp = 1, virtualStages = 1, microBatch = 1, microbatches = 1;
+  sim::Recompute recompute = sim::Recompute::Full;  // most layers
+  int64_t fullRecomputeLayers = 0;                  // per stage, the rest use `recompute`
+  bool sequenceParallel = false;
+  int zero = 0;
+  sim::MegatronPrediction prediction;
+  std::string describe() const;                     // "dp=4 tp=8 pp=2 v=3 mb=2 m=24 sp sel zero1"
+  // Launcher flags: `--mesh dp=4,tp=8 --parallel dp,megatron,sequence-parallel,zero=1`.
+  std::string meshFlag() const;
+  std::string parallelFlag() const;
+};
+
+struct PlanResult {
+  Plan best;
+  std::vector<Plan> runnersUp;   // next best, each a different (dp, tp, pp) or menu choice
+  int64_t candidates = 0;        // plans priced
+  int64_t rejectedMemory = 0;    // plans over the memory limit
+  double minMemoryBytes = 0;     // the smallest memory any plan needs
+  size_t blocksSimulated = 0;    // distinct layer programs simulated
+  double searchSeconds = 0;
+};
+
+// Errors: a shape or batch that is not positive; no (dp, tp, pp, micro-batch) dividing the global
+// batch and the layers ("no plan divides ..."); every plan over the memory limit ("needs at
+// least X GB per device").
+StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::ClusterSpec& cluster,
+                                     const PlannerOptions& options);
+
+// The run of `plan` for the simulator (sim::predictMegatron).
+sim::MegatronRun runOf(const TransformerShape& model, const Plan& plan, int64_t gpus,
+                       const PlannerOptions& options);
+
+}  // namespace tessera::partition::planner
