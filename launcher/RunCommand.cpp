@@ -3,6 +3,8 @@
 // collective, so a wrong plan or -np ends every rank with the same clear error instead of a hang;
 // then it builds its communicators (RankContext), takes its shard of the global initial values,
 // and trains (RankTrainer.h). Rank 0 prints the step lines; --log-dir gives every rank a log.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -94,7 +96,7 @@ int runRun(const RunOptions& o) {
                               o.logDir + "/rank" + std::to_string(me) + ".log",
                           kExitUsage);
     log << "rank " << me << " of " << (*world)->size() << ", plan " << o.plan << " ("
-        << plan->fingerprint << ")\n";
+        << plan->fingerprint << ")\npid " << ::getpid() << std::endl;
   }
   std::ofstream json;
   if (me == 0 && !o.logJson.empty()) {

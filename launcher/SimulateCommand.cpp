@@ -5,6 +5,9 @@
 //                    [--sym B=8,S=128] [--async]
 //   tessera simulate --megatron-table1 [--device a100-80g]
 //   tessera simulate --validate [--device a100-80g]
+//   tessera simulate --zoo-train gpt [--zoo-opt layers=4,hidden=256] --batch 8 --seq 128
+//                    --cluster 1:cpu      the single-device training step of a zoo model (AdamW),
+//                                         to compare with `tessera train`'s measured step time
 //
 // --validate prints every validation table of issue 7: Megatron-LM SC'21 Table 1 with
 // Megatron's plans, Korthikanti et al. 2022 Table 5 (full recompute, SP + selective), and the
@@ -16,8 +19,11 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
+#include "frontend/Zoo.h"
 #include "launcher/Commands.h"
+#include "passes/training/TrainStep.h"
 #include "launcher/FileUtil.h"
 #include "launcher/ModuleIO.h"
 #include "partition/cost/ClusterSpec.h"
@@ -50,6 +56,10 @@ class SimulateCommand : public Command {
     cmd_->add_flag("--megatron-table1", table1_, "Print the Megatron-LM SC'21 Table 1 validation");
     cmd_->add_flag("--validate", validate_, "Print every validation table (Table 1, Table 5, planner)");
     cmd_->add_option("--device", device_, "Device for --megatron-table1 (default a100-80g)");
+    cmd_->add_option("--zoo-train", zooTrain_, "Simulate the training step (AdamW) of this zoo model");
+    cmd_->add_option("--zoo-opt", zooOpts_, "Zoo size options for --zoo-train, KEY=VALUE")->delimiter(',');
+    cmd_->add_option("--batch", batch_, "Batch (symbol B) for --zoo-train (default 8)");
+    cmd_->add_option("--seq", seq_, "Sequence length (symbol S) for --zoo-train (default: the model's)");
     cmd_->footer("Cluster file format: docs/cluster-format.md.\nExit codes: 0 ok, 1 error in the IR or cluster, 2 usage error.\n");
     return cmd_;
   }
@@ -57,6 +67,7 @@ class SimulateCommand : public Command {
   int run() override {
     if (validate_) return runValidate();
     if (table1_) return runTable1();
+    if (!zooTrain_.empty()) return runZooTrain();
     if (input_.empty()) return usageError("simulate: a program FILE (or --megatron-table1) is required");
     if (cluster_.empty()) return usageError("simulate: --cluster is required");
     auto c = loadCluster();
@@ -217,6 +228,41 @@ class SimulateCommand : public Command {
     return kExitOk;
   }
 
+  int runZooTrain() {
+    if (cluster_.empty()) return usageError("simulate --zoo-train: --cluster is required (e.g. 1:cpu)");
+    auto c = loadCluster();
+    if (!c) return usageError(usageText(c.status().message()));
+    std::map<std::string, std::string> opts;
+    for (const std::string& kv : zooOpts_) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return usageError("--zoo-opt " + kv + ": expected KEY=VALUE");
+      opts[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    auto m = frontend::buildZooModel(zooTrain_, opts);
+    if (!m) return usageError("--zoo-train: " + m.status().message());
+    passes::TrainStepOptions ts;
+    auto info = passes::buildTrainStep(**m, ts);
+    if (!info) return (std::cerr << info.status().message() << "\n", kExitIrError);
+    const ir::Function* f = (*m)->findFunction(info->function);
+    if (!f) return (std::cerr << "no training step function\n", kExitIrError);
+    sim::SimOptions o;
+    o.symbols["B"] = batch_;
+    int64_t seq = seq_;
+    if (seq <= 0) {
+      for (const auto& z : frontend::zooModels())
+        if (z.name == zooTrain_ && z.defaults.count("seq")) seq = std::stoll(z.defaults.at("seq"));
+      if (opts.count("seq")) seq = std::stoll(opts["seq"]);
+    }
+    o.symbols["S"] = seq > 0 ? seq : 1;
+    ir::Mesh single = ir::Mesh::make("single", {});
+    auto r = sim::simulate(*f, single, *c, o);
+    if (!r) return (std::cerr << r.status().message() << "\n", kExitIrError);
+    std::printf("training step of %s (AdamW), B=%lld S=%lld\n", zooTrain_.c_str(),
+                static_cast<long long>(batch_), static_cast<long long>(o.symbols["S"]));
+    print(*r, *c);
+    return kExitOk;
+  }
+
   int runValidate() {
     int rc = runTable1();
     if (rc != kExitOk) return rc;
@@ -226,7 +272,9 @@ class SimulateCommand : public Command {
 
   CLI::App* cmd_ = nullptr;
   std::string input_, cluster_, func_, mesh_, device_ = "a100-80g";
-  std::vector<std::string> syms_;
+  std::vector<std::string> syms_, zooOpts_;
+  std::string zooTrain_;
+  int64_t batch_ = 8, seq_ = 0;
   bool async_ = false, table1_ = false, validate_ = false;
 };
 

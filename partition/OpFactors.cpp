@@ -408,15 +408,17 @@ StatusOr<FactorMap> topKRule(const Op& op) {
   return b.m;
 }
 
-// softmax / log_softmax / cumsum along `axis`: that axis Local, the rest parallel.
+// softmax / log_softmax / cumsum along `axis`: that axis Normalized (softmax, log_softmax: a
+// split is lowered as max/exp/sum with all_reduces) or Local (cumsum), the rest parallel.
 StatusOr<FactorMap> axisLocalRule(const Op& op) {
   Builder b(op);
   const ir::Shape& in = opShape(op, 0);
   TRY_ASSIGN(int axis, axisOf(op, "axis", static_cast<int>(in.size())));
+  const FactorKind axisKind = op.kind() == OpKind::Cumsum ? FactorKind::Local : FactorKind::Normalized;
   for (size_t d = 0; d < in.size(); ++d) {
     bool loc = static_cast<int>(d) == axis;
     b.m.resultDims[0][d] = b.m.operandDims[0][d] =
-        b.add(loc ? FactorKind::Local : FactorKind::Parallel, (loc ? "axis" : "d") + std::to_string(d), in[d]);
+        b.add(loc ? axisKind : FactorKind::Parallel, (loc ? "axis" : "d") + std::to_string(d), in[d]);
   }
   if (op.kind() == OpKind::Cumsum) b.m.operandLinear = {true};
   return b.m;
@@ -439,9 +441,9 @@ StatusOr<FactorMap> normRule(const Op& op) {
   return b.m;
 }
 
-// cross_entropy(logits[..., V], targets[...]): class dim Local (the simplest correct choice; a
-// vocab-parallel loss needs the decomposition into max/sum reductions first). Position dims are
-// parallel with reduction=none, ReduceSum otherwise (mean divides by the global count).
+// cross_entropy(logits[..., V], targets[...]): class dim Normalized (a split is lowered as the
+// vocab-parallel decomposition, OpLowering.cpp). Position dims are parallel with reduction=none,
+// ReduceSum otherwise (mean divides by the global count).
 StatusOr<FactorMap> crossEntropyRule(const Op& op) {
   Builder b(op);
   const ir::Shape& lg = opShape(op, 0);
@@ -452,7 +454,7 @@ StatusOr<FactorMap> crossEntropyRule(const Op& op) {
     b.m.operandDims[0][d] = b.m.operandDims[1][d] = f;
     if (none) b.m.resultDims[0][d] = f;
   }
-  b.m.operandDims[0][r - 1] = b.add(FactorKind::Local, "class", lg[r - 1]);
+  b.m.operandDims[0][r - 1] = b.add(FactorKind::Normalized, "class", lg[r - 1]);
   return b.m;
 }
 

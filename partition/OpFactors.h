@@ -21,7 +21,14 @@ enum class FactorKind {
   Parallel,      // split freely: every tensor carrying it is split the same way
   ReduceSum,     // contracted/reduced with a sum: splitting it makes the result partial{sum}
   ReduceMax,     // reduced with a max: splitting it makes the result partial{max}
-  Local,         // must stay whole on each device (softmax axis, top_k axis, cumsum axis, ...)
+  Local,         // must stay whole on each device (top_k axis, cumsum axis, layer-norm axes, ...)
+  // The axis an op normalizes over with a max and a sum (softmax, log_softmax, the class dim of
+  // cross_entropy). It may be split: the local op is decomposed into its primitives
+  // (SHARDING.md §2) — a local max completed by all_reduce{max}, a local sum of exponentials
+  // completed by all_reduce{sum}, the target logit taken by the device that owns it and
+  // completed by all_reduce{sum} — so a vocab-parallel loss moves per-row statistics, never
+  // the logits. The result is complete (not partial) along the axis's mesh axes.
+  Normalized,
 };
 
 struct Factor {
@@ -56,8 +63,9 @@ struct FactorMap {
 //    rows, masks the rest to zero, result partial{sum}. scatter_add mirrors it: the table/base dim
 //    stays Parallel (a device scatters only the rows it owns), the index dims are ReduceSum (each
 //    device scatters its own tokens → partial sum); the base is then added on one coordinate only.
-//  - cross_entropy: the class dim is Local (vocab-parallel loss needs the decomposition into
-//    max/sub/exp/sum first; not done yet).
+//  - softmax / log_softmax / cross_entropy: the normalized axis (the class dim) is Normalized:
+//    a split of it is lowered as the decomposition into max / exp / sum with all_reduces of
+//    per-row statistics (partition/spmd/OpLowering.cpp), Megatron's vocab-parallel loss.
 
 // The factor map of one op (its operand/result types must be known). Errors name the op.
 StatusOr<FactorMap> opFactors(const ir::Op& op);

@@ -111,7 +111,7 @@ bool FusionPlan::isRowLevel(const ir::Value* v) const {
   return v->type().shape != full;
 }
 
-FusionPlan planFusion(const ir::Function& f, bool fuse) {
+FusionPlan planFusion(const ir::Function& f, bool fuse, const std::set<const ir::Op*>* assembled) {
   FusionPlan plan;
   int n = f.numOps();
   plan.opClass.assign(n, OpClass::Library);
@@ -137,7 +137,8 @@ FusionPlan planFusion(const ir::Function& f, bool fuse) {
     const ir::Op& op = *f.ops()[i];
     OpKind k = op.kind();
     OpClass cls;
-    if (op.info().isCollective() || k == OpKind::AxisIndex) cls = OpClass::Collective;
+    if (assembled && assembled->count(&op)) cls = OpClass::Assembled;
+    else if (op.info().isCollective() || k == OpKind::AxisIndex) cls = OpClass::Collective;
     else if (k == OpKind::Reshape || k == OpKind::Transpose || k == OpKind::BroadcastInDim ||
              k == OpKind::Slice)
       cls = OpClass::View;

@@ -13,13 +13,16 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include "ir/Function.h"
 
 namespace tessera::codegen {
 
-enum class OpClass { View, Leaf, Fused, Gemm, Library, Collective };
+// Assembled: a pad or add of a pad-sum that destination passing turns into a concatenation
+// (Placement.h); it emits no code of its own.
+enum class OpClass { View, Leaf, Fused, Gemm, Library, Collective, Assembled };
 
 struct FusionGroup {
   std::vector<ir::Dim> outer;  // the row dims
@@ -41,7 +44,9 @@ struct FusionPlan {
 };
 
 // Options: `fuse = false` puts every fusible op in a group of its own (for tests).
-FusionPlan planFusion(const ir::Function& f, bool fuse = true);
+// `assembled` ops (Placement.h) are classed Assembled and join no group.
+FusionPlan planFusion(const ir::Function& f, bool fuse = true,
+                      const std::set<const ir::Op*>* assembled = nullptr);
 
 // Whether `op` can be computed inside a fused kernel (the dtypes a kernel supports, the axis
 // forms the kernel reductions cover).

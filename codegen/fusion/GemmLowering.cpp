@@ -152,8 +152,29 @@ bool lowerGemm(const ir::Op& op, LoweringContext& cx) {
   g.ldb = ldb;
   g.ldc = g.n;
   const ir::Value* res = op.result();
-  BufferView c = cx.newBuffer(cx.valueName(res), res->type().dtype, res->type().shape,
-                              cx.categoryOf(res));
+  // C straight into its destination when it is a matrix with a leading dimension there, or the
+  // transpose of one: then the product is computed as C^T = op(B)^T op(A)^T.
+  bool swap = false;
+  BufferView c;
+  std::optional<BufferView> dest = cx.destination(res);
+  if (dest) {
+    size_t nb = dd->lhsBatch.size(), lf = dd->lhsFree.size(), rf = dd->rhsFree.size();
+    std::vector<int64_t> rowDims, colDims;
+    for (size_t i = nb; i < nb + lf; ++i) rowDims.push_back(static_cast<int64_t>(i));
+    for (size_t i = nb + lf; i < nb + lf + rf; ++i) colDims.push_back(static_cast<int64_t>(i));
+    ir::Dim m2, n2, ldc;
+    bool transC = false;
+    if (asMatrix(*dest, rowDims, colDims, &m2, &n2, &transC, &ldc) && m2 == g.m && n2 == g.n) {
+      c = *dest;
+      g.ldc = ldc;
+      swap = transC;
+    } else {
+      dest.reset();
+    }
+  }
+  if (!dest)
+    c = cx.newBuffer(cx.valueName(res), res->type().dtype, res->type().shape, cx.categoryOf(res));
+  c.write = false;
   cx.setView(res, c);
   Thunk t;
   t.kind = ThunkKind::Gemm;
@@ -176,7 +197,16 @@ bool lowerGemm(const ir::Op& op, LoweringContext& cx) {
     vc.strides.push_back(c.strides[i]);
   }
   vc.write = true;
-  t.views = {va, vb, vc};
+  if (swap) {
+    std::swap(g.m, g.n);
+    std::swap(g.lda, g.ldb);
+    bool ta = g.transA;
+    g.transA = !g.transB;
+    g.transB = !ta;
+    t.views = {vb, va, vc};
+  } else {
+    t.views = {va, vb, vc};
+  }
   t.gemm = g;
   cx.exe().thunks.push_back(std::move(t));
   return true;

@@ -4,6 +4,7 @@
 // [batch..., free..., contract...] order, which always folds.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "codegen/exec/Executable.h"
@@ -17,6 +18,8 @@ class LoweringContext {
   virtual Executable& exe() = 0;
   virtual BufferView viewOf(const ir::Value* v) = 0;
   virtual void setView(const ir::Value* v, BufferView view) = 0;
+  // Where `v` should be written, when a later value's buffer holds it (Placement.h).
+  virtual std::optional<BufferView> destination(const ir::Value* v) = 0;
   virtual BufferView newBuffer(const std::string& name, ir::DType t, const ir::Shape& shape,
                                MemCategory c) = 0;
   virtual BufferView copy(const BufferView& src, ir::DType t, const std::string& name,

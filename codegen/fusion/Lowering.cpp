@@ -4,10 +4,13 @@
 
 #include <cassert>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "codegen/fusion/FusionPlan.h"
 #include "codegen/fusion/GemmLowering.h"
 #include "codegen/fusion/KernelEmitter.h"
+#include "codegen/fusion/Placement.h"
 #include "ir/Op.h"
 
 namespace tessera::codegen {
@@ -21,7 +24,8 @@ bool isOne(const ir::Dim& d) { return d == ir::Dim(1); }
 class Lowerer : public LoweringContext {
  public:
   Lowerer(const ir::Function& f, const LoweringOptions& o) : f_(f), o_(o) {
-    plan_ = planFusion(f, o.fuse);
+    placement_ = planPlacement(f);
+    plan_ = planFusion(f, o.fuse, &placement_.assembled);
     exe_.function = &f;
   }
 
@@ -39,19 +43,25 @@ class Lowerer : public LoweringContext {
     for (int i = 0; i < f_.numOps(); ++i) {
       const ir::Op& op = *f_.ops()[i];
       switch (plan_.opClass[i]) {
-        case OpClass::View: views_[op.result()] = viewOp(op); break;
+        case OpClass::View: placedView(op); break;
         case OpClass::Leaf: break;
         case OpClass::Fused:
           if (plan_.groupEndingAt[i] >= 0) emitGroup(plan_.groupEndingAt[i]);
           break;
         case OpClass::Gemm:
           if (!lowerGemm(op, *this)) library(op, ThunkKind::Library);
+          settle(op.result());
           break;
         case OpClass::Library:
-          if ((op.kind() == OpKind::Pad || op.kind() == OpKind::Concat) && padOrConcat(op)) break;
-          library(op, ThunkKind::Library);
+          if (!((op.kind() == OpKind::Pad || op.kind() == OpKind::Concat) && padOrConcat(op)))
+            library(op, ThunkKind::Library);
+          for (int r = 0; r < op.numResults(); ++r) settle(op.result(r));
           break;
-        case OpClass::Collective: library(op, ThunkKind::Collective); break;
+        case OpClass::Collective:
+          library(op, ThunkKind::Collective);
+          for (int r = 0; r < op.numResults(); ++r) settle(op.result(r));
+          break;
+        case OpClass::Assembled: assembled(op); break;
       }
     }
     std::vector<bool> claimed(exe_.buffers.size(), false);
@@ -97,6 +107,7 @@ class Lowerer : public LoweringContext {
     return dst;
   }
   void setView(const ir::Value* v, BufferView view) override { views_[v] = std::move(view); }
+  std::optional<BufferView> destination(const ir::Value* v) override { return slotView(v); }
   BufferView newBuffer(const std::string& name, ir::DType t, const ir::Shape& shape,
                        MemCategory c) override {
     BufferInfo b;
@@ -222,6 +233,85 @@ class Lowerer : public LoweringContext {
     return true;
   }
 
+  // ---- destination passing (Placement.h) ----
+
+  // The view of `v`'s slot in its root's buffer (created on first use), if it has one.
+  std::optional<BufferView> slotView(const ir::Value* v) {
+    auto it = placement_.slots.find(v);
+    if (it == placement_.slots.end()) return std::nullopt;
+    const ir::Value* root = it->second.root;
+    auto r = rootViews_.find(root);
+    if (r == rootViews_.end())
+      r = rootViews_
+              .emplace(root, newBuffer(valueName(root), root->type().dtype, root->type().shape,
+                                       categoryOf(root)))
+              .first;
+    BufferView out = it->second.view;
+    out.buffer = r->second.buffer;
+    return out;
+  }
+  static bool sameView(const BufferView& a, const BufferView& b) {
+    return a.buffer == b.buffer && a.offset == b.offset && a.strides == b.strides;
+  }
+  // `v` has been lowered: if it has a slot it is not in yet, copy it there.
+  void settle(const ir::Value* v) {
+    if (inSlot_.count(v)) return;
+    std::optional<BufferView> slot = slotView(v);
+    if (!slot) return;
+    BufferView cur = viewOf(v);
+    if (!sameView(cur, *slot))
+      copyInto(cur, *slot, v->type().dtype, "copy " + valueName(v) + " (into place)",
+               v->definingOp() ? v->definingOp()->loc() : Location{});
+    views_[v] = *slot;
+    inSlot_.insert(v);
+  }
+  void placedView(const ir::Op& op) {
+    const ir::Value* r = op.result();
+    const ir::Value* x = op.operand(0);
+    if (placement_.slots.count(r) && placement_.chained.count(x) && inSlot_.count(x)) {
+      views_[r] = *slotView(r);  // the operand sits in the inverse view: nothing to do
+      inSlot_.insert(r);
+      return;
+    }
+    if (op.kind() == OpKind::Reshape && placement_.slots.count(r)) {
+      BufferView in = viewOf(x);
+      if (!reshapeView(in, r->type().shape)) {
+        // Copy once, straight into the slot (seen in the operand's shape).
+        BufferView slot = *slotView(r);
+        if (std::optional<BufferView> dst = reshapeView(slot, x->type().shape)) {
+          copyInto(in, *dst, x->type().dtype, "copy " + valueName(r) + " (into place)", op.loc());
+          views_[r] = slot;
+          inSlot_.insert(r);
+          return;
+        }
+      }
+    }
+    views_[r] = viewOp(op);
+    settle(r);
+  }
+  void assembled(const ir::Op& op) {
+    if (op.kind() == OpKind::Pad) {
+      const Slot& piece = placement_.padPieces.at(&op);
+      const ir::Value* x = op.operand(0);
+      auto s = placement_.slots.find(x);
+      bool placed = inSlot_.count(x) && s != placement_.slots.end() &&
+                    s->second.root == piece.root && s->second.view.offset == piece.view.offset &&
+                    s->second.view.strides == piece.view.strides;
+      if (!placed) {
+        BufferView dst = piece.view;
+        dst.buffer = slotView(piece.root)->buffer;
+        copyInto(viewOf(x), dst, x->type().dtype, "copy " + valueName(x) + " (into place)",
+                 op.loc());
+      }
+      return;
+    }
+    // An add of a pad-sum: the outermost one's value is the assembled buffer.
+    if (placement_.sumRoots.count(op.result())) {
+      views_[op.result()] = *slotView(op.result());
+      inSlot_.insert(op.result());
+    }
+  }
+
   BufferView viewOp(const ir::Op& op) {
     const ir::Value* x = op.operand(0);
     BufferView in = viewOf(x);
@@ -280,9 +370,12 @@ class Lowerer : public LoweringContext {
         external = external || !u.user || plan_.groupOf(u.user) != g;
       if (!external) continue;
       std::string name = valueName(v);
-      BufferView dst = newBuffer(name, v->type().dtype, v->type().shape, categoryOf(v));
+      std::optional<BufferView> slot = inSlot_.count(v) ? std::nullopt : slotView(v);
+      BufferView dst =
+          slot ? *slot : newBuffer(name, v->type().dtype, v->type().shape, categoryOf(v));
       e.store(e.memberInstr(v), dst, v->type().dtype, e.spaceMap(v->type().shape), name);
       views_[v] = dst;
+      if (slot) inSlot_.insert(v);
     }
     exe_.thunks.push_back(e.finish(&exe_.kernels, label, grp.ops.front()->loc()));
   }
@@ -309,6 +402,9 @@ class Lowerer : public LoweringContext {
   const ir::Function& f_;
   const LoweringOptions& o_;
   FusionPlan plan_;
+  Placement placement_;
+  std::map<const ir::Value*, BufferView> rootViews_;
+  std::set<const ir::Value*> inSlot_;  // values that live in their slot
   Executable exe_;
   std::map<const ir::Value*, BufferView> views_;
   std::map<const ir::Value*, std::string> names_;

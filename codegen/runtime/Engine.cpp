@@ -94,6 +94,23 @@ struct Engine::Impl {
                       boundBy[*s] + " but " + std::to_string(args[a].shape[d]) + " from " + here);
       }
     }
+    // A dim that is a constant multiple of one symbol (`B/2` in a partitioned program, `2*B`)
+    // binds that symbol when no argument dim names it exactly, as the interpreter does; the check
+    // below verifies every dim.
+    for (int a = 0; a < function->numArguments(); ++a) {
+      const ir::TensorType& t = function->argument(a)->type();
+      for (int d = 0; d < t.rank(); ++d) {
+        const auto& terms = t.shape[d].terms();
+        if (terms.size() != 1 || terms.begin()->first.size() != 1) continue;
+        const std::string& sym = terms.begin()->first[0];
+        const ir::Rational& c = terms.begin()->second;
+        if (symbols.count(sym) || c.num <= 0) continue;
+        int64_t scaled = args[a].shape[d] * c.den;
+        if (scaled % c.num != 0) continue;  // reported by the check below
+        symbols.emplace(sym, scaled / c.num);
+        boundBy[sym] = argLabel(function->argument(a)) + " dim " + std::to_string(d);
+      }
+    }
     for (const auto& [name, value] : symbols)
       if (const ir::SymbolDecl* decl = module->findSymbol(name);
           decl && value % decl->divisibleBy != 0)

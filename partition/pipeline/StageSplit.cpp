@@ -60,7 +60,7 @@ class Splitter {
   // FLOPs of the non-free ops with index in (lo, hi].
   StatusOr<double> costBetween(long lo, long hi) const {
     cost::SymbolValues syms;
-    for (const ir::SymbolDecl& s : f_.module()->symbols) syms[s.name] = 1;
+    for (const ir::SymbolDecl& s : f_.module()->symbols) syms[s.name] = std::max<int64_t>(1, s.divisibleBy);
     for (const auto& [k, v] : o_.symbols) syms[k] = v;
     double total = 0;
     for (long i = lo + 1; i <= hi; ++i) {

@@ -32,7 +32,7 @@ struct SplitOptions {
   // Empty: balanced by cost. Else stages-1 cuts in increasing order: a layer number or a value
   // name (with or without `%`).
   std::vector<std::string> cuts;
-  // Symbol values for the cost model (unlisted symbols count as 1).
+  // Symbol values for the cost model (unlisted symbols count as their divisibility, at least 1).
   std::map<std::string, int64_t> symbols;
 };
 

@@ -27,6 +27,9 @@ struct PartitionStepOptions {
   PresetOptions presets;  // all off: only the IR's own annotations (none: every rank replicates)
   // Symbol values for the cost of propagation choices and the large-replication warnings.
   std::map<std::string, int64_t> symbolValues;
+  // Symbols fixed to constants before anything else (Specialize.h): the step is specialized in
+  // place, so a batch the mesh does not divide (5 over dp=2) is split unevenly with padding.
+  std::map<std::string, int64_t> bindSymbols;
 };
 
 struct PartitionedStep {

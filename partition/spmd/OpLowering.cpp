@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <limits>
+#include <optional>
 
 #include "partition/spmd/LocalLayout.h"
 
@@ -99,6 +100,90 @@ StatusOr<Value*> lowerSplitMean(LocalBuilder& b, const LoweringInput& in, std::v
   return b.emit(OpKind::Div, {sum, count});
 }
 
+// The statistics of a split Normalized axis (OpFactors.h): per row, the global max (local
+// max over the valid elements, completed by all_reduce{max}), x - max, and the global sum of
+// exp(x - max) (local masked sum, completed by all_reduce{sum}). Padded elements are excluded
+// from both by masking; their shifted values stay finite (a padded slot holds a copy of a real
+// element or a zero), so nothing downstream sees an inf or a NaN from them.
+struct RowStats {
+  Value* shifted;  // x - max, x's shape
+  Value* sumExp;   // [..., 1]: keepdims along the axis
+};
+
+StatusOr<RowStats> splitRowStats(LocalBuilder& b, Value* x, int axis, const ir::Dim& global,
+                                 const AxisNames& axes) {
+  const std::vector<int64_t> ax{axis};
+  auto allReduce = [&](Value* v, ir::ReduceOp op) {
+    return b.collective(OpKind::AllReduce, v, axes, {{"op", ir::makeEnum(ir::kReduceOpEnum, op)}});
+  };
+  TRY_ASSIGN(Value * xm, b.maskPadding(x, axis, global, axes, -std::numeric_limits<double>::infinity()));
+  TRY_ASSIGN(Value * mx, b.emit(OpKind::ReduceMax, {xm}, {{"axes", ax}, {"keepdims", true}}));
+  TRY_ASSIGN(mx, allReduce(mx, ir::ReduceOp::Max));
+  TRY_ASSIGN(Value * shifted, b.emit(OpKind::Sub, {x, mx}));
+  TRY_ASSIGN(Value * e, b.emit(OpKind::Exp, {shifted}));
+  TRY_ASSIGN(e, b.maskPadding(e, axis, global, axes, 0.0));
+  TRY_ASSIGN(Value * s, b.emit(OpKind::ReduceSum, {e}, {{"axes", ax}, {"keepdims", true}}));
+  TRY_ASSIGN(s, allReduce(s, ir::ReduceOp::Sum));
+  return RowStats{shifted, s};
+}
+
+// softmax / log_softmax with the normalized axis split: e / sum, or (x - max) - log(sum).
+StatusOr<Value*> lowerSplitSoftmax(LocalBuilder& b, const LoweringInput& in, int axis,
+                                   const AxisNames& axes) {
+  TRY_ASSIGN(RowStats st, splitRowStats(b, in.operands[0], axis,
+                                        in.op.operand(0)->type().shape[axis], axes));
+  if (in.op.kind() == OpKind::LogSoftmax) {
+    TRY_ASSIGN(Value * logSum, b.emit(OpKind::Log, {st.sumExp}));
+    return b.emit(OpKind::Sub, {st.shifted, logSum});
+  }
+  TRY_ASSIGN(Value * e, b.emit(OpKind::Exp, {st.shifted}));
+  return b.emit(OpKind::Div, {e, st.sumExp});
+}
+
+// Per-position losses of cross_entropy with its class dim split over `axes` (Megatron's
+// vocab-parallel loss, derived): log(sum exp(x - max)) - (x[target] - max), where the target's
+// shifted logit is picked by the device whose class block holds it (the others contribute 0) and
+// completed by all_reduce{sum}. Positions whose target is `ignore` give 0. Shape: targets'.
+StatusOr<Value*> splitClassLosses(LocalBuilder& b, Value* logits, Value* targets,
+                                  const ir::Dim& classes, const AxisNames& axes, int64_t ignore) {
+  const int r = logits->type().rank();
+  const int c = r - 1;
+  TRY_ASSIGN(RowStats st, splitRowStats(b, logits, c, classes, axes));
+  // The global class index of each local column, against the target of each row.
+  std::optional<int64_t> localClasses = logits->type().shape[c].constant();
+  if (!localClasses)
+    return Status::error(b.loc, "cross_entropy: splitting a symbolic class dim is not supported");
+  const int64_t len = *localClasses;
+  const DType it = targets->type().dtype;
+  TRY_ASSIGN(Value * iota, b.emit(OpKind::Iota, {}, {{"dim", int64_t{0}}},
+                                  {TensorType{DType::I64, {ir::Dim(len)}}}));
+  TRY_ASSIGN(Value * off, b.blockOffset(len, axes));
+  TRY_ASSIGN(Value * cls, b.emit(OpKind::Add, {iota, off}));
+  if (it != DType::I64) {
+    TRY_ASSIGN(cls, b.emit(OpKind::Cast, {cls}, {{"dtype", it}}));
+  }
+  ir::Shape colShape = targets->type().shape;
+  colShape.push_back(ir::Dim(1));
+  TRY_ASSIGN(Value * tcol, b.emit(OpKind::Reshape, {targets}, {}, {TensorType{it, colShape}}));
+  TRY_ASSIGN(Value * hit, b.emit(OpKind::Compare, {tcol, cls},
+                                 {{"dir", ir::makeEnum(ir::kCompareDirEnum, ir::CompareDir::Eq)}}));
+  TRY_ASSIGN(Value * zeros, b.fill(st.shifted->type(), 0.0));
+  TRY_ASSIGN(Value * pickedAll, b.emit(OpKind::Select, {hit, st.shifted, zeros}));
+  TRY_ASSIGN(Value * picked, b.emit(OpKind::ReduceSum, {pickedAll},
+                                    {{"axes", std::vector<int64_t>{c}}, {"keepdims", true}}));
+  TRY_ASSIGN(picked, b.collective(OpKind::AllReduce, picked, axes,
+                                  {{"op", ir::makeEnum(ir::kReduceOpEnum, ir::ReduceOp::Sum)}}));
+  TRY_ASSIGN(Value * logSum, b.emit(OpKind::Log, {st.sumExp}));
+  TRY_ASSIGN(Value * lossCol, b.emit(OpKind::Sub, {logSum, picked}));
+  TensorType lossT{logits->type().dtype, targets->type().shape};
+  TRY_ASSIGN(Value * loss, b.emit(OpKind::Reshape, {lossCol}, {}, {lossT}));
+  TRY_ASSIGN(Value * ig, b.scalar(it, static_cast<double>(ignore)));
+  TRY_ASSIGN(Value * kept, b.emit(OpKind::Compare, {targets, ig},
+                                  {{"dir", ir::makeEnum(ir::kCompareDirEnum, ir::CompareDir::Ne)}}));
+  TRY_ASSIGN(Value * none, b.fill(lossT, 0.0));
+  return b.emit(OpKind::Select, {kept, loss, none});
+}
+
 // cross_entropy (sum or mean) with split position dims: each device sums the losses of its own
 // positions; padded positions are turned into ignored targets; a mean divides by the global count
 // of kept targets.
@@ -118,8 +203,22 @@ StatusOr<Value*> lowerSplitCrossEntropy(LocalBuilder& b, const LoweringInput& in
     TRY_ASSIGN(ops[0], b.maskPadding(ops[0], d, in.op.operand(0)->type().shape[d], axes, 0.0));
   }
   if (padded) setAttr(attrs, "ignore_index", int64_t{ignore});
-  setAttr(attrs, "reduction", ir::makeEnum(ir::kLossReductionEnum, ir::LossReduction::Sum));
-  TRY_ASSIGN(Value * sum, b.emit(OpKind::CrossEntropy, {ops[0], ops[1]}, attrs, {in.resultTypes[0]}));
+  const int classDim = in.op.operand(0)->type().rank() - 1;
+  const AxisNames& classAxes = axesOfOperandDim(in, 0, classDim);
+  Value* sum = nullptr;
+  if (!classAxes.empty()) {
+    // The interpreter's default ignore_index is -100 (ir/interp/NormalizationEval.cpp).
+    TRY_ASSIGN(Value * losses, splitClassLosses(b, ops[0], ops[1],
+                                                in.op.operand(0)->type().shape[classDim], classAxes,
+                                                userIgnore || padded ? ignore : -100));
+    if (reduction == ir::LossReduction::None) return losses;
+    std::vector<int64_t> allPos;
+    for (int d = 0; d < targetsT.rank(); ++d) allPos.push_back(d);
+    TRY_ASSIGN(sum, b.emit(OpKind::ReduceSum, {losses}, {{"axes", allPos}}, {in.resultTypes[0]}));
+  } else {
+    setAttr(attrs, "reduction", ir::makeEnum(ir::kLossReductionEnum, ir::LossReduction::Sum));
+    TRY_ASSIGN(sum, b.emit(OpKind::CrossEntropy, {ops[0], ops[1]}, attrs, {in.resultTypes[0]}));
+  }
   if (reduction != ir::LossReduction::Mean) return sum;
   DType dt = in.resultTypes[0].dtype;
   Value* count = nullptr;
@@ -230,8 +329,19 @@ StatusOr<std::vector<Value*>> lowerOp(LocalBuilder& b, const LoweringInput& in) 
         return std::vector<Value*>{v};
       }
       break;
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax: {
+      const int axis = static_cast<int>(op.intAttr("axis") < 0 ? op.intAttr("axis") + op.operand(0)->type().rank()
+                                                               : op.intAttr("axis"));
+      const AxisNames& axes = axesOfOperandDim(in, 0, axis);
+      if (!axes.empty()) {
+        TRY_ASSIGN(Value * v, lowerSplitSoftmax(b, in, axis, axes));
+        return std::vector<Value*>{v};
+      }
+      break;
+    }
     case OpKind::CrossEntropy:
-      if (anyReduceSplit(in)) {
+      if (anyReduceSplit(in) || !axesOfOperandDim(in, 0, op.operand(0)->type().rank() - 1).empty()) {
         TRY_ASSIGN(Value * v, lowerSplitCrossEntropy(b, in, ops));
         return std::vector<Value*>{v};
       }

@@ -4,6 +4,8 @@
 //     identity (0 for sums and contractions, -inf for max) first;
 //   - reduce_mean / cross_entropy(mean) over a split dim: a local sum divided by the GLOBAL count
 //     (cross_entropy with ignore_index counts the kept targets with an all_reduce);
+//   - softmax / log_softmax / cross_entropy with the normalized (class) axis split: decomposed
+//     into a local max and sum of exponentials completed by all_reduce (vocab-parallel loss);
 //   - gather with its table axis split: look up only local rows, zero the others (partial sum);
 //   - scatter_add with its base split along the scattered axis: scatter only into local rows.
 #pragma once

@@ -64,6 +64,23 @@ std::map<std::string, Tensor> batchOf(bool gpt, int64_t batch, uint64_t seed) {
   return {{"x", Tensor(DType::F32, {batch, 6}, a)}, {"labels", Tensor(DType::I64, {batch}, b)}};
 }
 
+// max_i |got_i - want_i| <= rel * max_i |want_i|, per output; prints the worst relative error.
+void expectNormClose(const std::vector<Tensor>& got, const std::vector<Tensor>& want, double rel) {
+  ASSERT_EQ(got.size(), want.size());
+  double worst = 0;
+  for (size_t k = 0; k < got.size(); ++k) {
+    ASSERT_EQ(got[k].shape(), want[k].shape()) << "output " << k;
+    double scale = 0, err = 0;
+    for (int64_t i = 0; i < want[k].numElements(); ++i) {
+      scale = std::max(scale, std::abs(want[k][i]));
+      err = std::max(err, std::abs(got[k][i] - want[k][i]));
+    }
+    EXPECT_LE(err, rel * scale) << "output " << k << ": max error " << err << ", largest " << scale;
+    if (scale > 0) worst = std::max(worst, err / scale);
+  }
+  if (world().rank() == 0) std::printf("  worst error / largest element: %.3g\n", worst);
+}
+
 class EngineTrainStep : public ::testing::TestWithParam<Case> {};
 
 TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
@@ -132,7 +149,11 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
     ASSERT_TRUE(g.isOk()) << g.status().message();
     assembled.push_back(*g);
   }
-  spmd_test::expectClose(assembled, *spmd, 1e-6);
+  // Against the in-process run: within 1e-6 of each output's largest element, and 1e-5 per element
+  // (the engine's f32 kernels round once per fused kernel and GEMMs accumulate in f32, while the
+  // interpreter rounds every op from double: the single-device engine tests allow 1e-5 too).
+  expectNormClose(assembled, *spmd, 1e-6);
+  spmd_test::expectClose(assembled, *spmd, 1e-5);
   spmd_test::expectClose(assembled, ref, 1e-5);
 
   // Bitwise repeatable, and the same with every collective blocking.

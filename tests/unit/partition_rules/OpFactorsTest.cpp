@@ -28,7 +28,8 @@ std::string render(const FactorMap& m) {
   std::string kinds;
   for (const Factor& f : m.factors) {
     const char* k = f.kind == FactorKind::ReduceSum ? "sum" : f.kind == FactorKind::ReduceMax ? "max"
-                    : f.kind == FactorKind::Local ? "local" : nullptr;
+                    : f.kind == FactorKind::Local ? "local"
+                    : f.kind == FactorKind::Normalized ? "norm" : nullptr;
     if (k) kinds += (kinds.empty() ? "" : ",") + f.name + ":" + k;
     if (f.evenOnly) kinds += (kinds.empty() ? "" : ",") + f.name + ":even";
   }
@@ -113,10 +114,10 @@ TEST_F(OpFactorsTest, Reductions) {
 }
 
 TEST_F(OpFactorsTest, NormalizationsAndLosses) {
-  EXPECT_EQ(of("sm"), "d0,d1,axis2 -> d0,d1,axis2 | axis2:local");
+  EXPECT_EQ(of("sm"), "d0,d1,axis2 -> d0,d1,axis2 | axis2:norm");
   EXPECT_EQ(of("ln"), "d0,d1,norm2 ; norm2 ; norm2 -> d0,d1,norm2 | norm2:local");
-  EXPECT_EQ(of("ce"), "p0,class ; p0 -> | p0:sum,class:local");
-  EXPECT_EQ(of("cen"), "p0,class ; p0 -> p0 | class:local");
+  EXPECT_EQ(of("ce"), "p0,class ; p0 -> | p0:sum,class:norm");
+  EXPECT_EQ(of("cen"), "p0,class ; p0 -> p0 | class:norm");
   EXPECT_EQ(of("tk"), "d0,axis1 -> d0,- ; d0,- | axis1:local");
   EXPECT_EQ(of("cs"), "axis0,d1 -> axis0,d1 | axis0:local");
 }
