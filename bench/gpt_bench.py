@@ -8,6 +8,13 @@ initial weights are read from that file into an identical PyTorch module, and ea
 PyTorch runs at every thread count from 1 to the core count; its best is the reference.
 The FMA microbenchmark (bench/fma_peak) gives the machine's FP32 peak in the same run.
 
+GEMM-bound tok/s: a floor on Tessera's step time that no kernel work can lower. One extra short
+run with TESSERA_PROFILE=1 lists the step's GEMMs by shape (codegen/runtime/ThunkProfile.h);
+bench/kernel_bench --gemm times each shape alone, the better of OpenBLAS split over Tessera's
+threads and OpenBLAS's own threading, best of several runs; the step's GEMM time at those speeds
+bounds its tokens/s. A ratio target above tokens/GEMM-bound-time / PyTorch cannot be met without
+faster GEMMs than OpenBLAS's for these shapes.
+
 Run by scripts/bench.sh (which builds and installs python3-torch), or by hand:
   /usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak
 Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed for both sides.
@@ -15,6 +22,7 @@ Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed for both sides.
 import argparse
 import json
 import math
+import re
 import os
 import statistics
 import struct
@@ -174,15 +182,21 @@ def torch_step_times(cfg, params, steps, threads):
     return times, losses
 
 
-def tessera_step_times(tessera, model_path, cfg, steps, extra):
+def tessera_step_times(tessera, model_path, cfg, steps, extra, profile=False):
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "log.jsonl")
         cmd = [tessera, "train", model_path, "--steps", str(steps), "--batch", str(cfg["batch"]),
                "--seq", str(cfg["seq"]), "--optimizer", "adamw", "--lr", "1e-3",
                "--log-json", log, "--quiet"] + extra
+        env = dict(os.environ)
+        if profile:
+            env["TESSERA_PROFILE"] = "1"
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        proc = subprocess.run(cmd, check=True, env=env, stderr=subprocess.PIPE, text=True)
         wall = time.perf_counter() - t0
+        if profile:
+            return proc.stderr
+        sys.stderr.write(proc.stderr)
         with open(log) as f:
             recs = [json.loads(line) for line in f if line.strip()]
     return [r["step_time_s"] for r in recs], [r["loss"] for r in recs], wall
@@ -194,6 +208,42 @@ def train_flops_per_step(cfg):
     tokens = B * S
     per_token_fwd = L * (2 * (3 * H * H + H * H + 8 * H * H) + 4 * S * H) + 2 * H * V
     return 3 * per_token_fwd * tokens
+
+
+_GEMM_LINE = re.compile(r"^\s+(\d+)x (\d+)x(\d+)x(\d+)x(\d+)( A\^T)?( B\^T)?\s")
+
+
+def step_gemms(profile_text):
+    """[(count, batch, m, n, k, transA, transB)] from a TESSERA_PROFILE report."""
+    out, on = [], False
+    for line in profile_text.splitlines():
+        if "GEMMs by shape" in line:
+            on = True
+            continue
+        if on:
+            mt = _GEMM_LINE.match(line)
+            if not mt:
+                break
+            c, b, m, n, k = (int(mt.group(i)) for i in range(1, 6))
+            out.append((c, b, m, n, k, bool(mt.group(6)), bool(mt.group(7))))
+    return out
+
+
+def gemm_bound_seconds(kernel_bench, gemms, threads):
+    """Sum over the step's GEMMs of flops / the best measured GFLOP/s of that shape."""
+    specs = ["%dx%dx%dx%d%s%s" % (b, m, n, k, ":AT" if ta else "", ":BT" if tb else "")
+             for (_, b, m, n, k, ta, tb) in gemms]
+    out = subprocess.run([kernel_bench, "--gemm", ",".join(specs), "--threads", str(threads),
+                          "--reps", "15"], check=True, capture_output=True, text=True).stdout
+    best = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) > 8 and parts[0] == "gemm":
+            best[parts[1]] = float(parts[7]) * 1e9
+    total = 0.0
+    for spec, (c, b, m, n, k, _, _) in zip(specs, gemms):
+        total += c * 2.0 * b * m * n * k / best[spec]
+    return total, out
 
 
 def fma_peak(fma):
@@ -210,6 +260,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tessera", default="build/tessera")
     ap.add_argument("--fma", default="build/bench/fma_peak")
+    ap.add_argument("--kernel-bench", default="build/bench/kernel_bench",
+                    help="for the GEMM-bound column (skipped when missing)")
     ap.add_argument("--configs", default="gpt-small,gpt-base")
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--tessera-args", default="", help="extra flags for tessera train")
@@ -243,17 +295,32 @@ def main():
             tmed = statistics.median(ttimes[1:])
             print("%s tessera step %.3f s (first step %.3f s, process wall %.2f s)"
                   % (name, tmed, ttimes[0], wall), flush=True)
+            bound = float("nan")
+            if os.path.exists(args.kernel_bench):
+                prof = tessera_step_times(args.tessera, model, cfg, 3, args.tessera_args.split(),
+                                          profile=True)
+                print(prof, end="", flush=True)
+                gemms = step_gemms(prof)
+                if gemms:
+                    secs, out = gemm_bound_seconds(args.kernel_bench, gemms, cores)
+                    print(out, end="")
+                    bound = secs
+                    print("%s GEMM-bound step %.3f s (%d GEMM shapes at their best measured "
+                          "GFLOP/s)" % (name, secs, len(gemms)), flush=True)
         tokens = cfg["batch"] * cfg["seq"]
         flops = train_flops_per_step(cfg)
         rows.append((name, tokens / best, tokens / tmed, best / tmed, flops / tmed / 1e9,
-                     100.0 * flops / tmed / 1e9 / top))
+                     100.0 * flops / tmed / 1e9 / top, tokens / bound, best / bound))
     print()
     print("torch %s, %d cores; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for both sides"
           % (torch.__version__, cores))
-    print("%-10s %16s %16s %7s %10s %8s" % ("config", "PyTorch tok/s", "Tessera tok/s", "ratio",
-                                            "GFLOP/s", "% peak"))
+    print("%-10s %16s %16s %7s %10s %8s %20s %12s" % (
+        "config", "PyTorch tok/s", "Tessera tok/s", "ratio", "GFLOP/s", "% peak",
+        "GEMM-bound tok/s", "bound ratio"))
     for r in rows:
-        print("%-10s %16.0f %16.0f %6.2fx %10.1f %7.1f%%" % r)
+        print("%-10s %16.0f %16.0f %6.2fx %10.1f %7.1f%% %20.0f %11.2fx" % r)
+    print("GEMM-bound: the step's GEMMs alone, each at its best measured OpenBLAS speed on %d "
+          "threads; no Tessera step can beat it without faster GEMMs." % cores)
 
 
 if __name__ == "__main__":

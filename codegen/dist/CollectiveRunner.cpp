@@ -15,6 +15,10 @@ CollectiveRunner::CollectiveRunner(RankContext& rank, const Executable& exe)
       role_[thunks[0]] = Role::Start;
       role_[thunks[1]] = Role::Done;
     }
+  if (rank.options.bucketBytes > 0) {
+    buckets_ = planBuckets(exe);
+    if (buckets_.buckets > 0) bucketRunner_ = std::make_unique<BucketRunner>(rank);
+  }
 }
 
 CollectiveRunner::~CollectiveRunner() {
@@ -23,6 +27,7 @@ CollectiveRunner::~CollectiveRunner() {
 
 void CollectiveRunner::poll() {
   for (CollectiveCall* c : inFlight_) c->poll();
+  if (bucketRunner_) bucketRunner_->poll();
 }
 
 Status CollectiveRunner::run(size_t thunk, const std::vector<HostArray>& operands,
@@ -33,6 +38,16 @@ Status CollectiveRunner::run(size_t thunk, const std::vector<HostArray>& operand
     if (results.size() != 1)
       return Status::error(op.loc(), "axis_index: the thunk has no result buffer");
     return runAxisIndex(rank_, op, results[0]);
+  }
+  if (bucketRunner_) {
+    int b = buckets_.bucketOf[thunk];
+    if (b >= 0) {
+      if (operands.size() != 1 || results.size() != 1)
+        return Status::error(op.loc(), "all_reduce: the thunk has no operand or result buffer");
+      bucketed_.insert(t.op);
+      return bucketRunner_->start(b, op, operands[0], results[0], buckets_.lastOf[thunk]);
+    }
+    if (role_[thunk] == Role::Done && bucketed_.erase(t.op)) return bucketRunner_->done(op);
   }
   std::unique_ptr<CollectiveCall>& call = calls_[t.op];
   if (!call) call = std::make_unique<CollectiveCall>();

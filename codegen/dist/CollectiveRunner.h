@@ -7,14 +7,19 @@
 // advances nonblocking operations only inside MPI calls, so without it the transfer of a large
 // gradient would wait for the done thunk and nothing would overlap.
 //
+// all_reduce starts that come close together share one call when DistOptions::bucketBytes > 0
+// (Bucketing.h).
+//
 // Every rank runs the same thunk list, so every rank starts the same collectives in the same
 // order on each communicator — what MPI needs to match nonblocking collectives.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
+#include "codegen/dist/Bucketing.h"
 #include "codegen/dist/CollectiveCall.h"
 #include "codegen/exec/Executable.h"
 
@@ -38,6 +43,10 @@ class CollectiveRunner {
   std::vector<Role> role_;  // per thunk (Single for non-collective thunks)
   std::map<int, std::unique_ptr<CollectiveCall>> calls_;  // per op index
   std::vector<CollectiveCall*> inFlight_;
+  // Gradient bucketing (Bucketing.h), when the rank's options ask for it.
+  BucketPlan buckets_;
+  std::unique_ptr<BucketRunner> bucketRunner_;
+  std::set<int> bucketed_;  // ops whose start went into a bucket this run
 };
 
 }  // namespace tessera::codegen
