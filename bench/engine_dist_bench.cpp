@@ -3,8 +3,8 @@
 // blocked in collective waits) with every collective blocking where the program has it, with the
 // async start/done schedule, and with async + gradient bucketing.
 //
-//   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-//     mpirun -np 2 --oversubscribe build/bench/engine_dist_bench [steps]
+//   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+//   mpirun -np 2 --oversubscribe build/bench/engine_dist_bench [steps]
 //
 // Each rank runs 1 thread. "hidden" = 1 - exposed(async) / exposed(blocking): the share of the
 // blocking schedule's communication wait that the overlap removes. Medians over the steps;

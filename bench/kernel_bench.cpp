@@ -180,21 +180,21 @@ int main(int argc, char** argv) {
   int64_t mb = 64;
   int optLevel = 2;
   std::string gemms;
-  int threads = 0, reps = 20;
+  int threads = 0, gemmReps = 20;
   for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--kernels")) numKernels = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--mb")) mb = std::atoll(argv[++i]);
     else if (!std::strcmp(argv[i], "--opt")) optLevel = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--gemm")) gemms = argv[++i];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--reps")) gemmReps = std::max(1, std::atoi(argv[++i]));
   }
   if (!gemms.empty()) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (size_t at = 0; at <= gemms.size();) {
       size_t end = gemms.find(',', at);
       if (end == std::string::npos) end = gemms.size();
-      if (!gemmShape(gemms.substr(at, end - at), threads, reps)) return 1;
+      if (!gemmShape(gemms.substr(at, end - at), threads, gemmReps)) return 1;
       at = end + 1;
     }
     return 0;

@@ -420,6 +420,7 @@ class TrainCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> makeTrainCommand() { return std::make_unique<TrainCommand>(); }
-std::unique_ptr<Command> makePlanCommand() { return std::make_unique<TrainCommand>(true); }
+// `tessera plan` shares train's model and optimizer flags; PlanCommand.cpp registers it.
+std::unique_ptr<Command> makeTrainFlagsPlanCommand() { return std::make_unique<TrainCommand>(true); }
 
 }  // namespace tessera::launcher

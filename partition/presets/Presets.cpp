@@ -70,10 +70,14 @@ class Annotator {
   std::string meshRef_;
 };
 
-Status requireAxis(const ir::Mesh& mesh, const std::string& axis, const std::string& preset) {
-  if (!mesh.axisSize(axis))
-    return Status::error("--parallel " + preset + ": the mesh has no axis '" + axis + "'");
-  return Status::ok();
+// Errors carry the step's location (the presets annotate it) and name the mesh's axes.
+Status requireAxis(const ir::Mesh& mesh, const std::string& axis, const std::string& preset,
+                   const Location& loc) {
+  if (mesh.axisSize(axis)) return Status::ok();
+  std::string have;
+  for (const auto& a : mesh.axes) have += (have.empty() ? "" : ", ") + a.name;
+  return Status::error(loc, "--parallel " + preset + ": the mesh has no axis '" + axis +
+                                "' (its axes: " + have + ")");
 }
 
 }  // namespace
@@ -109,9 +113,9 @@ StatusOr<std::map<const Value*, ir::Sharding>> presetAnnotations(ir::Module& m,
                                                                  const PresetOptions& o) {
   if (o.zero < 0 || o.zero > 3) return Status::error("--zero must be 1, 2 or 3, got " + std::to_string(o.zero));
   const bool dp = o.dataParallel || o.zero > 0;
-  if (dp) TRY(requireAxis(mesh, o.dpAxis, o.zero ? "zero" : "dp"));
-  if (o.megatron || o.sequenceParallel) TRY(requireAxis(mesh, o.tpAxis, "megatron"));
-  if (!o.expertAxis.empty()) TRY(requireAxis(mesh, o.expertAxis, "expert-parallel"));
+  if (dp) TRY(requireAxis(mesh, o.dpAxis, o.zero ? "zero" : "dp", step.loc));
+  if (o.megatron || o.sequenceParallel) TRY(requireAxis(mesh, o.tpAxis, "megatron", step.loc));
+  if (!o.expertAxis.empty()) TRY(requireAxis(mesh, o.expertAxis, "expert-parallel", step.loc));
   if (!m.findMesh(mesh.name)) m.meshes.push_back(mesh);
   const ir::Mesh* dflt = m.defaultMesh();
   Annotator a(mesh, dflt && dflt->name == mesh.name ? "" : mesh.name);

@@ -98,6 +98,7 @@ class Propagator {
     st.dims.resize(v->type().rank());
     if (const auto& s = v->sharding()) {
       TRY(s->check(mesh_, v->type().rank(), loc));
+      TRY(checkSplittable(v, *s, loc));
       for (int d = 0; d < v->type().rank(); ++d)
         if (!s->dims[d].open)
           st.dims[d] = DState{true, s->dims[d].axes, Strength{0, s->dims[d].priority.value_or(INT_MAX), 0}};
@@ -112,6 +113,33 @@ class Propagator {
       if (!st.userPartial && !p.partial.empty()) st.userPartial = p.partial;
     }
     state_[v] = std::move(st);
+    return Status::ok();
+  }
+
+  // A user annotation may only split a dim that can be split: a constant extent at least the
+  // number of devices (fewer elements than devices leaves a device with nothing but padding,
+  // always a mistake), a symbolic extent the module declares divisible (a local size must be an
+  // exact D/n; `sym B divisible_by 2`). Presets never annotate such dims.
+  Status checkSplittable(const Value* v, const ir::Sharding& s, const Location& loc) const {
+    for (int d = 0; d < v->type().rank(); ++d) {
+      const AxisList& axes = s.dims[d].axes;
+      if (axes.empty()) continue;
+      const Dim& extent = v->type().shape[d];
+      const int64_t n = axisProduct(axes);
+      std::string axesText;
+      for (const auto& a : axes) axesText += (axesText.empty() ? "" : ",") + a;
+      std::string what = "sharding " + s.str() + " of %" + v->name() + " (" + v->type().str() +
+                         ") splits dim " + std::to_string(d) + " (" + extent.str() + ") over " +
+                         axesText + " (" + std::to_string(n) + " devices)";
+      if (auto c = extent.constant()) {
+        if (*c < n) return Status::error(loc, what + ", but it has fewer elements than devices");
+      } else if (!dimDivisibleBy(extent, n, f_.module())) {
+        return Status::error(loc, what + ", but the module does not declare it divisible by " +
+                                      std::to_string(n) + " (e.g. `sym " +
+                                      extent.symbols().front() + " divisible_by " +
+                                      std::to_string(n) + "`)");
+      }
+    }
     return Status::ok();
   }
 

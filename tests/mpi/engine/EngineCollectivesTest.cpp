@@ -3,7 +3,7 @@
 // simulated collectives — an implementation independent of the engine's), which every rank runs
 // for itself because it can compute every rank's input from a formula. Results must be bitwise
 // equal (both reduce in group order in double and round once), with async collectives on and off,
-// and through the interpreter's MPI rank runtime (makeRankRuntime). The mesh is a=1,b=2 on 2
+// with and without gradient bucketing (and with a byte cap that cuts the bucket), and through the interpreter's MPI rank runtime (makeRankRuntime). The mesh is a=1,b=2 on 2
 // ranks (a group of one along a) and a=2,b=2 on 4, so the collectives run over one axis, both
 // axes, and both axes listed in the other order.
 #include <gtest/gtest.h>
@@ -37,6 +37,8 @@ std::string collectivesModule(const std::string& dt, int n) {
   };
   std::vector<R> rs = {
       {"ar", "all_reduce %x axes=[b] op=sum", {4, 4, 2}},
+      {"ar2", "all_reduce %y axes=[b] op=sum", {3}},  // with ar and ar3: one bucket
+      {"ar3", "all_reduce %x axes=[b] op=sum", {4, 4, 2}},
       {"mx", "all_reduce %x axes=[a,b] op=max", {4, 4, 2}},
       {"mn", "all_reduce %x axes=[b,a] op=min", {4, 4, 2}},
       {"rs0", "reduce_scatter %x axes=[b] dim=0 op=sum", {2, 4, 2}},
@@ -111,14 +113,29 @@ TEST_P(EngineCollectives, EqualTheSimulationOnEveryRank) {
   ASSERT_EQ(static_cast<int>(want.size()), n);
   auto rank = codegen::RankContext::create(world(), m->meshes[0], *m->findFunction("main"));
   ASSERT_TRUE(rank.isOk()) << rank.status().message();
-  for (bool async : {true, false}) {
+  struct Mode {
+    bool async;
+    int64_t bucketBytes;  // 100: the bucket is cut at x's 128 bytes (f32) or after y
+  };
+  for (Mode mode : {Mode{true, 4 << 20}, Mode{true, 100}, Mode{true, 0}, Mode{false, 0}}) {
+    const bool async = mode.async;
     (*rank)->options.async = async;
+    (*rank)->options.bucketBytes = mode.bucketBytes;
+    codegen::DistStats before = (*rank)->stats();
     auto got = runEngine(*m, **rank, inputsOf(t, me));
     ASSERT_TRUE(got.isOk()) << got.status().message();
     ASSERT_EQ(got->size(), want[me].size());
     for (size_t k = 0; k < got->size(); ++k)
       expectIdentical((*got)[k], want[me][k],
                       std::string(async ? "async" : "blocking") + " result " + std::to_string(k));
+    codegen::DistStats after = (*rank)->stats();
+    // 21 collectives; with bucketing the three all_reduces over b share calls.
+    EXPECT_EQ(after.collectives - before.collectives, 21);
+    if (mode.bucketBytes == 4 << 20) {
+      EXPECT_EQ(after.calls - before.calls, 19);
+    } else if (mode.bucketBytes == 0) {
+      EXPECT_EQ(after.calls - before.calls, 21);
+    }
     if (async) {  // every collective split into a start and a done thunk
       int starts = 0, dones = 0;
       codegen::EngineOptions o;
@@ -130,8 +147,8 @@ TEST_P(EngineCollectives, EqualTheSimulationOnEveryRank) {
         starts += th.label.rfind("start collective", 0) == 0;
         dones += th.label.rfind("done collective", 0) == 0;
       }
-      EXPECT_EQ(starts, 19);
-      EXPECT_EQ(dones, 19);
+      EXPECT_EQ(starts, 21);
+      EXPECT_EQ(dones, 21);
     }
   }
   // The reference interpreter running this rank through the same communicators.

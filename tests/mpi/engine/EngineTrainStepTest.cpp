@@ -81,6 +81,27 @@ void expectNormClose(const std::vector<Tensor>& got, const std::vector<Tensor>& 
   if (world().rank() == 0) std::printf("  worst error / largest element: %.3g\n", worst);
 }
 
+// spmd_test::expectClose with one more floor: elements below 1e-6 in magnitude are compared to
+// rel * 1e-6. An output that is zero in exact arithmetic (the k-projection bias's gradient and
+// momentum: softmax is shift-invariant) is rounding noise of 1e-12 throughout, which no summation
+// order reproduces — the engine's f32 kernels give other noise than the interpreter's.
+void expectCloseFloor(const std::vector<Tensor>& got, const std::vector<Tensor>& want, double rel) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t k = 0; k < got.size(); ++k) {
+    ASSERT_EQ(got[k].shape(), want[k].shape()) << "output " << k;
+    double scale = 0;
+    for (double w : want[k].data()) scale = std::max(scale, std::abs(w));
+    int bad = 0;
+    for (int64_t i = 0; i < want[k].numElements() && bad < 5; ++i) {
+      double g = got[k][i], w = want[k][i];
+      if (!(std::abs(g - w) <= rel * std::max({std::abs(w), 1e-2 * scale, 1e-6}))) {
+        ++bad;
+        ADD_FAILURE() << "output " << k << " element " << i << ": got " << g << ", want " << w;
+      }
+    }
+  }
+}
+
 class EngineTrainStep : public ::testing::TestWithParam<Case> {};
 
 TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
@@ -153,8 +174,8 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
   // (the engine's f32 kernels round once per fused kernel and GEMMs accumulate in f32, while the
   // interpreter rounds every op from double: the single-device engine tests allow 1e-5 too).
   expectNormClose(assembled, *spmd, 1e-6);
-  spmd_test::expectClose(assembled, *spmd, 1e-5);
-  spmd_test::expectClose(assembled, ref, 1e-5);
+  expectCloseFloor(assembled, *spmd, 1e-5);
+  expectCloseFloor(assembled, ref, 1e-5);
 
   // Bitwise repeatable, and the same with every collective blocking.
   std::vector<Tensor> again = runOnce(true), blocking = runOnce(false);
@@ -169,7 +190,7 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
   auto runtime = codegen::makeRankRuntime(**rank);
   auto interp = ir::interpret(*p.local, mineByPosition, *runtime);
   ASSERT_TRUE(interp.isOk()) << interp.status().message();
-  spmd_test::expectClose(interp->outputs, local, 1e-5);
+  expectCloseFloor(interp->outputs, local, 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(

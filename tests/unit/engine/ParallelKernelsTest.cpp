@@ -1,6 +1,12 @@
 // The library kernels and GEMMs split over the thread pool: large enough inputs that the split
 // happens, checked against the interpreter and, for the library kernels, bitwise against the
 // same engine on one thread (each output element is computed by one thread in one order).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
 #include "codegen/runtime/GemmRunner.h"
 #include "tests/unit/engine/EngineTestUtil.h"
 
@@ -78,6 +84,48 @@ TEST(ParallelLibrary, BadIndexInTheParallelPathIsTheReferenceError) {
   auto r = (*e)->run(in);
   ASSERT_FALSE(r.isOk());
   EXPECT_NE(r.status().message().find("index 77"), std::string::npos) << r.status().message();
+}
+
+// ---- ThreadPool ----
+
+TEST(ThreadPool, EveryIndexOnceInFixedChunks) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 2, 3, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(n);
+      std::mutex mu;
+      std::vector<std::pair<int64_t, int64_t>> ranges;
+      pool.parallelFor(n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[i]++;
+        std::lock_guard<std::mutex> lock(mu);
+        ranges.emplace_back(b, e);
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
+      // Chunk boundaries are n*c/chunks, whoever runs them.
+      int64_t chunks = std::min<int64_t>(n, threads);
+      std::sort(ranges.begin(), ranges.end());
+      ASSERT_EQ(static_cast<int64_t>(ranges.size()), chunks);
+      for (int64_t c = 0; c < chunks; ++c) {
+        EXPECT_EQ(ranges[c].first, n * c / chunks);
+        EXPECT_EQ(ranges[c].second, n * (c + 1) / chunks);
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, ManyShortRegionsAndWakingFromSleep) {
+  ThreadPool pool(2);
+  int64_t total = 0;
+  for (int r = 0; r < 20000; ++r) {
+    std::atomic<int64_t> sum{0};
+    pool.parallelFor(4, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) sum += i + r;
+    });
+    total += sum;
+    if (r % 5000 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // worker sleeps
+  }
+  // Σ_r Σ_{i<4} (i + r) = 20000 * 6 + 4 * Σ_r r
+  EXPECT_EQ(total, 20000LL * 6 + 4LL * (20000LL * 19999 / 2));
 }
 
 // ---- GemmRunner ----

@@ -208,7 +208,7 @@ TEST(Propagation, ForcedFullReplicationOfALargeTensorWarnsWithLocation) {
 TEST(Propagation, AllSymbolicTensorWarnsWithoutSymbolValues) {
   const char* text = R"(module @s {
   mesh @m = <dp=2>
-  sym B
+  sym B divisible_by 2
   sym S
   func @f(%x: f32[B,S] {dp, -}) -> f32[B,S] {
     %c = cumsum %x axis=0 : f32[B,S]

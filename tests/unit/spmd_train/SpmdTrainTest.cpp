@@ -8,8 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <initializer_list>
 
-#include "tests/unit/spmd/SpmdTestUtil.h"
 #include "tests/unit/spmd_train/SpmdTrainUtil.h"
 
 namespace tessera::spmd_train {
@@ -75,12 +76,31 @@ bool isQkvBias(const std::string& name) {
   return name.find(".attn.qkv.b") != std::string::npos;
 }
 
+// max_i |got_i - want_i| / max_i |want_i|: the error relative to the tensor's scale. Per element
+// relative error is not meaningful for a trained tensor: elements that cross zero, and gradient
+// sums whose terms cancel, carry the rounding error of their terms, not of themselves, and the
+// f32 partial sums of a split contraction round differently from the single-device sum.
+double scaledError(const Tensor& got, const Tensor& want) {
+  double err = 0, scale = 0;
+  for (int64_t i = 0; i < want.numElements(); ++i) {
+    err = std::max(err, std::abs(got[i] - want[i]));
+    scale = std::max(scale, std::abs(want[i]));
+  }
+  return scale == 0 ? err : err / scale;
+}
+
+constexpr double kTolerance = 1e-5;
+
 void compare(const Run& r, const Trajectory& got, const Trajectory& want, bool adamw) {
   ASSERT_TRUE(got.error.empty()) << got.error;
   ASSERT_TRUE(want.error.empty()) << want.error;
   ASSERT_EQ(got.losses.size(), want.losses.size());
-  for (size_t s = 0; s < want.losses.size(); ++s)
-    EXPECT_NEAR(got.losses[s], want.losses[s], 1e-5 * std::abs(want.losses[s])) << "step " << s;
+  double lossErr = 0, paramErr = 0, stateErr = 0;
+  for (size_t s = 0; s < want.losses.size(); ++s) {
+    double e = std::abs(got.losses[s] - want.losses[s]) / std::abs(want.losses[s]);
+    lossErr = std::max(lossErr, e);
+    EXPECT_LE(e, kTolerance) << "step " << s << ": loss " << got.losses[s] << ", want " << want.losses[s];
+  }
   ASSERT_EQ(got.finalState.size(), want.finalState.size());
   std::vector<std::string> names = r.info.params;
   names.insert(names.end(), r.info.state.begin(), r.info.state.end());
@@ -89,6 +109,7 @@ void compare(const Run& r, const Trajectory& got, const Trajectory& want, bool a
   for (size_t k = 0; k < names.size(); ++k) {
     Tensor g = got.finalState[k], w = want.finalState[k];
     ASSERT_EQ(g.shape(), w.shape()) << names[k];
+    const bool param = k < r.info.params.size();
     if (adamw && isQkvBias(names[k])) {
       // The k-projection bias shifts every score of a query row by the same amount, and softmax
       // is shift invariant: its gradient is exactly zero, and what the backward computes for it
@@ -97,9 +118,7 @@ void compare(const Run& r, const Trajectory& got, const Trajectory& want, bool a
       // direction no change of summation order reproduces. Bound the k third absolutely
       // (|Δ| <= 2·lr·steps: each side moves at most lr per step), drop it from the state (m and
       // v of noise), and compare the q and v thirds relatively.
-      const int64_t H = kHidden;
-      const bool param = k < r.info.params.size();
-      for (int64_t i = H; i < 2 * H; ++i) {
+      for (int64_t i = kHidden; i < 2 * kHidden; ++i) {
         if (param) {
           EXPECT_LE(std::abs(g[i] - w[i]), 2 * lr * kSteps) << names[k] << "[" << i << "]";
         }
@@ -107,9 +126,12 @@ void compare(const Run& r, const Trajectory& got, const Trajectory& want, bool a
         w.set(i, 0);
       }
     }
-    SCOPED_TRACE(names[k]);
-    spmd_test::expectClose({g}, {w});
+    double e = scaledError(g, w);
+    (param ? paramErr : stateErr) = std::max(param ? paramErr : stateErr, e);
+    EXPECT_LE(e, kTolerance) << names[k];
   }
+  std::printf("    max relative error: losses %.2g, parameters %.2g, optimizer state %.2g\n",
+              lossErr, paramErr, stateErr);
 }
 
 class SpmdTrain : public ::testing::TestWithParam<std::tuple<Config, bool>> {};
@@ -153,6 +175,39 @@ INSTANTIATE_TEST_SUITE_P(Configs, SpmdTrain,
                            return std::get<0>(p.param).name +
                                   (std::get<1>(p.param) ? "_adamw" : "_sgd");
                          });
+
+// Lines of `text` that contain every one of `parts`.
+int linesWith(const std::string& text, std::initializer_list<const char*> parts) {
+  int n = 0;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(at, end - at);
+    bool all = true;
+    for (const char* p : parts) all &= line.find(p) != std::string::npos;
+    n += all;
+    at = end + 1;
+  }
+  return n;
+}
+
+// The vocab-parallel loss (SHARDING.md §2): with the LM head's vocab dim split on tp, the
+// cross_entropy (forward) and the softmax of its gradient (backward) run on the local vocab
+// block, with all_reduces of per-row statistics — the [B*S, 11] logits are never gathered.
+TEST(SpmdTrainPlan, VocabParallelLossDoesNotGatherTheLogits) {
+  for (const char* mesh : {"tp=2", "dp=2,tp=2"}) {
+    auto r = plan({"gpt", false, mesh, std::string(mesh) == "tp=2" ? "megatron" : "dp,megatron", 4},
+                  /*adamw=*/false);
+    ASSERT_TRUE(r);
+    // No all_gather of a tensor whose last dim is the whole vocab.
+    EXPECT_EQ(linesWith(r->text, {"all_gather", ",11]"}), 0) << mesh << "\n" << r->text;
+    // The row max (forward and backward softmax) is an all_reduce{max} of a [rows, 1] column.
+    EXPECT_GE(linesWith(r->text, {"all_reduce", "axes=[tp]", "op=max", ",1]"}), 2) << r->text;
+    // The local logits hold ceil(11 / 2) = 6 columns.
+    EXPECT_GE(linesWith(r->text, {",6]"}), 1) << r->text;
+  }
+}
 
 // Collectives reduce in group order and the interpreter is deterministic: two runs of one plan
 // give the same bits, step by step.
