@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <vector>
 
 #include "codegen/Engine.h"
@@ -109,6 +110,17 @@ int main(int argc, char** argv) {
     o.rank = rank->get();
     auto engine = codegen::Engine::compile(*p.module, p.local->name(), o);
     if (!engine.isOk()) die(engine.status().message());
+    if (root && mode.async && std::getenv("TESSERA_BENCH_SCHEDULE")) {
+      // Where the async schedule put each collective: start and done thunk indices.
+      const auto& th = (*engine)->executable().thunks;
+      std::map<int, std::vector<size_t>> at;
+      for (size_t i = 0; i < th.size(); ++i)
+        if (th[i].kind == codegen::ThunkKind::Collective) at[th[i].op].push_back(i);
+      std::printf("  schedule (%zu thunks):", th.size());
+      for (const auto& [op, idx] : at)
+        std::printf(" %zu-%zu", idx.front(), idx.back());
+      std::printf("\n");
+    }
     std::vector<double> stepS, waitS, issueS;
     int64_t calls = 0;
     for (int i = 0; i < steps + 2; ++i) {

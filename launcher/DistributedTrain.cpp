@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -77,6 +78,20 @@ std::string checkDistributedFlags(const DistFlags& d) {
   }
   if (d.zero < 0 || d.zero > 3) return "--zero: must be 1, 2 or 3, got " + std::to_string(d.zero);
   return "";
+}
+
+std::string optimizerSummary(const passes::TrainStepOptions& ts) {
+  char buf[160];
+  const passes::OptimizerOptions& o = ts.optimizer;
+  if (o.kind == passes::OptimizerKind::Sgd)
+    std::snprintf(buf, sizeof buf, "sgd lr=%g momentum=%g weight_decay=%g", o.learningRate(),
+                  o.momentum, o.decay());
+  else
+    std::snprintf(buf, sizeof buf, "%s lr=%g weight_decay=%g", passes::optimizerName(o.kind),
+                  o.learningRate(), o.decay());
+  std::string out = buf;
+  if (ts.clip) out += " clip=" + std::to_string(*ts.clip);
+  return out;
 }
 
 namespace {

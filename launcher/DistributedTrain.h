@@ -65,6 +65,9 @@ struct DistContext {
   bool quiet = false;
 };
 
+// "sgd lr=0.1 momentum=0.9", "adamw lr=0.001 weight_decay=0.01": for the plan's summary.
+std::string optimizerSummary(const passes::TrainStepOptions& ts);
+
 // Builds the plan and writes it (plan) or runs it under mpirun (train -np). Returns the exit code;
 // prints its errors.
 int runDistributed(const DistFlags& d, DistContext ctx);

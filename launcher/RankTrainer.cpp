@@ -59,6 +59,23 @@ struct RankTrainer::Impl {
     return partition::shardOf(global, plan.mesh, plan.arguments[i].sharding, me);
   }
 
+  // The step's loss from this rank's piece of it: the partitioner may leave the loss a pending sum
+  // over the batch axes (each rank's term of the global mean); the terms are gathered and summed
+  // by the same rule as any partial value (Shards.h), in rank order, so every rank prints the same.
+  StatusOr<double> globalLoss(double piece) const {
+    const ir::Sharding& s = plan.resultShardings[0];
+    if (s.isFullyReplicated()) return piece;
+    comm::Communicator& world = rank.world();
+    std::vector<double> all(world.size());
+    if (comm::Status st = world.allGather(&piece, all.data(), 1, comm::DataType::F64); !st.isOk())
+      return Status::error(st.message());
+    const ir::DType dt = plan.globalFunction().results()[0]->type().dtype;
+    std::vector<ir::Tensor> pieces;
+    for (double v : all) pieces.push_back(ir::Tensor::scalar(dt, v));
+    TRY_ASSIGN(ir::Tensor g, partition::assemble(pieces, plan.mesh, s, {}));
+    return g[0];
+  }
+
   StatusOr<std::map<std::string, ir::Tensor>> stepInputs() {
     std::map<std::string, ir::Tensor> in;
     if (!corpus) return in;
@@ -134,12 +151,6 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
       if (i < 0) return Status::error("the plan's step has no argument %" + n);
       I.carried.push_back(i);
     }
-  // The loss must be whole on every rank (the partitioner reduces it); a plan that leaves it
-  // split or partial would print a different number on each rank.
-  if (!plan.resultShardings.empty() && !plan.resultShardings[0].isFullyReplicated())
-    return Status::error("the plan's loss is not replicated (" + plan.resultShardings[0].str() +
-                         ")");
-
   // ---- the engine ----
   if (o.engine == TrainLoopOptions::EngineKind::Compiled) {
     codegen::EngineOptions eo = o.engineOptions;
@@ -186,6 +197,7 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
         I.args[I.carried[k]] = std::move(r->outputs[k + 1]);
       loss = r->outputs[0][0];
     }
+    TRY_ASSIGN(loss, I.globalLoss(loss));
     StepRecord rec;
     rec.step = step;
     rec.loss = loss;

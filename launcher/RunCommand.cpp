@@ -5,6 +5,7 @@
 // and trains (RankTrainer.h). Rank 0 prints the step lines; --log-dir gives every rank a log.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -128,7 +129,24 @@ int runRun(const RunOptions& o) {
   ro.log = log.is_open() ? &log : nullptr;
   if (me == 0 && !o.quiet && !o.noSummary) std::cout << planSummary(*plan) << std::flush;
   auto trainer = RankTrainer::create(*plan, **rank, ro);
-  if (!trainer.isOk()) abortWith(trainer.status());
+  {
+    // Setting up issues no collective, and every rank meets the same errors (same plan, same
+    // flags): agree on the outcome, then the lowest failing rank says why and all exit cleanly.
+    const int32_t size = (*world)->size();
+    int32_t mine = trainer.isOk() ? 0 : size - me, worst = 0;  // max: the lowest failing rank
+    if (comm::Status st =
+            (*world)->allReduce(&mine, &worst, 1, comm::DataType::I32, comm::ReduceOp::Max);
+        !st.isOk())
+      abortWith(Status::error(st.message()));
+    if (worst != 0) {
+      if (size - worst == me) std::cerr << "tessera run: " << trainer.status().message() << "\n";
+      if (log.is_open() && !trainer.isOk()) log << trainer.status().message() << std::endl;
+      rank->reset();
+      world->reset();
+      (void)comm::mpi::finalize();
+      return kExitIrError;
+    }
+  }
   auto records = (*trainer)->run();
   if (!records.isOk()) abortWith(records.status());
   if (me == 0 && !o.quiet && records->size() > 1)

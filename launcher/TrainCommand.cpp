@@ -278,8 +278,7 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     dc.model = o.model;
     dc.module = std::move(loaded->module);
     dc.info = *info;
-    dc.optimizerText = std::string(passes::optimizerName(ts.optimizer.kind)) +
-                       " lr=" + std::to_string(ts.optimizer.learningRate());
+    dc.optimizerText = optimizerSummary(ts);
     dc.chars = chars;
     dc.corpus = o.dataOpt->count() ? o.data : "";
     dc.seed = o.seed;

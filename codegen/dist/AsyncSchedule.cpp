@@ -42,19 +42,16 @@ int scheduleAsyncCollectives(Executable& exe) {
   // For each split collective c: start goes right after startAfter[c] (-1: at the top), done
   // right before doneBefore[c] (n: at the end), both relative to the original order.
   std::vector<int> startAfter(n, -2), doneBefore(n, -2);
-  int split = 0, lastStart = -1;
+  int split = 0, lastBarrier = -1;
   for (int c = 0; c < n; ++c) {
     const Thunk& t = in[c];
-    if (isBarrier(exe, t)) lastStart = c;
-    if (!splittable(exe, t, resultBuffers)) {
-      if (isCollective(t)) lastStart = c;  // collectives keep their relative order
-      continue;
-    }
+    if (isBarrier(exe, t)) lastBarrier = c;
+    if (!splittable(exe, t, resultBuffers)) continue;
     std::set<int> reads, writes;
     for (const BufferView& v : t.views) (v.write ? writes : reads).insert(v.buffer);
-    // Start: after the last earlier thunk writing an operand, the previous collective, and
-    // anything touching the result buffer.
-    int s = lastStart;
+    // Start: after the last earlier thunk writing an operand or touching the result buffer (and
+    // after the last send/recv).
+    int s = lastBarrier;
     for (int j = c - 1; j > s; --j)
       if (touches(in[j], reads, true) || touches(in[j], writes, false)) {
         s = j;
@@ -70,7 +67,6 @@ int scheduleAsyncCollectives(Executable& exe) {
       }
     startAfter[c] = s;
     doneBefore[c] = d;
-    lastStart = c;
     ++split;
   }
   if (split == 0) return 0;

@@ -10,9 +10,11 @@
 // a collective whose result is a function result (it may be planned over an argument's storage,
 // which other thunks may still read before the done).
 //
-// Starts keep the collectives' relative order (dones may complete in any order), so every rank —
-// all run the same thunk list — starts the same collectives in the same order on every
-// communicator, as MPI requires of nonblocking collectives.
+// Starts move up past other collectives: the program lists the gradient all_reduces in parameter
+// order, but backward produces the gradients in reverse, and each must start as soon as its own
+// gradient exists. Any order is fine for MPI as long as every rank issues the same one — and all
+// ranks run the same thunk list. A done waits only for collectives every rank has started before
+// reaching it, so the schedule cannot deadlock.
 #pragma once
 
 #include "codegen/exec/Executable.h"

@@ -1,7 +1,6 @@
 // partitionStep: presets → propagation → SPMD partitioning (PartitionStep.h).
 #include "partition/plan/PartitionStep.h"
 
-#include "partition/plan/Specialize.h"
 #include "partition/propagation/Propagation.h"
 
 namespace tessera::partition {
@@ -11,7 +10,6 @@ StatusOr<PartitionedStep> partitionStep(ir::Module& m, const std::string& step,
   ir::Function* f = m.findFunction(step);
   if (!f) return Status::error("partition: the module has no function @" + step);
   TRY(o.mesh.check());
-  if (!o.bindSymbols.empty()) TRY(specializeSymbols(*f, o.bindSymbols));
   TRY_ASSIGN(auto preset, presetAnnotations(m, *f, o.mesh, o.presets));
   const ir::Mesh* mesh = m.findMesh(o.mesh.name);  // presetAnnotations added it when absent
   if (!mesh) {

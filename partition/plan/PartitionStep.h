@@ -7,6 +7,8 @@
 //   auto mesh = parseMeshSpec("dp=2,tp=2");
 //   auto d = partitionStep(*m, step->function, {*mesh, presets, {{"B", 8}}});
 //   // d->program.local: the per-rank program; d->program.argShardings: how to shard each input
+// A concrete batch the mesh does not divide (5 over dp=2): specializeSymbols (Specialize.h) the
+// step to it first; the split is then uneven, with padded shards and masked reductions.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +29,6 @@ struct PartitionStepOptions {
   PresetOptions presets;  // all off: only the IR's own annotations (none: every rank replicates)
   // Symbol values for the cost of propagation choices and the large-replication warnings.
   std::map<std::string, int64_t> symbolValues;
-  // Symbols fixed to constants before anything else (Specialize.h): the step is specialized in
-  // place, so a batch the mesh does not divide (5 over dp=2) is split unevenly with padding.
-  std::map<std::string, int64_t> bindSymbols;
 };
 
 struct PartitionedStep {

@@ -9,8 +9,9 @@ namespace tessera::partition::cost {
 namespace {
 
 constexpr double S = 1e9;  // bytes
-// a100 defaults: NVLink 300 GB/s per direction, 3 us per step; IB 25 GB/s, 6 us per step.
-constexpr double kNv = 300e9, kNvLat = 3e-6, kIb = 25e9, kIbLat = 6e-6;
+// a100 defaults: NVLink 300 GB/s per direction of which NCCL reaches 230, 3 us per step; IB 25
+// GB/s of which 23.5, 6 us per step.
+constexpr double kNv = 230e9, kNvLat = 3e-6, kIb = 23.5e9, kIbLat = 6e-6;
 
 ClusterSpec cluster(const char* s) {
   auto c = parseClusterShorthand(s);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <initializer_list>
 
+#include "partition/plan/Specialize.h"
 #include "tests/unit/spmd_train/SpmdTrainUtil.h"
 
 namespace tessera::spmd_train {
@@ -24,7 +25,7 @@ struct Config {
   std::string mesh;
   std::string parallel;  // parseParallelFlag's syntax
   int64_t batch;
-  // Specialize the step to this batch (PartitionStepOptions::bindSymbols): a batch the dp axis
+  // Specialize the step to this batch (partition/plan/Specialize.h): a batch the dp axis
   // does not divide is then split unevenly (3 + 2 sequences), with padding and masks.
   bool bindBatch = false;
 };
@@ -49,7 +50,10 @@ std::unique_ptr<Run> plan(const Config& c, bool adamw) {
   auto mesh = partition::parseMeshSpec(c.mesh);
   EXPECT_TRUE(mesh.isOk()) << mesh.status().message();
   partition::PartitionStepOptions o{*mesh, {}, {{"B", c.batch}, {"S", kSeq}}};
-  if (c.bindBatch) o.bindSymbols = {{"B", c.batch}};
+  if (c.bindBatch) {
+    Status bound = partition::specializeSymbols(*r->f, {{"B", c.batch}});
+    EXPECT_TRUE(bound.isOk()) << bound.message();
+  }
   Status parsed = partition::parseParallelFlag(c.parallel, o.presets);
   EXPECT_TRUE(parsed.isOk()) << parsed.message();
   auto p = partition::partitionStep(*r->m, info->function, o);
