@@ -56,7 +56,33 @@ StatusOr<DistributedPlan> buildDistributedPlan(std::unique_ptr<ir::Module> m,
   po.mesh = request.mesh;
   po.presets = request.presets;
   po.symbolValues = request.symbolValues;
+  // The shardings written in the IR text: each split they ask for must survive (a dim that cannot
+  // be split, e.g. a softmax's axis, would otherwise be replicated silently).
+  std::vector<std::pair<const ir::Value*, ir::Sharding>> written;
+  if (const ir::Function* f = m->findFunction(info.function)) {
+    auto note = [&](const ir::Value* v) {
+      if (v->sharding()) written.emplace_back(v, *v->sharding());
+    };
+    for (int i = 0; i < f->numArguments(); ++i) note(f->argument(i));
+    for (const auto& op : f->ops())
+      for (int r = 0; r < op->numResults(); ++r) note(op->result(r));
+  }
   TRY_ASSIGN(partition::PartitionedStep step, partition::partitionStep(*m, info.function, po));
+  for (const auto& [v, want] : written) {
+    const std::optional<ir::Sharding>& got = v->sharding();
+    for (size_t d = 0; d < want.dims.size(); ++d) {
+      if (want.dims[d].axes.empty()) continue;
+      if (got && d < got->dims.size() && got->dims[d].axes == want.dims[d].axes) continue;
+      const ir::Op* def = v->definingOp();
+      const Location loc = def ? def->loc() : Location{};
+      return Status::error(loc, "%" + v->name() + " " + want.str() + ": dim " +
+                                    std::to_string(d) + " cannot be split over " +
+                                    want.dims[d].axes.front() +
+                                    (def ? std::string(" (") + def->mnemonic() +
+                                               " needs it whole)"
+                                         : std::string(" (its users need it whole)")));
+    }
+  }
   DistributedPlan plan;
   plan.model = request.model;
   plan.mesh = request.mesh;

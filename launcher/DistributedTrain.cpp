@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -57,7 +58,10 @@ StatusOr<std::vector<std::string>> takeNpFlag(std::vector<std::string> extras, D
     seen = true;
     if (value.empty() || value.size() > 6 ||
         value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) < 1)
-      return Status::error("-np: expected a positive number of ranks, got '" + value + "'");
+      return Status::error("-np: expected a positive number of ranks, got '" + value + "'" +
+                           (value.empty() || std::isdigit(static_cast<unsigned char>(value[0]))
+                                ? ""
+                                : " (give -np N after MODEL, or --np N)"));
     d.np = std::stoi(value);
   }
   return rest;
@@ -111,7 +115,7 @@ int irFail(const Status& st) {
 int runDistributed(const DistFlags& d, DistContext ctx) {
   // ---- the mesh and the presets (usage errors: they are the user's flags) ----
   StatusOr<ir::Mesh> mesh = partition::parseMeshSpec(d.mesh);
-  if (!mesh.isOk()) return usage("--mesh: " + usageText(mesh.status().message()));
+  if (!mesh.isOk()) return usage(usageText(mesh.status().message()));
   if (!d.planCommand) {
     if (Status st = partition::checkMeshRanks(*mesh, d.np); !st.isOk())
       return usage("--mesh " + d.mesh + " with -np " + std::to_string(d.np) + ": " +
@@ -122,7 +126,7 @@ int runDistributed(const DistFlags& d, DistContext ctx) {
   std::string presetsText;
   for (const std::string& p : d.parallel) {
     if (Status st = partition::parseParallelFlag(p, req.presets); !st.isOk())
-      return usage("--parallel: " + usageText(st.message()));
+      return usage(usageText(st.message()));
     presetsText += std::string(presetsText.empty() ? "" : ",") + p;
   }
   if (d.zero) {

@@ -23,7 +23,8 @@ class Simulation {
  public:
   Simulation(const Schedule& s, UnitCosts costs, SendSemantics sem)
       : s_(s), c_(s.config), costs_(costs), sem_(sem), pc_(c_.ranks, 0), clock_(c_.ranks, 0),
-        done_(c_.ranks), received_(c_.ranks), times_(c_.ranks) {}
+        done_(c_.ranks), received_(c_.ranks), times_(c_.ranks), inFlight_(c_.ranks, 0),
+        peak_(c_.ranks, 0) {}
 
   StatusOr<ScheduleTimes> run() {
     if (static_cast<int>(s_.ranks.size()) != c_.ranks)
@@ -46,6 +47,7 @@ class Simulation {
     for (double t : clock_) out.makespan = std::max(out.makespan, t);
     out.ideal = static_cast<double>(c_.microBatches) * c_.virtualStages * (costs_.forward + costs_.backward);
     out.bubbleFraction = (out.makespan - out.ideal) / out.ideal;
+    out.peakInFlight = peak_;
     return out;
   }
 
@@ -108,6 +110,8 @@ class Simulation {
       times_[r].push_back({i, clock_[r], clock_[r] + cost});
       clock_[r] += cost;
       done_[r].insert({fwd, s, mb});
+      inFlight_[r] += fwd ? 1 : -1;
+      peak_[r] = std::max(peak_[r], inFlight_[r]);
       ++pc_[r];
       return true;
     }
@@ -208,6 +212,7 @@ class Simulation {
   std::set<std::pair<int, MessageId>> sent_;
   std::map<std::pair<int, int>, std::deque<Sent>> channels_;
   std::vector<std::vector<TimedAction>> times_;
+  std::vector<int> inFlight_, peak_;
 };
 
 }  // namespace

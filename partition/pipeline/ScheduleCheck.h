@@ -39,6 +39,9 @@ struct ScheduleTimes {
   double makespan = 0;
   double ideal = 0;           // per-rank busy time: m·v·(forward + backward)
   double bubbleFraction = 0;  // (makespan - ideal) / ideal
+  // Per rank, the most (micro-batch, chunk) forwards whose backward had not run yet: the stage
+  // inputs it holds at its peak (1F1B: p - r on rank r; GPipe: m everywhere).
+  std::vector<int> peakInFlight;
 };
 
 // OK when the schedule is complete, respects every dependency and finishes under `semantics`;

@@ -49,6 +49,9 @@ struct MegatronRun {
   int zero = 0;                 // 1: optimizer state split over dp (Megatron's distributed optimizer)
   int64_t fullRecomputeLayers = 0;  // per stage: layers fully recomputed, the rest use `recompute`
   ir::DType dtype = ir::DType::BF16;  // weights and activations; F32: fp32 training (CPU ranks)
+  // Megatron 2022's gradient-accumulation fusion: the weight-gradient GEMM accumulates straight
+  // into the fp32 main gradient, with no separate add pass per micro-batch.
+  bool fusedGradAccumulation = false;
   double publishedSeconds = 0;  // iteration time, 0 if unknown
 };
 

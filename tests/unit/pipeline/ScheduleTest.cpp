@@ -98,6 +98,18 @@ TEST(PipelineSchedule, SendsAndReceivesPairUpWithTheNeighbours) {
             "rank 1: Ra0<0 F0 B0 Ra1<0 Sg0>0 F1 B1 Sg1>0\n");
 }
 
+TEST(PipelineSchedule, MicroBatchesInFlight) {
+  // 1F1B holds at most p - r micro-batches' inputs on rank r; GPipe holds all m everywhere.
+  auto peaks = [](const Schedule& s) {
+    StatusOr<ScheduleTimes> t = simulateSchedule(s);
+    EXPECT_TRUE(t.isOk());
+    return t.isOk() ? t->peakInFlight : std::vector<int>{};
+  };
+  EXPECT_EQ(peaks(build(ScheduleKind::OneFOneB, 4, 8)), (std::vector<int>{4, 3, 2, 1}));
+  EXPECT_EQ(peaks(build(ScheduleKind::OneFOneB, 4, 2)), (std::vector<int>{2, 2, 2, 1}));
+  EXPECT_EQ(peaks(build(ScheduleKind::GPipe, 3, 5)), (std::vector<int>{5, 5, 5}));
+}
+
 TEST(PipelineSchedule, DrawsTheTimeline) {
   Schedule s = build(ScheduleKind::OneFOneB, 2, 4);
   StatusOr<std::string> text = drawSchedule(s);

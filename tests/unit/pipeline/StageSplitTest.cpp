@@ -8,6 +8,7 @@
 #include "partition/pipeline/StageBackward.h"
 #include "partition/pipeline/StageSplit.h"
 #include "tests/unit/pipeline/PipelineTestUtil.h"
+#include "tests/unit/spmd/SpmdTestUtil.h"
 
 namespace tessera::partition::pipeline {
 namespace {
@@ -160,6 +161,32 @@ TEST(StageSplit, BackwardFunctionsTakeTheGradientOfTheOutputs) {
   // (h0.out, args...) -> (loss, d h0.out, grads...)
   EXPECT_EQ(b1->numArguments(), 1 + static_cast<int>(plan->stages[1].args.size()));
   EXPECT_EQ(b1->results().size(), 2 + plan->stages[1].trained.size());
+}
+
+// A stage function is an ordinary function: the SPMD partitioner splits it further on the stage's
+// own (sub-)mesh. Here the last stage of a 2-stage GPT, data-parallel over dp=2 (its boundary
+// input and its targets split on the batch), equals the single-device stage.
+TEST(StageSplit, AStageIsPartitionedFurtherBySpmd) {
+  auto m = tinyGpt(2);
+  auto plan = split(*m, 2);
+  ASSERT_TRUE(plan.isOk()) << plan.status().message();
+  plan->module->meshes.push_back(ir::Mesh::make("m", {{"dp", 2}}));
+  ir::Function& f = *plan->module->findFunction("stage1");
+  spmd_test::annotate(f, "h0.out", {{"dp"}, {}, {}});
+  spmd_test::annotate(f, "targets", {{"dp"}, {}});
+  auto p = spmd_test::partitionOf(f);
+  ASSERT_TRUE(p);
+  // The boundary activation arrives already split: each rank holds half the batch.
+  EXPECT_NE(p->text.find("%h0.out: f32[B/2,S,8]"), std::string::npos) << p->text;
+  // Inputs: the activation stage 0 would send, computed by running stage 0.
+  auto batch = tokens(4, 5);
+  std::vector<Tensor> s0in;
+  for (const std::string& n : plan->stages[0].args)
+    s0in.push_back(batch.count(n) ? batch.at(n) : *plan->module->findParam(n)->init);
+  auto act = ir::interpret(*plan->module->findFunction("stage0"), s0in);
+  ASSERT_TRUE(act.isOk()) << act.status().message();
+  auto in = spmd_test::globalInputs(f, {{"h0.out", act->outputs[0]}, {"targets", batch.at("targets")}});
+  spmd_test::expectClose(spmd_test::distributed(*p, in), spmd_test::reference(f, in));
 }
 
 }  // namespace

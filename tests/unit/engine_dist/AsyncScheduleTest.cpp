@@ -1,0 +1,104 @@
+// The async schedule of collectives and the bucket plan, on a lowered Executable (no MPI needed):
+// each all_reduce's start sits right after the GEMM producing its operand, its done right before
+// the first thunk reading its result, so the second reduction finishes first, out of program
+// order; the buffer plan keeps each operand alive until its
+// done; the two all_reduces share a bucket that closes before the first done.
+#include <gtest/gtest.h>
+
+#include "codegen/dist/AsyncSchedule.h"
+#include "codegen/dist/Bucketing.h"
+#include "codegen/fusion/Lowering.h"
+#include "codegen/memory/BufferPlan.h"
+#include "ir/Parser.h"
+
+namespace tessera::codegen {
+namespace {
+
+// Program order: the reduction of g1 is listed first, but g2's reduction is consumed first.
+const char* kText = R"(
+module @s {
+  mesh @m = <b=2>
+  func @main(%x: f32[4,4], %w: f32[4,4]) -> (f32[4,4]) {
+    %g1 = matmul %x, %w : f32[4,4]
+    %g2 = matmul %g1, %w : f32[4,4]
+    %h = matmul %g2, %w : f32[4,4]
+    %r1 = all_reduce %g1 axes=[b] op=sum : f32[4,4]
+    %r2 = all_reduce %g2 axes=[b] op=sum : f32[4,4]
+    %s = matmul %r2, %h : f32[4,4]
+    %t = matmul %s, %r1 : f32[4,4]
+    return %t
+  }
+}
+)";
+
+int indexOf(const Executable& exe, const std::string& labelPrefix, int nth = 0) {
+  for (size_t i = 0; i < exe.thunks.size(); ++i)
+    if (exe.thunks[i].label.rfind(labelPrefix, 0) == 0 && nth-- == 0) return static_cast<int>(i);
+  return -1;
+}
+
+TEST(AsyncSchedule, StartsAfterTheProducerDonesBeforeTheConsumer) {
+  auto m = ir::parseModule(kText, "s.tir");
+  ASSERT_TRUE(m.isOk()) << m.status().message();
+  auto exe = lowerFunction(*(*m)->findFunction("main"), LoweringOptions{});
+  ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  ASSERT_EQ(scheduleAsyncCollectives(*exe), 2) << exe->str();
+  // Thunks: gemm g1, start r1, gemm g2, start r2, gemm h, done r2, gemm s, done r1, gemm t.
+  std::vector<std::string> want = {"gemm", "start collective all_reduce", "gemm",
+                                   "start collective all_reduce", "gemm",
+                                   "done collective all_reduce", "gemm",
+                                   "done collective all_reduce", "gemm"};
+  ASSERT_EQ(exe->thunks.size(), want.size()) << exe->str();
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(exe->thunks[i].label.rfind(want[i], 0), 0u) << i << ": " << exe->thunks[i].label;
+  // r2 (op 4) finishes first, r1 (op 3) last.
+  EXPECT_EQ(exe->thunks[5].op, exe->thunks[3].op);
+  EXPECT_EQ(exe->thunks[7].op, exe->thunks[1].op);
+  EXPECT_NE(exe->thunks[1].op, exe->thunks[3].op);
+
+  // The operand of r1 (g1's buffer) and its result stay allocated from start to done.
+  auto plan = planBuffers(*exe, {}, {});
+  ASSERT_TRUE(plan.isOk()) << plan.status().message();
+  int g1 = exe->thunks[1].views[0].buffer, r1 = exe->thunks[1].views[1].buffer;
+  EXPECT_GE(plan->lastUse[g1], 7);
+  EXPECT_LE(plan->firstUse[r1], 1);
+  EXPECT_GE(plan->lastUse[r1], 7);
+  // r1's result block must not be shared with anything live in between.
+  for (size_t b = 0; b < exe->buffers.size(); ++b) {
+    if (static_cast<int>(b) == r1 || plan->offset[b] < 0 || plan->firstUse[b] < 0) continue;
+    bool overlapInTime = plan->firstUse[b] <= plan->lastUse[r1] && plan->lastUse[b] >= plan->firstUse[r1];
+    bool overlapInSpace = plan->offset[b] < plan->offset[r1] + plan->bytes[r1] &&
+                          plan->offset[r1] < plan->offset[b] + plan->bytes[b];
+    EXPECT_FALSE(overlapInTime && overlapInSpace) << exe->buffers[b].name;
+  }
+
+  // Both all_reduces (same axes, op and type, 2 thunks apart) share one bucket, which closes at
+  // its second member — before r2's done.
+  BucketPlan bp = planBuckets(*exe);
+  EXPECT_EQ(bp.buckets, 1);
+  EXPECT_EQ(bp.bucketOf[1], 0);
+  EXPECT_EQ(bp.bucketOf[3], 0);
+  EXPECT_FALSE(bp.lastOf[1]);
+  EXPECT_TRUE(bp.lastOf[3]);
+}
+
+TEST(AsyncSchedule, ResultsOfTheFunctionAndPointToPointStayBlocking) {
+  auto m = ir::parseModule(R"(
+module @s {
+  mesh @m = <b=2>
+  func @main(%x: f32[4]) -> (f32[4]) {
+    send %x axes=[b] peer=1
+    %r = all_reduce %x axes=[b] op=sum : f32[4]
+    return %r
+  }
+}
+)", "s.tir");
+  ASSERT_TRUE(m.isOk()) << m.status().message();
+  auto exe = lowerFunction(*(*m)->findFunction("main"), LoweringOptions{});
+  ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  EXPECT_EQ(scheduleAsyncCollectives(*exe), 0) << exe->str();
+  EXPECT_EQ(indexOf(*exe, "start"), -1);
+}
+
+}  // namespace
+}  // namespace tessera::codegen
