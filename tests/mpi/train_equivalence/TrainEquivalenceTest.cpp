@@ -77,14 +77,14 @@ passes::TrainStepOptions optimizer(bool adamw) {
   return o;
 }
 
-struct Run {
+struct Trajectory {
   std::vector<double> losses;
   std::map<std::string, ir::Tensor> params;
 };
 
 // Single-device: the training loop of `tessera train`, batches drawn as `tessera train` draws them.
-Run reference(bool moe, bool adamw) {
-  Run out;
+Trajectory reference(bool moe, bool adamw) {
+  Trajectory out;
   auto m = model(moe);
   if (!m) return out;
   auto info = passes::buildTrainStep(*m, optimizer(adamw));
@@ -144,8 +144,8 @@ std::unique_ptr<DistributedPlan> makePlan(const Config& c, bool adamw) {
 }
 
 // One run of the plan on this rank, as `tessera run` does it. Every rank must call it.
-Run distributed(const DistributedPlan& plan) {
-  Run out;
+Trajectory distributed(const DistributedPlan& plan) {
+  Trajectory out;
   comm::Communicator& world = comm::testing_support::world();
   auto rank = codegen::RankContext::create(world, plan.mesh, plan.localFunction());
   EXPECT_TRUE(rank.isOk()) << rank.status().message();
@@ -189,7 +189,7 @@ void expectTensorClose(const std::string& name, const ir::Tensor& got, const ir:
   }
 }
 
-void compare(const Run& got, const Run& want, bool adamw) {
+void compare(const Trajectory& got, const Trajectory& want, bool adamw) {
   ASSERT_EQ(got.losses.size(), static_cast<size_t>(kSteps));
   ASSERT_EQ(want.losses.size(), static_cast<size_t>(kSteps));
   for (int s = 0; s < kSteps; ++s)
@@ -230,8 +230,8 @@ TEST_P(TrainEquivalence, TenStepsEqualOneDevice) {
   auto plan = makePlan(c, adamw);
   // Every rank got the same plan (same inputs): if one failed, all did, and none is waiting.
   ASSERT_TRUE(plan);
-  Run want = reference(c.moe, adamw);
-  Run got = distributed(*plan);
+  Trajectory want = reference(c.moe, adamw);
+  Trajectory got = distributed(*plan);
   compare(got, want, adamw);
 }
 
@@ -271,7 +271,7 @@ TEST(TrainEquivalenceRepeat, SamePlanTwiceIsBitwiseEqual) {
   if (ranksOf(c.mesh) != comm::testing_support::world().size()) GTEST_SKIP();
   auto plan = makePlan(c, /*adamw=*/true);
   ASSERT_TRUE(plan);
-  Run a = distributed(*plan), b = distributed(*plan);
+  Trajectory a = distributed(*plan), b = distributed(*plan);
   ASSERT_EQ(a.losses.size(), static_cast<size_t>(kSteps));
   EXPECT_EQ(a.losses, b.losses);
   ASSERT_EQ(a.params.size(), b.params.size());

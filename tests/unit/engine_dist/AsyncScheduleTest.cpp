@@ -1,8 +1,8 @@
 // The async schedule of collectives and the bucket plan, on a lowered Executable (no MPI needed):
 // each all_reduce's start sits right after the GEMM producing its operand, its done right before
 // the first thunk reading its result, so the second reduction finishes first, out of program
-// order; the buffer plan keeps each operand alive until its
-// done; the two all_reduces share a bucket that closes before the first done.
+// order; the buffer plan keeps each operand alive until its done; the two all_reduces share a
+// bucket that closes at its second member, before the first done.
 #include <gtest/gtest.h>
 
 #include "codegen/dist/AsyncSchedule.h"
