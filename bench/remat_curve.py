@@ -4,10 +4,12 @@
 Runs `tessera train` on the zoo GPT-base (12 layers, hidden 768, 12 heads, seq 256, batch 4,
 vocab 512) without remat, then with `--remat=auto` at budgets that keep the non-activation bytes
 and a fraction (3/4, 1/2, 1/3, ...) of the no-remat activation bytes, down to the smallest
-feasible budget (which the remat pass states when asked for an impossible one). Prints, per row,
-the budget, the planned peak and activation bytes of the engine's memory report, the median step
-time and the slowdown against no remat. Issue 4 asks: at 1/2 of the activations at most 10% slower,
-at 1/3 at most 20%.
+feasible budget (which the remat pass states, by the engine's buffer plan, when asked for an
+impossible one). "Activation bytes" are the activation category of the engine's memory report at
+its peak (`--memory-report`), without remat. Prints, per row, the budget, the planned peak and
+activation bytes of the engine's memory report, the median step time, the slowdown against no
+remat and auto's per-layer choice (k/s/f = keep/selective/full). Issue 4 asks: at 1/2 of the
+activations at most 10% slower, at 1/3 at most 20%.
 
   /usr/bin/python3 bench/remat_curve.py --tessera build/tessera [--steps 5]
 """
@@ -35,7 +37,8 @@ def run(tessera, model, steps, extra):
             times = [json.loads(line)["step_time_s"] for line in f if line.strip()]
     peak = int(re.search(r"planned peak .*\((\d+) bytes\)", p.stdout).group(1))
     act = int(re.search(r"activations .*\((\d+) bytes\)", p.stdout).group(1))
-    return (peak, act, statistics.median(times[1:])), ""
+    choice = re.search(r"remat auto: .*\[([ksf]+)\]", p.stdout)
+    return (peak, act, statistics.median(times[1:]), choice.group(1) if choice else "-"), ""
 
 
 def main():
@@ -51,14 +54,14 @@ def main():
         base, err = run(args.tessera, model, args.steps, [])
         if base is None:
             sys.exit(err)
-        peak0, act0, t0 = base
+        peak0, act0, t0, _ = base
         _, err = run(args.tessera, model, 1, ["--remat", "auto", "--memory-budget", "1"])
         m = re.search(r"minimum feasible planned peak of @train_step is (\d+) bytes", err)
         minimum = int(m.group(1)) if m else None
         print("no remat: planned peak %d bytes, activations %d bytes, %.3f s/step" % (peak0, act0, t0))
         print("smallest feasible budget (remat pass): %s bytes" % minimum)
-        print("%-18s %-10s %16s %16s %10s %9s" % ("budget bytes", "fraction", "planned peak",
-                                                  "activations", "s/step", "slowdown"))
+        print("%-18s %-10s %16s %16s %10s %9s  %s" % ("budget bytes", "fraction", "planned peak",
+                                                      "activations", "s/step", "slowdown", "plan"))
         rows = [(peak0 - act0 + int(f * act0), "%.2f" % f) for f in (0.75, 0.5, 1 / 3, 0.25)]
         if minimum:
             rows.append((minimum, "minimum"))
@@ -68,9 +71,9 @@ def main():
             if r is None:
                 print("%-18d %-10s %s" % (budget, label, err.splitlines()[-1][:90]))
                 continue
-            peak, act, t = r
-            print("%-18d %-10s %16d %16d %10.3f %8.1f%%" % (budget, label, peak, act, t,
-                                                           100 * (t / t0 - 1)), flush=True)
+            peak, act, t, plan = r
+            print("%-18d %-10s %16d %16d %10.3f %8.1f%%  %s" % (budget, label, peak, act, t,
+                                                               100 * (t / t0 - 1), plan), flush=True)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,9 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
       if (N % (tp * pp)) continue;
       const int64_t d = N / (tp * pp);
       if (o.globalBatch % d) continue;
+      // dp groups must sit evenly in the nodes (predictMegatron rejects the others).
+      const int64_t span = tp * d, node = cluster.devicesPerNode;
+      if (span % node != 0 && node % span != 0) continue;
       const int64_t perReplica = o.globalBatch / d;
       for (int64_t mb = 1; mb <= o.maxMicroBatch && mb <= perReplica; mb *= 2) {
         if (perReplica % mb) continue;

@@ -187,6 +187,11 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     return bad("needs " + std::to_string(run.gpus) + " devices, the cluster has " + std::to_string(c.numDevices()));
   if (run.tp > c.devicesPerNode)
     return bad("tp " + std::to_string(run.tp) + " spans more than a node of " + std::to_string(c.devicesPerNode));
+  // Collective groups must sit evenly in the nodes (tp ranks adjacent, then dp): a dp group of
+  // tp*d consecutive devices that straddles node boundaries unevenly has no ring schedule here.
+  if ((run.tp * d) % c.devicesPerNode != 0 && c.devicesPerNode % (run.tp * d) != 0)
+    return bad("tp*dp = " + std::to_string(run.tp * d) + " devices straddle nodes of " +
+               std::to_string(c.devicesPerNode) + " unevenly");
   MegatronPrediction out;
   out.microbatches = run.globalBatch / (d * run.microBatch);
   if (run.virtualStages > 1 && out.microbatches % run.pp != 0)

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <set>
 
 #include "ir/Module.h"
@@ -69,14 +70,21 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
   const RematMemoryModel& model = o.memory ? *o.memory : estimator;
   const int64_t budget = *o.budget;
   TRY_ASSIGN(RematCosts costs, measureRematCosts(f, layers, o.symbols, model));
-  // The model's peak of the step transformed by `choices` (on a copy).
-  int checks = 0;
+  // The model's peak of the step transformed by `choices` (on a copy), remembered per plan.
+  std::map<std::vector<RematChoice>, int64_t> measured;
   auto realPeak = [&](const std::vector<RematChoice>& choices) -> StatusOr<int64_t> {
-    ++checks;
+    if (auto it = measured.find(choices); it != measured.end()) return it->second;
     TRY_ASSIGN(FunctionCopy copy, copyFunction(f));
     TRY(applyRemat(*copy.function, layers, choices, &o.symbols).status());
     TRY_ASSIGN(RematMemoryCurve c, model.measure(*copy.function, o.symbols));
+    measured[choices] = c.peak;
     return c.peak;
+  };
+  auto flopsOf = [&](const std::vector<RematChoice>& choices) {
+    int64_t total = 0;
+    for (size_t l = 0; l < choices.size(); ++l)
+      total += costs.layers[l][static_cast<int>(choices[l])].flops;
+    return total;
   };
   // The DP at a target; when the whole plan misses the budget by more than the DP predicted,
   // lower the target by that miss (at least one byte) and solve again.
@@ -95,18 +103,32 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
     }
   }
   if (!chosen) {
-    // The lowest-peak plan decides: it fits, or its real peak is the minimum to state. Stating
-    // the real peak of this fixed plan keeps the promise that a budget of that size is met.
-    RematSolution low = solveMinPeak(costs);
-    TRY_ASSIGN(int64_t real, realPeak(low.choices));
-    if (real > budget)
+    // A fixed set of low-memory plans decides: the DP's lowest-peak plan and the uniform ones.
+    // The cheapest measured plan that fits is taken; if none does, the lowest real peak of the
+    // fixed set is the minimum to state — a budget of that size is then met by that plan.
+    std::vector<std::vector<RematChoice>> fixed{solveMinPeak(costs).choices};
+    for (RematChoice c : {RematChoice::Full, RematChoice::Selective})
+      fixed.emplace_back(layers.layers.size(), c);
+    int64_t minimum = std::numeric_limits<int64_t>::max();
+    for (const auto& plan : fixed) {
+      TRY_ASSIGN(int64_t real, realPeak(plan));
+      minimum = std::min(minimum, real);
+    }
+    for (const auto& [plan, real] : measured) {
+      if (real > budget) continue;
+      if (!chosen || flopsOf(plan) < chosen->flops ||
+          (flopsOf(plan) == chosen->flops && real < chosenPeak)) {
+        chosen = RematSolution{plan, predictedPeak(costs, plan), flopsOf(plan)};
+        chosenPeak = real;
+      }
+    }
+    if (!chosen)
       return failAt(f, "remat: the memory budget of " + std::to_string(budget) +
                            " bytes cannot be met: the minimum feasible planned peak of @" +
-                           f.name() + " is " + std::to_string(real) + " bytes (at " +
+                           f.name() + " is " + std::to_string(minimum) + " bytes (at " +
                            symbolText(o.symbols) + ") by " + model.name());
-    chosen = low;
-    chosenPeak = real;
   }
+  const int checks = static_cast<int>(measured.size());
   TRY_ASSIGN(RematApplied applied, applyRemat(f, layers, chosen->choices, &o.symbols));
   if (outcome) {
     outcome->layers.clear();

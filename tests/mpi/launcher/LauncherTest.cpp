@@ -18,8 +18,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "codegen/dist/RankContext.h"
-
 #ifndef TESSERA_BINARY
 #error "TESSERA_BINARY must be defined by tests/mpi/CMakeLists.txt (file USES_TESSERA)"
 #endif
@@ -75,10 +73,8 @@ std::vector<double> losses(const std::string& jsonLines) {
 
 const std::string kTessera = TESSERA_BINARY;
 const std::string kMpirun = std::string(TESSERA_MPIEXEC) + " --oversubscribe";
-// The engine both sides use: the compiled one once it runs collectives, else the interpreter.
-constexpr bool kCompiled =
-    requires(tessera::codegen::EngineOptions o, tessera::codegen::RankContext* r) { o.rank = r; };
-const std::string kEngine = kCompiled ? "--engine=compiled" : "--engine=interp";
+// Both sides on the compiled engine (the default).
+const std::string kEngine = "--engine=compiled";
 // A tiny GPT; SGD so that every parameter's update is proportional to its gradient.
 const std::string kModel = " gpt --layers 2 --hidden 16 --heads 2 --seq 16 --batch 4 --steps 3 "
                            "--optimizer sgd --lr 0.1 --momentum 0.9 --seed 5 ";

@@ -167,10 +167,11 @@ Trajectory distributed(const DistributedPlan& plan) {
   return out;
 }
 
-// |got - want| <= 1e-5 * max(|want|, 1e-2 * max|want|): relative per element, with a floor at
-// about one f32 ulp of the tensor's largest element for elements that come out of cancellation
-// (p - lr*g with both terms near |p|), where no change of summation order reproduces 1e-5 of the
-// element itself.
+// |got - want| <= 1e-5 * max_i |want_i|: relative to the tensor's scale, the rule of the in-process
+// tests (tests/unit/spmd_train/). Per element relative error is not meaningful for a trained
+// tensor: elements that cross zero, and gradient sums whose terms cancel, carry the rounding error
+// of their terms, not of themselves, and the f32 partial sums of a split contraction round
+// differently from the single-device sum.
 void expectTensorClose(const std::string& name, const ir::Tensor& got, const ir::Tensor& want,
                        const std::vector<bool>& absolute, double absBound) {
   ASSERT_EQ(got.shape(), want.shape()) << name;
@@ -181,7 +182,7 @@ void expectTensorClose(const std::string& name, const ir::Tensor& got, const ir:
     const double g = got[i], w = want[i];
     const bool ok = !absolute.empty() && absolute[i]
                         ? std::abs(g - w) <= absBound
-                        : std::abs(g - w) <= 1e-5 * std::max(std::abs(w), 1e-2 * scale);
+                        : std::abs(g - w) <= 1e-5 * scale;
     if (!ok) {
       ++bad;
       ADD_FAILURE() << name << "[" << i << "]: got " << g << ", want " << w;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "partition/cost/ClusterSpec.h"
+#include "partition/cost/CollectiveCost.h"
 #include "tests/support/SplitMix64.h"
 
 namespace tessera::partition::cost {
@@ -183,6 +184,29 @@ TEST(ClusterFile, FuzzNeverCrashes) {
     (void)s;
   }
   EXPECT_GT(accepted, 0);  // some mutations (e.g. in a comment) keep the file valid
+}
+
+}  // namespace
+}  // namespace tessera::partition::cost
+
+namespace tessera::partition::cost {
+namespace {
+
+// A level's achievable fraction (nccl-tests bus bandwidth over link rate): parsed, checked,
+// used by the ring formulas, and the shipped GPU networks carry theirs.
+TEST(ClusterFile, LevelEfficiency) {
+  auto c = parseClusterFile("device a100-80g\nnodes 1\ndevices_per_node 8\n"
+                            "level nvlink bandwidth=300GB/s latency=0us efficiency=0.5\n", "f");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_DOUBLE_EQ(c->levels[0].efficiency, 0.5);
+  EXPECT_DOUBLE_EQ(ringSeconds(CollectiveKind::AllGather, 8e9, 8, c->levels[0]), 7.0 / 8 * 8e9 / 150e9);
+  auto bad = parseClusterFile("device cpu\nlevel shm bandwidth=1GB/s latency=1us efficiency=1.5\n", "f");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("efficiency must be in (0, 1]"), std::string::npos);
+  auto a100 = parseClusterShorthand("2x8:a100-80g");
+  ASSERT_TRUE(a100.isOk());
+  EXPECT_DOUBLE_EQ(a100->levels[0].effectiveBandwidth(), 230e9);
+  EXPECT_DOUBLE_EQ(a100->levels[1].effectiveBandwidth(), 23.5e9);
 }
 
 }  // namespace

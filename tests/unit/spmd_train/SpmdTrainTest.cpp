@@ -204,13 +204,24 @@ TEST(SpmdTrainPlan, VocabParallelLossDoesNotGatherTheLogits) {
     auto r = plan({"gpt", false, mesh, std::string(mesh) == "tp=2" ? "megatron" : "dp,megatron", 4},
                   /*adamw=*/false);
     ASSERT_TRUE(r);
-    // No all_gather of a tensor whose last dim is the whole vocab.
+    // No all_gather of a tensor whose last dim is the whole vocab (11, or 12 = 2 x 6 padded).
     EXPECT_EQ(linesWith(r->text, {"all_gather", ",11]"}), 0) << mesh << "\n" << r->text;
+    EXPECT_EQ(linesWith(r->text, {"all_gather", ",12]"}), 0) << mesh << "\n" << r->text;
     // The row max (forward and backward softmax) is an all_reduce{max} of a [rows, 1] column.
     EXPECT_GE(linesWith(r->text, {"all_reduce", "axes=[tp]", "op=max", ",1]"}), 2) << r->text;
     // The local logits hold ceil(11 / 2) = 6 columns.
     EXPECT_GE(linesWith(r->text, {",6]"}), 1) << r->text;
   }
+}
+
+// Expert parallelism really splits the experts: each rank holds 2 of the 4 experts' weights, and
+// tokens reach them through collectives over ep (the all-to-all / gather of the dispatch).
+TEST(SpmdTrainPlan, ExpertParallelHoldsHalfTheExperts) {
+  auto r = plan({"moe", true, "ep=2", "expert-parallel=ep", 2}, /*adamw=*/false);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(linesWith(r->text, {"%h1.moe.fc.w: f32[2,16,32]"}), 1) << r->text;
+  EXPECT_EQ(linesWith(r->text, {"%h1.moe.proj.w: f32[2,32,16]"}), 1) << r->text;
+  EXPECT_GE(linesWith(r->text, {"axes=[ep]"}), 1) << r->text;
 }
 
 // Collectives reduce in group order and the interpreter is deterministic: two runs of one plan

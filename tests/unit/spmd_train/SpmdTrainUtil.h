@@ -57,7 +57,7 @@ inline passes::TrainStepOptions optimizer(bool adamw) {
   passes::TrainStepOptions o;
   if (adamw) {
     o.optimizer.kind = passes::OptimizerKind::AdamW;
-    o.optimizer.lr = 1e-2;
+    o.optimizer.lr = 1e-3;  // torch.optim.AdamW's default
   } else {
     o.optimizer.kind = passes::OptimizerKind::Sgd;
     o.optimizer.lr = 0.1;
