@@ -238,8 +238,8 @@ def gemm_bound_seconds(kernel_bench, gemms, threads):
     best = {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) > 8 and parts[0] == "gemm":
-            best[parts[1]] = float(parts[7]) * 1e9
+        if len(parts) > 9 and parts[0] == "gemm" and parts[8] == "best":
+            best[parts[1]] = float(parts[9]) * 1e9
     total = 0.0
     for spec, (c, b, m, n, k, _, _) in zip(specs, gemms):
         total += c * 2.0 * b * m * n * k / best[spec]

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
+#include <set>
 
 #include "ir/Module.h"
 
@@ -90,6 +92,22 @@ size_t Function::indexOf(const Op* op) const {
     if (ops_[i].get() == op) return i;
   assert(false && "op is not in this function");
   return ops_.size();
+}
+
+void Function::reorderOps(const std::vector<Op*>& order) {
+  assert(order.size() == ops_.size());
+  std::map<const Op*, std::unique_ptr<Op>> owned;
+  for (auto& op : ops_) owned.emplace(op.get(), std::move(op));
+  std::set<const Op*> placed;
+  for (size_t i = 0; i < order.size(); ++i) {
+    auto it = owned.find(order[i]);
+    assert(it != owned.end() && it->second && "reorderOps: not a permutation of ops()");
+    for (const Value* v : order[i]->operands())
+      assert((!v->definingOp() || placed.count(v->definingOp())) &&
+             "reorderOps: an operand is used before its definition");
+    placed.insert(order[i]);
+    ops_[i] = std::move(it->second);
+  }
 }
 
 void Function::eraseOp(Op* op) {

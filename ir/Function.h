@@ -52,6 +52,9 @@ class Function {
   size_t indexOf(const Op* op) const;
   // Removes an op whose results have no uses.
   void eraseOp(Op* op);
+  // Puts the ops in `order`, a permutation of ops() in which every operand is defined before its
+  // use (asserted).
+  void reorderOps(const std::vector<Op*>& order);
 
   // ---- results (the `return`) ----
   const std::vector<Value*>& results() const { return results_; }

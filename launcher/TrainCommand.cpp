@@ -203,6 +203,8 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   ts.optimizer.beta2 = o.beta2;
   ts.optimizer.eps = o.eps;
   ts.accum = o.accum;
+  // Under a memory budget, each gradient dies at its parameter's update (EarlyUpdates.h).
+  ts.earlyUpdates = *rematMode != passes::RematMode::None;
   if (Status st = passes::validate(ts, passes::OptionNames::Flags); !st.isOk())
     return usageError(usageText(st.message()));
   if (o.steps < 1) return usageError("--steps: must be >= 1, got " + std::to_string(o.steps));

@@ -13,6 +13,7 @@
 #include "passes/training/FunctionInliner.h"
 #include "passes/training/GradAccumulation.h"
 #include "passes/training/GradClipping.h"
+#include "passes/training/EarlyUpdates.h"
 #include "passes/training/Optimizer.h"
 
 namespace tessera::passes {
@@ -179,6 +180,7 @@ StatusOr<TrainStepInfo> buildTrainStep(ir::Module& m, const TrainStepOptions& o)
     TRY_ASSIGN(ClippedGrads clipped, clipByGlobalNorm(e, grads, *o.clip));
     grads = clipped.grads;
   }
+  const size_t updatesStart = ts->ops().size();
   TRY_ASSIGN(Value * one, e.scalar(ir::DType::I64, 1));
   StepCount count{step, nullptr};
   TRY_ASSIGN(count.after, e.add(step, one, stepName + "_new"));
@@ -194,6 +196,7 @@ StatusOr<TrainStepInfo> buildTrainStep(ir::Module& m, const TrainStepOptions& o)
   newState.push_back(count.after);
   results.insert(results.end(), newState.begin(), newState.end());
   ts->setResults(results);
+  if (o.earlyUpdates) scheduleUpdatesEarly(*ts, updatesStart);
   eliminateDeadOps(*ts);
   return info;
 }

@@ -62,7 +62,7 @@ double OptimizerOptions::decay() const {
 
 const char* trainStepOptionKeys() {
   return "optimizer, lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps, accum, "
-         "clip";
+         "clip, early_updates";
 }
 
 Status setTrainStepOption(TrainStepOptions& o, std::string_view key, std::string_view value) {
@@ -72,6 +72,10 @@ Status setTrainStepOption(TrainStepOptions& o, std::string_view key, std::string
     if (!k.isOk()) return Status::error("option 'optimizer': " + std::string(
                                             k.status().message().substr(7)));
     opt.kind = *k;
+    return Status::ok();
+  }
+  if (key == "early_updates") {
+    TRY_ASSIGN(o.earlyUpdates, parseBool(key, value));
     return Status::ok();
   }
   if (key == "nesterov") {

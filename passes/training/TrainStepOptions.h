@@ -37,6 +37,9 @@ struct TrainStepOptions {
   OptimizerOptions optimizer;
   int accum = 1;                // micro-batches per step
   std::optional<double> clip;   // max global gradient norm
+  // Each parameter's update runs as soon as its gradient is final (EarlyUpdates.h): lower peak
+  // memory, less room to overlap gradient all-reduces.
+  bool earlyUpdates = false;
   std::string forward = "main";     // the forward function; its result 0 is the loss
   std::string name = "train_step";  // the function to create
 };
@@ -46,7 +49,7 @@ const char* optimizerName(OptimizerKind k);  // "sgd", "adamw"
 StatusOr<OptimizerKind> parseOptimizer(std::string_view name);
 
 // Sets one option by its pipeline name: optimizer, lr, momentum, dampening, nesterov,
-// weight_decay, beta1, beta2, eps, accum, clip. Errors name the key and the bad value.
+// weight_decay, beta1, beta2, eps, accum, clip, early_updates. Errors name the key and the bad value.
 Status setTrainStepOption(TrainStepOptions& o, std::string_view key, std::string_view value);
 // The option keys setTrainStepOption accepts, comma-separated, for messages.
 const char* trainStepOptionKeys();
