@@ -51,10 +51,10 @@ int fail(const std::string& message, int code, bool print) {
 }
 
 int runRun(const RunOptions& o) {
-  const int64_t envRank = envInt("OMPI_COMM_WORLD_RANK", "PMI_RANK", 0);
   const int64_t envSize = envInt("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", 1);
-  // Errors every rank finds alike are printed once, by rank 0.
-  const bool printer = envRank == 0;
+  // Errors every rank finds alike before MPI starts are printed by every rank: the first rank to
+  // exit makes mpirun end the others, so a message left to rank 0 alone could be lost.
+  const bool printer = true;
   if (o.engine != "compiled" && o.engine != "interp")
     return fail("error: --engine: unknown engine '" + o.engine + "' (available: compiled, interp)",
                 kExitUsage, printer);

@@ -11,11 +11,16 @@ void scheduleUpdatesEarly(ir::Function& f, size_t tailStart) {
   if (tailStart >= ops.size()) return;
   std::map<const ir::Op*, size_t> headIndex;
   for (size_t i = 0; i < tailStart; ++i) headIndex[ops[i].get()] = i;
-  // The last head op that defines or reads value v (-1: none, e.g. an argument only the tail reads).
-  auto lastHeadTouch = [&](const ir::Value* v) {
+  // Where a tail op may go, as far as operand v is concerned: after v's definition; and for a
+  // function argument (a parameter or optimizer state, which the update overwrites in place),
+  // after the last head op that still reads it. -1: anywhere.
+  auto earliestAfter = [&](const ir::Value* v) {
     long last = -1;
-    if (auto it = headIndex.find(v->definingOp()); it != headIndex.end())
-      last = static_cast<long>(it->second);
+    if (v->definingOp()) {
+      if (auto it = headIndex.find(v->definingOp()); it != headIndex.end())
+        last = static_cast<long>(it->second);
+      return last;
+    }
     for (const ir::Use& u : v->uses())
       if (auto it = headIndex.find(u.user); it != headIndex.end())
         last = std::max(last, static_cast<long>(it->second));
@@ -28,7 +33,7 @@ void scheduleUpdatesEarly(ir::Function& f, size_t tailStart) {
     ir::Op* op = ops[i].get();
     long a = -1;
     for (const ir::Value* v : op->operands()) {
-      a = std::max(a, lastHeadTouch(v));
+      a = std::max(a, earliestAfter(v));
       // A tail operand's op is placed at its own anchor, earlier in the same list if equal.
       if (auto it = anchor.find(v->definingOp()); it != anchor.end()) a = std::max(a, it->second);
     }
