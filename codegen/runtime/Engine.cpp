@@ -137,13 +137,7 @@ Engine::~Engine() = default;
 
 StatusOr<std::unique_ptr<Engine>> Engine::compile(const ir::Module& m, const std::string& function,
                                                   const EngineOptions& o) {
-  const ir::Function* f = m.findFunction(function);
-  if (!f) return Status::error("no function @" + function + " in module @" + m.name);
-  LoweringOptions lo;
-  lo.fuse = o.fuse;
-  lo.parameters = o.parameters;
-  lo.optimizerState = o.optimizerState;
-  TRY_ASSIGN(Executable exe, lowerFunction(*f, lo));
+  TRY_ASSIGN(Executable exe, lowerForPlanning(m, function, o));
   if (o.rank && o.rank->options.async) scheduleAsyncCollectives(exe);
   return load(std::move(exe), o);
 }
