@@ -5,8 +5,11 @@ Both sides train the same model from the same initial weights with AdamW (torch.
 lr 1e-3): Tessera's zoo `gpt` (pre-LayerNorm, tied embedding) is written as a .tpb module, its
 initial weights are read from that file into an identical PyTorch module, and each side runs
 `--steps` steps. Step times are medians over the steps after the first (warm-up, compilation).
-PyTorch runs at every thread count from 1 to the core count; its best is the reference.
-The FMA microbenchmark (bench/fma_peak) gives the machine's FP32 peak in the same run.
+PyTorch runs at every combination of its intra-op thread count (torch.set_num_threads) and
+OpenBLAS's own thread count (OPENBLAS_NUM_THREADS; Debian's torch calls the system OpenBLAS for
+its GEMMs, whose threads torch.set_num_threads does not govern), each in its own process; its
+best is the reference. The FMA microbenchmark (bench/fma_peak) gives the machine's FP32 peak in
+the same run: the best of three runs, since a peak is a maximum and this machine's host is shared.
 
 GEMM-bound tok/s: a floor on Tessera's step time that no kernel work can lower. One extra short
 run with TESSERA_PROFILE=1 lists the step's GEMMs by shape (codegen/runtime/ThunkProfile.h);
@@ -246,14 +249,26 @@ def gemm_bound_seconds(kernel_bench, gemms, threads):
     return total, out
 
 
-def fma_peak(fma):
-    out = subprocess.run([fma], check=True, capture_output=True, text=True).stdout
+def fma_peak(fma, runs=3):
     peak = {}
-    for line in out.splitlines():
-        if "threads=" in line:
-            parts = dict(kv.split("=") for kv in line.split()[1:])
-            peak[int(parts["threads"])] = float(parts["gflops"])
+    for _ in range(runs):
+        out = subprocess.run([fma], check=True, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if "threads=" in line:
+                parts = dict(kv.split("=") for kv in line.split()[1:])
+                t = int(parts["threads"])
+                peak[t] = max(peak.get(t, 0.0), float(parts["gflops"]))
     return peak
+
+
+def torch_step_times_in_process(cfg_name, params_path, steps, threads, blas_threads):
+    """torch_step_times in a fresh process with OPENBLAS_NUM_THREADS=blas_threads (OpenBLAS reads
+    it once, when it is loaded)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads))
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-worker", cfg_name,
+                          params_path, str(steps), str(threads)],
+                         check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])["times"]
 
 
 def main():
@@ -265,7 +280,14 @@ def main():
     ap.add_argument("--configs", default="gpt-small,gpt-base")
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--tessera-args", default="", help="extra flags for tessera train")
+    ap.add_argument("--torch-worker", nargs=4, metavar=("CONFIG", "MODEL", "STEPS", "THREADS"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.torch_worker:
+        name, model, steps, threads = args.torch_worker
+        times, _ = torch_step_times(CONFIGS[name], read_params(model), int(steps), int(threads))
+        print(json.dumps({"times": times}))
+        return 0
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         os.environ.pop(var, None)
     import torch
@@ -283,13 +305,14 @@ def main():
                             "--hidden=%d" % cfg["hidden"], "--heads=%d" % cfg["heads"],
                             "--seq=%d" % cfg["seq"], "--vocab=%d" % cfg["vocab"], "-o", model],
                            check=True)
-            params = read_params(model)
             best = None
             for t in range(1, cores + 1):
-                times, _ = torch_step_times(cfg, params, args.steps, t)
-                med = statistics.median(times[1:])
-                print("%s pytorch threads=%d step %.3f s" % (name, t, med), flush=True)
-                best = med if best is None else min(best, med)
+                for b in range(1, cores + 1):
+                    times = torch_step_times_in_process(name, model, args.steps, t, b)
+                    med = statistics.median(times[1:])
+                    print("%s pytorch threads=%d openblas-threads=%d step %.3f s"
+                          % (name, t, b, med), flush=True)
+                    best = med if best is None else min(best, med)
             ttimes, tlosses, wall = tessera_step_times(args.tessera, model, cfg, args.steps,
                                                        args.tessera_args.split())
             tmed = statistics.median(ttimes[1:])
