@@ -1,134 +1,294 @@
-// Calibration of the cost model's `cpu` device on this machine (partition/cost/DeviceSpec.cpp):
-// the FP32 FMA peak of one core (AVX2 chains), OpenBLAS sgemm throughput over a sweep of shapes
-// (square and the skinny shapes a transformer layer makes), and streaming memory bandwidth
-// (a triad over arrays far larger than the caches). It fits the GEMM efficiency curve
-// max * Π d/(d + halfDim) to the sgemm sweep (least squares on the relative error, grid search)
-// and prints the figures as a cluster-file `device` line.
+// Calibration of the cost model's `cpu` device on this machine: writes a cluster file
+// (docs/cluster-format.md) that `tessera simulate --cluster FILE` and the planner read, with the
+// raw measurements as comments above the figures fitted from them.
 //
-//   bench/cpu_calibrate [threads]      (default 1: the cost model's cpu device is one core)
+//   bench/cpu_calibrate [-o FILE] [--comm-bench PATH] [--mpirun PATH] [--quick]
 //
+// Measured, each figure the median of repeated runs (a shared host's noise moves single runs
+// both ways, a median does not follow one outlier):
+//   - the FP32 FMA peak at every thread count 1..cores (bench/FmaKernel.h, the kernel fma_peak
+//     uses); the device figure is the per-core rate with every core busy, because Tessera's ranks
+//     are single-threaded and run side by side, one per core;
+//   - OpenBLAS sgemm on one thread over a sweep of shapes (square, and the skinny shapes a
+//     transformer layer makes), fitted to the cost model's curve max * Π d/(d + halfDim)
+//     (partition/cost/DeviceSpec.h; least squares on the relative error, grid over halfDim);
+//   - streaming bandwidth: a triad over arrays far larger than the caches, on every core at once
+//     (per-core share, the same reason as the peak);
+//   - with --comm-bench: the 2-rank f32 all-reduce times of bench/comm_bench (run under mpirun),
+//     fitted to the ring model t = 2 alpha + S / B of a 2-rank all-reduce (CollectiveCost.h) —
+//     the `shm` network level's latency and bandwidth. Without it the level keeps the defaults.
+//
+// The device is one core ("devices_per_node" = cores): a run of N ranks on this machine is a
+// cluster of N devices; more ranks than cores time-share them (cost::timeShared).
 // Keep OPENBLAS_CORETYPE as the environment sets it (ARCHITECTURE.md §7): the engine runs with it.
 #include <cblas.h>
-#include <immintrin.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "FmaKernel.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-__attribute__((target("avx2,fma"))) double fmaChains(long iters) {
-  __m256 acc[12];
-  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(0.0f);
-  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-  for (long it = 0; it < iters; ++it) {
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-  }
-  float sink[8];
-  __m256 s = acc[0];
-  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
-  _mm256_storeu_ps(sink, s);
-  if (sink[0] == 12345.f) std::puts("");
-  return 12.0 * 8 * 2 * static_cast<double>(iters);
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-double fmaPeak(int threads) {
-  const long iters = 20'000'000;
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    auto t = Clock::now();
-    std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i) pool.emplace_back([&] { fmaChains(iters); });
-    for (auto& th : pool) th.join();
-    best = std::max(best, threads * 12.0 * 8 * 2 * static_cast<double>(iters) / since(t));
-  }
-  return best;
-}
+int trials = 5;  // per measurement; --quick: 3
 
 double sgemmRate(int m, int n, int k) {
   std::vector<float> a(static_cast<size_t>(m) * k, 0.5f), b(static_cast<size_t>(k) * n, 0.25f),
       c(static_cast<size_t>(m) * n, 0.0f);
   const double flops = 2.0 * m * n * k;
-  int reps = std::max(1, static_cast<int>(2e9 / flops));
-  double best = 0;
-  for (int trial = 0; trial < 3; ++trial) {
-    auto t = Clock::now();
+  const int reps = std::max(1, static_cast<int>(1e9 / flops));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n,
+              0.0f, c.data(), n);  // warm the caches and OpenBLAS's buffers
+  std::vector<double> rates;
+  for (int t = 0; t < trials; ++t) {
+    auto t0 = Clock::now();
     for (int r = 0; r < reps; ++r)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n,
-                  0.0f, c.data(), n);
-    best = std::max(best, flops * reps / since(t));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(),
+                  n, 0.0f, c.data(), n);
+    rates.push_back(flops * reps / since(t0));
   }
-  return best;
+  return median(rates);
 }
 
-double triadBandwidth() {
-  const size_t n = 32u << 20;  // 3 arrays of 128 MiB
-  std::vector<float> a(n, 1.0f), b(n, 2.0f), c(n, 0.0f);
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    auto t = Clock::now();
-    for (size_t i = 0; i < n; ++i) c[i] = a[i] + 1.5f * b[i];
-    best = std::max(best, 3.0 * 4 * static_cast<double>(n) / since(t));
+// Bytes/s per thread of a triad c = a + 1.5 b with `threads` threads on their own arrays at once.
+double triadBandwidth(int threads) {
+  const size_t n = 16u << 20;  // 3 arrays of 64 MiB per thread
+  std::vector<std::vector<float>> a(static_cast<size_t>(threads), std::vector<float>(n, 1.0f)),
+      b(static_cast<size_t>(threads), std::vector<float>(n, 2.0f)),
+      c(static_cast<size_t>(threads), std::vector<float>(n, 0.0f));
+  std::vector<double> rates;
+  for (int rep = 0; rep < trials; ++rep) {
+    std::vector<std::thread> pool;
+    auto t0 = Clock::now();
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        float* cc = c[static_cast<size_t>(t)].data();
+        const float* aa = a[static_cast<size_t>(t)].data();
+        const float* bb = b[static_cast<size_t>(t)].data();
+        for (size_t i = 0; i < n; ++i) cc[i] = aa[i] + 1.5f * bb[i];
+      });
+    for (auto& th : pool) th.join();
+    rates.push_back(3.0 * 4 * static_cast<double>(n) / since(t0));
   }
-  if (c[n / 2] == 12345.f) std::puts("");
-  return best;
+  if (c[0][n / 2] == 12345.f) std::puts("");
+  return median(rates);
+}
+
+double memTotalBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  while (in >> key >> kb) {
+    if (key == "MemTotal:") return kb * 1024;
+    in.ignore(1 << 20, '\n');
+  }
+  return 16e9;
+}
+
+struct CommFit {
+  bool ok = false;
+  double latency = 0, bandwidth = 0;
+  std::vector<std::string> lines;
+};
+
+// Runs comm_bench on 2 ranks and fits its Tessera all-reduce column (median microseconds).
+CommFit commFit(const std::string& commBench, const std::string& mpirun) {
+  CommFit f;
+  if (::geteuid() == 0) {
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  }
+  const std::string cmd = mpirun + " -np 2 --oversubscribe " + commBench + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return f;
+  std::vector<double> xs, ys;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) {
+    double bytes = 0, reps = 0, mpi = 0, mpinb = 0, tess = 0;
+    if (std::sscanf(buf, "%lf %lf %lf %lf %lf", &bytes, &reps, &mpi, &mpinb, &tess) == 5 && bytes > 0) {
+      xs.push_back(bytes);
+      ys.push_back(tess * 1e-6);
+      std::string l(buf);
+      while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+      f.lines.push_back(l);
+    }
+  }
+  const int rc = ::pclose(p);
+  if (rc != 0 || xs.size() < 3) return f;
+  // Least squares t = c0 + c1 S, weighted by 1/t so that small and large messages count alike.
+  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double w = 1 / (ys[i] * ys[i]);
+    sw += w, sx += w * xs[i], sy += w * ys[i], sxx += w * xs[i] * xs[i], sxy += w * xs[i] * ys[i];
+  }
+  const double det = sw * sxx - sx * sx;
+  if (det <= 0) return f;
+  const double c1 = (sw * sxy - sx * sy) / det, c0 = (sy - c1 * sx) / sw;
+  if (!(c1 > 0)) return f;
+  f.ok = true;
+  f.bandwidth = 1 / c1;                    // a 2-rank ring all-reduce moves S per rank
+  f.latency = std::max(0.0, c0 / 2);       // in 2 steps
+  return f;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::max(1, std::atoi(argv[1])) : 1;
-  openblas_set_num_threads(threads);
-  const double peak = fmaPeak(threads);
-  std::printf("fma_peak threads=%d gflops=%.1f\n", threads, peak / 1e9);
+  std::string out = "cpu.cluster", commBench, mpirun = "mpirun";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "cpu_calibrate: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "-o") out = value();
+    else if (a == "--comm-bench") commBench = value();
+    else if (a == "--mpirun") mpirun = value();
+    else if (a == "--quick") trials = 3;
+    else {
+      std::fprintf(stderr, "usage: cpu_calibrate [-o FILE] [--comm-bench PATH] [--mpirun PATH] [--quick]\n");
+      return 2;
+    }
+  }
+  openblas_set_num_threads(1);
+  const bool avx512 = tessera::bench::hasAvx512();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::ostringstream notes;
+  char line[256];
+  auto note = [&](const char* s) {
+    std::printf("%s\n", s);
+    notes << "# " << s << "\n";
+  };
+
+  std::vector<double> peak(static_cast<size_t>(cores) + 1);
+  for (int t = 1; t <= cores; ++t) {
+    peak[static_cast<size_t>(t)] = tessera::bench::fmaGflopsMedian(t, avx512, trials + 2) * 1e9;
+    std::snprintf(line, sizeof line, "fma_peak isa=%s threads=%d gflops=%.1f (%.1f per thread)",
+                  avx512 ? "avx512" : "avx2", t, peak[static_cast<size_t>(t)] / 1e9,
+                  peak[static_cast<size_t>(t)] / 1e9 / t);
+    note(line);
+  }
+  const double peak1 = peak[1], perCore = peak[static_cast<size_t>(cores)] / cores;
+
   struct Shape { int m, n, k; double rate; };
   std::vector<Shape> sweep;
-  for (int d : {32, 64, 128, 256, 512, 1024, 2048}) sweep.push_back({d, d, d, 0});
+  for (int d : {32, 64, 128, 256, 512, 1024}) sweep.push_back({d, d, d, 0});
   // Transformer-layer shapes: tokens x hidden by hidden x {hidden, 4 hidden}, and attention.
-  for (int h : {128, 256, 512, 768})
-    for (int t : {256, 1024, 4096}) {
+  for (int h : {128, 256, 768})
+    for (int t : {256, 1024}) {
       sweep.push_back({t, h, h, 0});
       sweep.push_back({t, 4 * h, h, 0});
       sweep.push_back({t, h, 4 * h, 0});
     }
+  sweep.push_back({128, 128, 64, 0});
   sweep.push_back({256, 256, 64, 0});
-  sweep.push_back({1024, 1024, 64, 0});
-  sweep.push_back({1024, 64, 1024, 0});
+  sweep.push_back({256, 64, 256, 0});
   for (Shape& s : sweep) {
     s.rate = sgemmRate(s.m, s.n, s.k);
-    std::printf("sgemm m=%d n=%d k=%d gflops=%.1f (%.0f%% of fma peak)\n", s.m, s.n, s.k, s.rate / 1e9,
-                100 * s.rate / peak);
+    std::snprintf(line, sizeof line, "sgemm threads=1 m=%d n=%d k=%d gflops=%.1f (%.0f%% of the 1-thread fma peak)",
+                  s.m, s.n, s.k, s.rate / 1e9, 100 * s.rate / peak1);
+    note(line);
   }
-  // Fit max and halfDim: minimize the squared relative error of max * Π d/(d + h).
+  // Fit max and halfDim: minimize the squared relative error of max * Π d/(d + h) against
+  // rate / peak1. For a fixed halfDim the best max is closed-form.
   double bestErr = INFINITY, bestMax = 0, bestHalf = 0;
   for (double half = 0; half <= 256; half += 1) {
-    // For a fixed halfDim the best max is closed-form: Σ r_i f_i / Σ f_i^2 with r_i = rate/peak.
     double num = 0, den = 0;
     std::vector<double> f;
     for (const Shape& s : sweep) {
-      double x = s.m / (s.m + half) * s.n / (s.n + half) * s.k / (s.k + half);
-      double r = s.rate / peak;
-      num += x / r;   // relative error: minimize Σ (max x / r - 1)^2
+      const double x = s.m / (s.m + half) * s.n / (s.n + half) * s.k / (s.k + half);
+      const double r = s.rate / peak1;
+      num += x / r;  // relative error: minimize Σ (max x / r - 1)^2
       den += x * x / (r * r);
       f.push_back(x);
     }
-    double mx = std::min(1.0, num / den), err = 0;
-    for (size_t i = 0; i < sweep.size(); ++i) err += std::pow(mx * f[i] / (sweep[i].rate / peak) - 1, 2);
+    const double mx = std::min(1.0, num / den);
+    double err = 0;
+    for (size_t i = 0; i < sweep.size(); ++i) err += std::pow(mx * f[i] / (sweep[i].rate / peak1) - 1, 2);
     if (err < bestErr) bestErr = err, bestMax = mx, bestHalf = half;
   }
-  double rms = std::sqrt(bestErr / static_cast<double>(sweep.size()));
-  const double bw = triadBandwidth();
-  std::printf("triad bandwidth threads=1 gbs=%.1f\n", bw / 1e9);
-  std::printf("fit gemm_max=%.3f gemm_half_dim=%.0f (rms relative error %.1f%%)\n", bestMax, bestHalf, 100 * rms);
-  std::printf("device cpu peak.f32=%.4gG vector=%.4gG bandwidth=%.3gGB/s gemm_max=%.3f gemm_half_dim=%.0f\n",
-              peak / 1e9, peak / 1e9, bw / 1e9, bestMax, bestHalf);
+  const double rms = std::sqrt(bestErr / static_cast<double>(sweep.size()));
+  std::snprintf(line, sizeof line, "fit gemm_max=%.3f gemm_half_dim=%.0f (rms relative error %.1f%%)",
+                bestMax, bestHalf, 100 * rms);
+  note(line);
+
+  const double bw1 = triadBandwidth(1), bwAll = triadBandwidth(cores);
+  std::snprintf(line, sizeof line, "triad threads=1 gbs=%.2f; threads=%d gbs=%.2f per thread", bw1 / 1e9,
+                cores, bwAll / 1e9);
+  note(line);
+
+  CommFit comm;
+  if (!commBench.empty()) {
+    comm = commFit(commBench, mpirun);
+    for (const std::string& l : comm.lines) note(("comm_bench " + l).c_str());
+    if (comm.ok) {
+      std::snprintf(line, sizeof line, "fit 2-rank all_reduce: latency %.2f us per step, bandwidth %.3f GB/s",
+                    comm.latency * 1e6, comm.bandwidth / 1e9);
+    } else {
+      std::snprintf(line, sizeof line, "comm_bench under %s gave no usable table: the shm level keeps its defaults",
+                    mpirun.c_str());
+    }
+    note(line);
+  }
+
+  const double memPerCore = memTotalBytes() / cores;
+  std::ofstream f(out);
+  if (!f) {
+    std::fprintf(stderr, "cpu_calibrate: cannot write %s\n", out.c_str());
+    return 1;
+  }
+  const std::time_t now = std::time(nullptr);
+  char when[64];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  f << "# This machine, calibrated by bench/cpu_calibrate on " << when << ".\n"
+    << "# One device per core: Tessera's ranks are single-threaded; a run of N ranks on this\n"
+    << "# machine is `nodes 1, devices_per_node N` (more ranks than cores time-share them).\n"
+    << "# Raw measurements (medians of " << trials << "+ runs):\n"
+    << notes.str();
+  char dev[512];
+  // bf16/f16 have no native GEMM on this CPU: the f32 rate; f64 half of it (half the lanes).
+  std::snprintf(dev, sizeof dev,
+                "device cpu peak.f32=%.4gG peak.bf16=%.4gG peak.f16=%.4gG "
+                "peak.f64=%.4gG peak.i32=%.4gG peak.i64=%.4gG vector=%.4gG memory=%.4gGB "
+                "bandwidth=%.4gGB/s memory_efficiency=1 gemm_max=%.3f gemm_half_dim=%.0f",
+                perCore / 1e9, perCore / 1e9, perCore / 1e9, perCore / 2e9, perCore / 1e9,
+                perCore / 1e9, perCore / 1e9, memPerCore / 1e9, bwAll / 1e9,
+                bestMax, bestHalf);
+  // The device keeps the name `cpu`: the planner and the default network key on it (fp32 training,
+  // shared-memory links); the cluster's name says it is calibrated. gemm_max is the fraction of
+  // the 1-thread peak; it applies to the loaded per-core peak above, so a GEMM slows with the
+  // peak when every core is busy.
+  f << "name cpu-calibrated\n" << dev << "\nnodes 1\ndevices_per_node " << cores << "\n";
+  if (comm.ok) {
+    char lv[160];
+    std::snprintf(lv, sizeof lv, "level shm bandwidth=%.4gGB/s latency=%.3gus\n", comm.bandwidth / 1e9,
+                  comm.latency * 1e6);
+    f << lv;
+  }
+  f.close();
+  std::printf("wrote %s\n", out.c_str());
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "launcher/MpirunSpawn.h"
 #include "launcher/PlanFile.h"
 #include "partition/mesh/MeshSpec.h"
+#include "partition/plan/Specialize.h"
 
 namespace tessera::launcher {
 
@@ -31,7 +32,8 @@ void addDistributedFlags(CLI::App* cmd, DistFlags& d) {
   cmd->add_flag("--sequence-parallel", d.sequenceParallel, "Megatron sequence parallelism (tp)");
   cmd->add_option("--expert-parallel", d.expertAxis, "Split MoE experts over this mesh axis");
   if (d.planCommand) {
-    cmd->add_option("-o,--output", d.output, "The plan file to write (.tpb)")->required();
+    // Required unless --auto only prints a plan (checkDistributedFlags).
+    cmd->add_option("-o,--output", d.output, "The plan file to write (.tpb)");
   } else {
     d.npOpt = cmd->add_option("--np", d.np,
                               "Train on N ranks under mpirun (also -np N, after MODEL)");
@@ -80,6 +82,15 @@ std::string checkDistributedFlags(const DistFlags& d) {
       return "the parallelism flags (--parallel, --zero, --sequence-parallel, "
              "--expert-parallel, --log-dir, --save) need -np N and --mesh";
   }
+  if (d.planCommand && d.output.empty() && !d.autoPlan)
+    return "-o/--output: the plan file to write is required (--auto without -o prints the "
+           "chosen plan only)";
+  if (d.planCommand && !d.autoPlan && d.mesh.empty())
+    return "--mesh is required (e.g. --mesh dp=2,tp=2), or --auto to choose one";
+  if (d.autoPlan && (!d.mesh.empty() || !d.parallel.empty() || d.zero || d.sequenceParallel ||
+                     !d.expertAxis.empty()))
+    return "--auto chooses the mesh and the presets: give --auto or --mesh/--parallel/--zero/"
+           "--sequence-parallel/--expert-parallel, not both";
   if (d.zero < 0 || d.zero > 3) return "--zero: must be 1, 2 or 3, got " + std::to_string(d.zero);
   return "";
 }
@@ -176,6 +187,32 @@ int runDistributed(const DistFlags& d, DistContext ctx) {
   }
   req.data.seed = ctx.seed;
   req.data.corpus = ctx.corpus;
+
+  // ---- a batch (or sequence) the mesh does not divide: the step fixed to this run's sizes ----
+  // A symbolic dim split over an axis needs the axis to divide it; a concrete one is split by
+  // ceil division with padded shards and masked reductions (Specialize.h). The plan then runs at
+  // exactly this batch and sequence length (tessera run checks --batch/--seq against it).
+  if (ctx.chars && !req.symbolValues.empty()) {
+    auto axisSize = [&](const std::string& a) -> int64_t {
+      for (const ir::MeshAxis& x : mesh->axes)
+        if (x.name == a) return x.size;
+      return 1;
+    };
+    const partition::PresetOptions& p = req.presets;
+    const int64_t dp = p.dataParallel || p.zero ? axisSize(p.dpAxis) : 1;
+    const int64_t sp = p.sequenceParallel ? axisSize(p.tpAxis) : 1;
+    const int64_t ep = p.expertAxis.empty() ? 1 : axisSize(p.expertAxis);
+    const int64_t b = ctx.chars->batch, s = ctx.chars->seq;
+    if (b % dp || s % sp || (b * s) % ep) {
+      ir::Function* step = ctx.module->findFunction(ctx.info.function);
+      if (!step) return irFail(Status::error("plan: the module has no @" + ctx.info.function));
+      if (Status st = partition::specializeSymbols(*step, req.symbolValues); !st.isOk())
+        return irFail(st);
+      if (!ctx.quiet || d.planCommand)
+        std::cout << "batch " << b << " x " << s << " does not divide evenly over the mesh: the "
+                  << "plan is fixed to it (uneven shards, padded and masked)\n";
+    }
+  }
 
   // ---- the plan ----
   StatusOr<DistributedPlan> plan = buildDistributedPlan(std::move(ctx.module), ctx.info, req);

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include <CLI/CLI.hpp>
 
 #include "ir/Module.h"
@@ -21,6 +23,24 @@
 #include "passes/training/TrainStep.h"
 
 namespace tessera::launcher {
+
+// `tessera plan --auto` (PlanCommand.cpp, PlanAuto.h) chooses the mesh, the presets and the global
+// batch once the model's flags are known; the train command then builds that plan as if they had
+// been given (--mesh, --parallel, --batch).
+struct AutoPlanInput {
+  std::string model;
+  std::map<std::string, std::string> modelFlags;  // the zoo's size flags, and --seq if given
+  int np = 0;                                      // -np N (0: not given)
+  int64_t batch = 0;                               // --batch if given, else 0
+  bool writes = false;                             // -o given
+};
+struct AutoPlanOutcome {
+  int exitCode = -1;  // >= 0: the command ends with this code (plan printed, or an error)
+  std::string mesh;
+  std::vector<std::string> parallel;
+  int64_t batch = 0;
+};
+using AutoPlanHook = std::function<AutoPlanOutcome(const AutoPlanInput&)>;
 
 struct DistFlags {
   bool planCommand = false;  // `tessera plan` (else `tessera train`)
@@ -35,6 +55,7 @@ struct DistFlags {
   std::string save;     // train -np: final parameters
   CLI::Option* npOpt = nullptr;
   CLI::Option* meshOpt = nullptr;
+  AutoPlanHook autoPlan;  // plan --auto (set by PlanCommand.cpp)
 
   // Whether the command takes the distributed path.
   bool active() const;

@@ -1,13 +1,20 @@
 // `tessera plan --auto` (PlanAuto.h).
 #include "launcher/PlanAuto.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 #include "frontend/Zoo.h"
 #include "launcher/Commands.h"
 #include "launcher/FileUtil.h"
+#include "launcher/MpirunSpawn.h"
 #include "partition/cost/ClusterSpec.h"
 #include "partition/planner/Planner.h"
 
@@ -17,6 +24,7 @@ namespace {
 
 namespace cost = partition::cost;
 namespace planner = partition::planner;
+namespace sim = partition::sim;
 
 int usage(const std::string& m) {
   std::cerr << "error: " << m << "\n";
@@ -41,23 +49,126 @@ double parseBytes(const std::string& s) {
   return -1;
 }
 
-void printPlanRow(const char* tag, const planner::Plan& p, int64_t gpus, double bestStep) {
+std::string gb(double bytes) {
+  std::ostringstream o;
+  o.precision(3);
+  o << bytes / 1e9 << " GB";
+  return o.str();
+}
+
+void printPlanRow(const char* tag, const planner::Plan& p, int64_t devices, double bestStep) {
   const auto& r = p.prediction;
-  std::printf("%-6s %-52s %9.3f %8.1f %8.2f %7.3f %7.3f %8.2f GB  %5.2fx\n", tag, p.describe().c_str(),
-              r.stepSeconds, r.modelFlops / r.stepSeconds / static_cast<double>(gpus) / 1e12,
-              r.bubbleSeconds, r.p2pSeconds, r.dataParallelSeconds, r.peakMemoryBytes / 1e9,
+  std::printf("%-6s %-52s %9.4f %8.3f %8.2f %7.3f %7.3f %8.3g GB  %5.2fx\n", tag,
+              p.describe().c_str(), r.stepSeconds,
+              r.modelFlops / r.stepSeconds / static_cast<double>(devices) / 1e12, r.bubbleSeconds,
+              r.p2pSeconds, r.dataParallelSeconds, r.peakMemoryBytes / 1e9,
               r.stepSeconds / bestStep);
+}
+
+// What `tessera train -np` runs: no pipeline, one micro-batch, no recomputation, no SP.
+bool isLaunchable(const planner::Plan& p) {
+  return p.pp == 1 && p.virtualStages == 1 && p.microbatches == 1 &&
+         p.recompute == sim::Recompute::None && p.fullRecomputeLayers == 0 &&
+         !p.sequenceParallel && p.zero <= 1;
+}
+
+// The launchable plans, priced by the same step model as the planner's (sim::predictMegatron):
+// every tp (a power of two dividing the heads, within a node) with dp = N / tp dividing the
+// global batch, with and without ZeRO-1; the whole per-replica batch is the one micro-batch.
+// Errors as the planner's: nothing divides the batch; nothing fits the memory limit.
+StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& shape,
+                                             const cost::ClusterSpec& c,
+                                             const planner::PlannerOptions& po) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t N = c.numDevices();
+  const double limit = po.memoryLimit > 0 ? po.memoryLimit : c.device.memoryBytes;
+  auto fail = [&](const std::string& m) { return Status::error("plan " + shape.name + ": " + m); };
+  if (po.globalBatch < 1) return fail("the global batch must be positive");
+  sim::StageCache cache;
+  planner::PlanResult res;
+  res.minMemoryBytes = INFINITY;
+  std::vector<planner::Plan> fits;
+  bool anyDivides = false;
+  for (int64_t tp = 1; tp <= std::min(N, c.devicesPerNode); tp *= 2) {
+    if (shape.heads % tp || N % tp) continue;
+    const int64_t dp = N / tp;
+    if (po.globalBatch % dp) continue;
+    anyDivides = true;
+    for (int zero = 0; zero <= (dp > 1 ? 1 : 0); ++zero) {
+      planner::Plan p;
+      p.dp = dp, p.tp = tp, p.microBatch = po.globalBatch / dp, p.microbatches = 1;
+      p.recompute = sim::Recompute::None, p.zero = zero;
+      TRY_ASSIGN(p.prediction, sim::predictMegatron(planner::runOf(shape, p, N, po), c, &cache));
+      ++res.candidates;
+      res.minMemoryBytes = std::min(res.minMemoryBytes, p.prediction.peakMemoryBytes);
+      if (p.prediction.peakMemoryBytes > limit) {
+        ++res.rejectedMemory;
+        continue;
+      }
+      fits.push_back(p);
+    }
+  }
+  if (!anyDivides)
+    return fail("no launchable plan divides the global batch " + std::to_string(po.globalBatch) +
+                " over " + std::to_string(N) + " devices (the data-parallel degree N/tp must "
+                "divide it, with tp a power of two dividing the heads, " +
+                std::to_string(shape.heads) + ")");
+  if (fits.empty())
+    return fail("no launchable plan fits " + gb(limit) + " per device: the smallest needs at "
+                "least " + gb(res.minMemoryBytes) + " per device (" +
+                std::to_string(res.candidates) + " plans tried; the launcher does not run "
+                "recomputation, micro-batches or pipeline stages yet)");
+  // Fastest first; on a tie the simpler plan (enumeration order: fewer tp, no ZeRO).
+  std::stable_sort(fits.begin(), fits.end(), [](const planner::Plan& a, const planner::Plan& b) {
+    return a.prediction.stepSeconds < b.prediction.stepSeconds;
+  });
+  res.best = fits.front();
+  for (size_t i = 1; i < fits.size() && static_cast<int>(i) <= po.runnersUp; ++i)
+    res.runnersUp.push_back(fits[i]);
+  res.blocksSimulated = cache.size();
+  res.searchSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+// `tessera` when the shell finds this executable under that name, else its path.
+std::string defaultProgram() {
+  StatusOr<std::string> self = thisExecutable();
+  if (!self.isOk()) return "tessera";
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream dirs(path);
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+      std::error_code ec;
+      const std::filesystem::path cand = std::filesystem::path(dir.empty() ? "." : dir) / "tessera";
+      if (std::filesystem::exists(cand, ec)) {
+        if (std::filesystem::equivalent(cand, *self, ec)) return "tessera";
+        break;  // the shell would run another tessera
+      }
+    }
+  }
+  return *self;
 }
 
 }  // namespace
 
-int runPlanAuto(const PlanAutoOptions& o) {
+std::string shellWord(const std::string& w) {
+  if (!w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789_./=,:+-@%") == std::string::npos)
+    return w;
+  std::string q = "'";
+  for (char ch : w) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
   // The model's shape from the zoo's defaults and the given size flags.
   const frontend::ZooModelInfo* info = nullptr;
   static const std::vector<frontend::ZooModelInfo> models = frontend::zooModels();
   for (const auto& z : models)
     if (z.name == o.model) info = &z;
-  if (!info) return usage("plan --auto: unknown zoo model '" + o.model + "'");
+  if (!info) return usage("plan --auto: '" + o.model + "' is not a zoo model (the planner prices "
+                          "the zoo's transformers)");
   std::map<std::string, std::string> opts = info->defaults;
   for (const auto& [k, v] : o.modelOptions) opts[k] = v;
   planner::TransformerShape shape;
@@ -80,68 +191,99 @@ int runPlanAuto(const PlanAutoOptions& o) {
   if (opts.count("moe-every") && opts["moe-every"] != "0")
     return usage("plan --auto: mixture-of-experts layers are not priced by the planner yet");
 
+  // The cluster: a file, a shorthand, or this machine.
+  std::string clusterText = o.cluster;
+  if (clusterText.empty()) {
+    const int64_t n = o.ranks > 0 ? o.ranks
+                                  : std::max<int64_t>(1, std::thread::hardware_concurrency());
+    clusterText = "1x" + std::to_string(n) + ":cpu";
+  }
   StatusOr<cost::ClusterSpec> cluster = Status::error("");
-  if (fileExists(o.cluster)) {
-    auto text = readFile(o.cluster);
+  if (fileExists(clusterText)) {
+    auto text = readFile(clusterText);
     if (!text) return usage(text.status().message());
-    cluster = cost::parseClusterFile(*text, o.cluster);
+    cluster = cost::parseClusterFile(*text, clusterText);
   } else {
-    cluster = cost::parseClusterShorthand(o.cluster);
+    cluster = cost::parseClusterShorthand(clusterText);
   }
   if (!cluster) return usage(usageText(cluster.status().message()));
   const cost::ClusterSpec& c = *cluster;
   const int64_t N = c.numDevices();
+  if (o.ranks > 0 && !o.cluster.empty() && o.ranks != N)
+    return usage("-np " + std::to_string(o.ranks) + " but --cluster " + o.cluster + " has " +
+                 std::to_string(N) + " devices");
 
   planner::PlannerOptions po;
   po.globalBatch = o.globalBatch > 0 ? o.globalBatch : N;
   if (!o.memoryLimit.empty()) {
     po.memoryLimit = parseBytes(o.memoryLimit);
     if (po.memoryLimit <= 0)
-      return usage("--memory-limit '" + o.memoryLimit + "': expected bytes with a unit, e.g. 40GB or 512MiB");
+      return usage("--memory-limit '" + o.memoryLimit +
+                   "': expected bytes with a unit, e.g. 40GB or 512MiB");
   }
   po.runnersUp = o.runnersUp;
-  po.allowPipeline = !o.launchable;
   // CPU ranks train in fp32 with 32-bit gradients; GPUs in 16 bits with fp32 main gradients.
   if (c.device.name == "cpu") po.dtype = ir::DType::F32;
   if (o.megatronMenu) po = planner::megatronMenu(po);
-  auto r = planner::planTransformer(shape, c, po);
+  const bool launchable = o.launchable || c.device.name == "cpu";
+  if (launchable && o.megatronMenu)
+    return usage("--megatron-menu: Megatron's menu recomputes every layer, which the launcher "
+                 "does not run; it applies to GPU clusters without -o");
+  auto r = launchable ? planLaunchable(shape, c, po) : planner::planTransformer(shape, c, po);
   if (!r) {
     std::cerr << r.status().message() << "\n";
     return kExitIrError;
   }
   const planner::Plan& b = r->best;
-  std::printf("model    %s: %lld layers, hidden %lld, %lld heads, seq %lld, vocab %lld\n", o.model.c_str(),
-              static_cast<long long>(shape.layers), static_cast<long long>(shape.hidden),
-              static_cast<long long>(shape.heads), static_cast<long long>(shape.seq),
-              static_cast<long long>(shape.vocab));
-  std::printf("cluster  %s: %lld x %lld %s, memory limit %.3g GB, global batch %lld\n", c.name.c_str(),
-              static_cast<long long>(c.nodes), static_cast<long long>(c.devicesPerNode), c.device.name.c_str(),
+  std::printf("model    %s: %lld layers, hidden %lld, %lld heads, seq %lld, vocab %lld\n",
+              o.model.c_str(), static_cast<long long>(shape.layers),
+              static_cast<long long>(shape.hidden), static_cast<long long>(shape.heads),
+              static_cast<long long>(shape.seq), static_cast<long long>(shape.vocab));
+  std::printf("cluster  %s: %lld x %lld %s, memory limit %.3g GB, global batch %lld\n",
+              c.name.c_str(), static_cast<long long>(c.nodes),
+              static_cast<long long>(c.devicesPerNode), c.device.name.c_str(),
               (po.memoryLimit > 0 ? po.memoryLimit : c.device.memoryBytes) / 1e9,
               static_cast<long long>(po.globalBatch));
-  std::printf("plan     %s\n", b.describe().c_str());
-  std::printf("predicted step %.4f s, %.1f TFLOP/s per device (model FLOPs, MFU %.1f%%), memory %.3g GB "
-              "per device (states %.3g, activations %.3g)\n",
-              b.prediction.stepSeconds, b.prediction.modelFlops / b.prediction.stepSeconds / N / 1e12,
-              100 * b.prediction.modelFlops / b.prediction.stepSeconds / N / c.device.peak(ir::DType::BF16),
+  std::printf("plan     %s%s\n", b.describe().c_str(),
+              launchable ? "  (searched: plans the launcher runs)" : "");
+  const ir::DType peakType = c.device.name == "cpu" ? ir::DType::F32 : ir::DType::BF16;
+  std::printf("predicted step %.4g s, %.3g TFLOP/s per device (model FLOPs, MFU %.1f%%), memory "
+              "%.3g GB per device (states %.3g, activations %.3g)\n",
+              b.prediction.stepSeconds,
+              b.prediction.modelFlops / b.prediction.stepSeconds / N / 1e12,
+              100 * b.prediction.modelFlops / b.prediction.stepSeconds / N / c.device.peak(peakType),
               b.prediction.peakMemoryBytes / 1e9, b.prediction.stateBytes / 1e9,
               b.prediction.activationBytes / 1e9);
-  std::printf("search   %lld plans priced (%lld over the memory limit), %zu distinct blocks simulated, %.3f s\n",
+  std::printf("search   %lld plans priced (%lld over the memory limit), %zu distinct blocks "
+              "simulated, %.3f s\n",
               static_cast<long long>(r->candidates), static_cast<long long>(r->rejectedMemory),
               r->blocksSimulated, r->searchSeconds);
-  std::printf("\n%-6s %-52s %9s %8s %8s %7s %7s %11s  %6s\n", "", "plan", "step s", "TFLOP/s", "bubble",
-              "p2p", "dp+opt", "memory", "vs best");
+  std::printf("\n%-6s %-52s %9s %8s %8s %7s %7s %11s  %6s\n", "", "plan", "step s", "TFLOP/s",
+              "bubble", "p2p", "dp+opt", "memory", "vs best");
   printPlanRow("best", b, N, b.prediction.stepSeconds);
   for (const planner::Plan& p : r->runnersUp) printPlanRow("", p, N, b.prediction.stepSeconds);
-  std::string remat = b.fullRecomputeLayers > 0 ? "full" : partition::sim::recomputeName(b.recompute);
-  std::printf("\nrun it:  tessera train %s -np %lld --mesh %s%s%s --batch %lld --remat %s", o.model.c_str(),
-              static_cast<long long>(N), b.meshFlag().c_str(), b.parallelFlag().empty() ? "" : " --parallel ",
-              b.parallelFlag().c_str(), static_cast<long long>(po.globalBatch), remat.c_str());
-  if (b.microbatches > 1) std::printf(" --accum %lld", static_cast<long long>(b.microbatches));
-  for (const auto& [k, v] : o.modelOptions) std::printf(" --%s=%s", k.c_str(), v.c_str());
-  std::printf("\n");
-  if (b.pp > 1)
-    std::printf("note: pipeline stages (pp=%lld) are not run by `tessera train -np` yet; --launchable "
-                "restricts the search to plans it runs\n", static_cast<long long>(b.pp));
+
+  PlanAutoChoice out;
+  out.mesh = b.meshFlag();
+  std::stringstream presets(b.parallelFlag());
+  for (std::string p; std::getline(presets, p, ',');) out.parallel.push_back(p);
+  out.ranks = N;
+  out.globalBatch = po.globalBatch;
+  out.launchable = isLaunchable(b);
+  if (!out.launchable) {
+    std::printf("\nnote: `tessera train -np` does not run this plan yet (it runs data, ZeRO-1 and "
+                "tensor parallelism with one micro-batch and no recomputation, no pipeline "
+                "stages); -o searches only the plans it runs\n");
+  } else if (o.printCommand) {
+    std::string line = (o.program.empty() ? defaultProgram() : o.program) + " train " + o.model +
+                       " -np " + std::to_string(N) + " --mesh " + out.mesh;
+    if (!out.parallel.empty()) line += " --parallel " + b.parallelFlag();
+    line += " --batch " + std::to_string(po.globalBatch);
+    for (const std::string& w : o.passthrough) line += " " + shellWord(w);
+    std::printf("\nrun it:  %s\n", line.c_str());
+  }
+  std::fflush(stdout);
+  if (choice) *choice = out;
   return kExitOk;
 }
 

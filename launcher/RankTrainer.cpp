@@ -1,9 +1,14 @@
 // One rank's training loop over a distributed plan (RankTrainer.h).
 #include "launcher/RankTrainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
+
+#include <nlohmann/json.hpp>
 
 #include "comm/DataType.h"
 #include "ir/Interpreter.h"
@@ -44,6 +49,8 @@ struct RankTrainer::Impl {
   std::vector<ir::Tensor> args;
   std::unique_ptr<ir::RankRuntime> runtime;
   std::unique_ptr<codegen::Engine> engine;
+  // What this rank's collectives cost in each step (the compiled engine's DistStats, per step).
+  std::vector<codegen::DistStats> comm;
 
   Impl(const DistributedPlan& p, codegen::RankContext& r, RankTrainOptions opts)
       : plan(p), rank(r), o(std::move(opts)) {}
@@ -173,6 +180,13 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
   } else {
     I.runtime = codegen::makeRankRuntime(rank);
   }
+  // TESSERA_DIST_ASYNC=0: every collective blocks where the program has it (no overlap, no
+  // buckets) — the reference for how much communication the async schedule hides
+  // (bench/ddp_bench.py runs both).
+  if (const char* v = std::getenv("TESSERA_DIST_ASYNC"); v && std::string(v) == "0") {
+    rank.options.async = false;
+    rank.options.bucketBytes = 0;
+  }
   return std::unique_ptr<RankTrainer>(new RankTrainer(std::move(impl)));
 }
 
@@ -183,6 +197,7 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
     const auto start = std::chrono::steady_clock::now();
     TRY_ASSIGN(auto inputs, I.stepInputs());
     double loss = 0;
+    const codegen::DistStats before = I.rank.stats();
     if (I.engine) {
       StatusOr<std::vector<ir::Tensor>> r = I.engine->run(inputs);
       if (!r.isOk())
@@ -197,6 +212,10 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
         I.args[I.carried[k]] = std::move(r->outputs[k + 1]);
       loss = r->outputs[0][0];
     }
+    codegen::DistStats c = I.rank.stats();
+    c.collectives -= before.collectives, c.calls -= before.calls, c.bytes -= before.bytes;
+    c.waitSeconds -= before.waitSeconds, c.issueSeconds -= before.issueSeconds;
+    I.comm.push_back(c);
     TRY_ASSIGN(loss, I.globalLoss(loss));
     StepRecord rec;
     rec.step = step;
@@ -204,7 +223,15 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rec.tokensPerSecond = rec.seconds > 0 ? static_cast<double>(I.tokensPerStep) / rec.seconds : 0;
     if (I.o.progress) *I.o.progress << progressLine(rec, I.o.steps) << std::endl;
-    if (I.o.logJson) *I.o.logJson << jsonLine(rec) << std::endl;
+    if (I.o.logJson) {
+      // The step's record plus this rank's communication in it.
+      nlohmann::ordered_json j = nlohmann::ordered_json::parse(jsonLine(rec));
+      j["comm_calls"] = c.calls;
+      j["comm_bytes"] = c.bytes;
+      j["comm_exposed_s"] = c.waitSeconds;
+      j["comm_issue_s"] = c.issueSeconds;
+      *I.o.logJson << j.dump() << std::endl;
+    }
     if (I.o.log) *I.o.log << progressLine(rec, I.o.steps) << std::endl;
     records.push_back(rec);
     if (!std::isfinite(loss))
@@ -212,7 +239,36 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
                            (std::isnan(loss) ? "nan" : "infinite") +
                            "; training diverged (try a lower --lr, or --clip)");
   }
+  if (I.o.progress) *I.o.progress << communicationSummary(records) << std::flush;
+  if (I.o.log) *I.o.log << communicationSummary(records) << std::flush;
   return records;
+}
+
+std::string RankTrainer::communicationSummary(const std::vector<StepRecord>& records) const {
+  const std::vector<codegen::DistStats>& comm = impl_->comm;
+  if (comm.empty() || records.size() != comm.size()) return "";
+  int64_t calls = 0;
+  for (const codegen::DistStats& c : comm) calls += c.calls;
+  if (calls == 0) return "";
+  // Medians over the steps after the first (which builds caches and touches the arena first).
+  const size_t from = comm.size() > 1 ? 1 : 0;
+  auto median = [&](auto get) {
+    std::vector<double> v;
+    for (size_t i = from; i < comm.size(); ++i) v.push_back(get(i));
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  const double step = median([&](size_t i) { return records[i].seconds; });
+  const double wait = median([&](size_t i) { return comm[i].waitSeconds; });
+  const double issue = median([&](size_t i) { return comm[i].issueSeconds; });
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "communication (rank %lld, median per step): %lld calls, %.2f MB, exposed wait "
+                "%.1f ms + pack/reduce %.1f ms of a %.1f ms step (%s)\n",
+                static_cast<long long>(impl_->me), static_cast<long long>(comm.back().calls),
+                comm.back().bytes / 1e6, 1e3 * wait, 1e3 * issue, 1e3 * step,
+                impl_->rank.options.async ? "async start/done" : "blocking");
+  return buf;
 }
 
 StatusOr<ir::Tensor> RankTrainer::localArgument(const std::string& name) const {

@@ -56,6 +56,11 @@ class RankTrainer {
 
   int64_t tokensPerStep() const;
 
+  // One line on what this rank's collectives cost per step (median over the steps after the
+  // first: calls, bytes, exposed wait, pack/reduce time, step time), "" when none ran; run()
+  // prints it to the progress stream and the log after the last step. `records` are run()'s.
+  std::string communicationSummary(const std::vector<StepRecord>& records) const;
+
  private:
   struct Impl;
   explicit RankTrainer(std::unique_ptr<Impl> impl);

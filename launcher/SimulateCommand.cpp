@@ -3,6 +3,8 @@
 //
 //   tessera simulate FILE.tir --cluster 128x8:a100-80g|CLUSTER_FILE [--func NAME] [--mesh NAME]
 //                    [--sym B=8,S=128] [--async]
+//   tessera simulate PLAN.tpb --cluster cpu.cluster   a plan of `tessera plan` (the program one
+//                    rank of `tessera train -np N` runs); bench/cpu_calibrate writes cpu.cluster
 //   tessera simulate --megatron-table1 [--device a100-80g]
 //   tessera simulate --validate [--device a100-80g]
 //   tessera simulate --zoo-train gpt [--zoo-opt layers=4,hidden=256] --batch 8 --seq 128
@@ -18,6 +20,7 @@
 // until its first use). Exit codes: 0 ok, 1 an error in the IR or the cluster file, 2 usage.
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -26,6 +29,7 @@
 #include "passes/training/TrainStep.h"
 #include "launcher/FileUtil.h"
 #include "launcher/ModuleIO.h"
+#include "launcher/PlanFile.h"
 #include "partition/cost/ClusterSpec.h"
 #include "partition/planner/Planner.h"
 #include "partition/sim/MegatronEstimate.h"
@@ -74,6 +78,7 @@ class SimulateCommand : public Command {
     if (!c) return c.status().message().rfind("error: --cluster", 0) == 0
                       ? usageError(usageText(c.status().message()))
                       : (std::cerr << c.status().message() << "\n", kExitIrError);
+    if (isPlanFile(input_)) return runPlan(*c);
     auto m = readModule(input_);
     if (!m) {
       std::cerr << m.status().message() << "\n";
@@ -109,13 +114,40 @@ class SimulateCommand : public Command {
   }
 
  private:
-  StatusOr<cost::ClusterSpec> loadCluster() {
-    if (fileExists(cluster_)) {
-      auto text = readFile(cluster_);
-      if (!text) return text.status();
-      return cost::parseClusterFile(*text, cluster_);
+  StatusOr<cost::ClusterSpec> loadCluster() { return cost::loadCluster(cluster_, "--cluster"); }
+
+  static bool isPlanFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[8] = {};
+    return in.read(magic, sizeof magic) && std::string(magic, sizeof magic) == "TSRAPLAN";
+  }
+
+  // A plan written by `tessera plan` (the same flags as `tessera train -np N`): one rank's local
+  // program on the plan's mesh. More ranks than the cluster's devices time-share them
+  // (cost::timeShared), as mpirun --oversubscribe runs them. CPU ranks do their collectives'
+  // copies and reductions on the core that computes, so nothing overlaps: blocking unless --async.
+  int runPlan(const cost::ClusterSpec& cluster) {
+    auto plan = readPlanFile(input_);
+    if (!plan) return (std::cerr << plan.status().message() << "\n", kExitIrError);
+    auto c = cost::timeShared(cluster, plan->ranks);
+    if (!c) return usageError("--cluster: " + c.status().message());
+    sim::SimOptions o;
+    o.asyncCollectives = async_;
+    if (plan->data.batch > 0) o.symbols["B"] = plan->data.batch;
+    if (plan->data.seq > 0) o.symbols["S"] = plan->data.seq;
+    for (const std::string& s : syms_) {
+      size_t eq = s.find('=');
+      long long v = 0;
+      if (eq == std::string::npos || eq == 0 || std::sscanf(s.c_str() + eq + 1, "%lld", &v) != 1 || v < 1)
+        return usageError("--sym " + s + ": expected NAME=POSITIVE_INTEGER");
+      o.symbols[s.substr(0, eq)] = v;
     }
-    return cost::parseClusterShorthand(cluster_);
+    auto r = sim::simulate(plan->localFunction(), plan->mesh, *c, o);
+    if (!r) return (std::cerr << r.status().message() << "\n", kExitIrError);
+    std::printf("plan        %s: %s, %lld ranks, presets %s\n", input_.c_str(), plan->model.c_str(),
+                static_cast<long long>(plan->ranks), plan->presets.c_str());
+    print(*r, *c);
+    return kExitOk;
   }
 
   static void print(const sim::SimResult& r, const cost::ClusterSpec& c) {

@@ -52,6 +52,7 @@ struct TrainOptions {
   int64_t memoryBudget = 0;
   bool quiet = false;
   DistFlags dist;  // -np/--mesh/presets (train) or -o (plan): DistributedTrain.h
+  bool batchForced = false;  // plan --auto chose --batch
   // Which optional flags were given.
   CLI::Option *lrOpt = nullptr, *wdOpt = nullptr, *clipOpt = nullptr, *seqOpt = nullptr,
               *seedOpt = nullptr, *batchOpt = nullptr, *dataOpt = nullptr;
@@ -213,6 +214,24 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
                           !o.inputs.empty() || o.accum != 1))
     return usageError("--remat, --memory-report, --input and --accum are single-device only "
                       "(not with -np/--mesh or tessera plan)");
+  if (o.dist.autoPlan) {
+    // plan --auto: the planner picks the mesh, the presets and the global batch (PlanAuto.h).
+    AutoPlanInput in;
+    in.model = o.model;
+    StatusOr<std::map<std::string, std::string>> flags = modelFlags(extras);
+    if (!flags.isOk()) return usageError(usageText(flags.status().message()));
+    in.modelFlags = *flags;
+    if (o.seqOpt->count() && !in.modelFlags.count("seq")) in.modelFlags["seq"] = std::to_string(o.seq);
+    in.np = o.dist.np;
+    in.batch = o.batchOpt->count() ? o.batch : 0;
+    in.writes = !o.dist.output.empty();
+    AutoPlanOutcome chosen = o.dist.autoPlan(in);
+    if (chosen.exitCode >= 0) return chosen.exitCode;
+    o.dist.mesh = chosen.mesh;
+    o.dist.parallel = chosen.parallel;
+    o.batch = chosen.batch;
+    o.batchForced = true;
+  }
   if (o.batch < 1) return usageError("--batch: must be >= 1, got " + std::to_string(o.batch));
   if (o.seqOpt->count() && o.seq < 1)
     return usageError("--seq: must be >= 1, got " + std::to_string(o.seq));
@@ -255,7 +274,7 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   }
   std::optional<CharDataPlan> chars;
   if (!needData.empty() || o.dataOpt->count()) {
-    StatusOr<CharDataPlan> plan = planCharData(*f, needData, o.batchOpt->count() ? o.batch : 0,
+    StatusOr<CharDataPlan> plan = planCharData(*f, needData, o.batchOpt->count() || o.batchForced ? o.batch : 0,
                                                o.seqOpt->count() ? o.seq : 0,
                                                loaded->zooOptions, ts.accum);
     if (!plan.isOk()) return usageError(usageText(plan.status().message()));
@@ -353,7 +372,10 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
 
 class TrainCommand : public Command {
  public:
-  explicit TrainCommand(bool plan = false) { o_.dist.planCommand = plan; }
+  // `hook` (plan only): set by PlanCommand.cpp before run() when --auto is given.
+  explicit TrainCommand(bool plan = false, const AutoPlanHook* hook = nullptr) : autoHook_(hook) {
+    o_.dist.planCommand = plan;
+  }
   CLI::App* add(CLI::App& app) override {
     TrainOptions& o = o_;
     CLI::App* cmd =
@@ -410,18 +432,23 @@ class TrainCommand : public Command {
     // CLI11 cannot declare `-np` (one dash, two letters): it arrives among the extras.
     StatusOr<std::vector<std::string>> extras = takeNpFlag(cmd_->remaining(), o_.dist);
     if (!extras.isOk()) return usageError(usageText(extras.status().message()));
+    if (autoHook_ && *autoHook_) o_.dist.autoPlan = *autoHook_;
     return runTrain(o_, *extras);
   }
 
  private:
   TrainOptions o_;
   CLI::App* cmd_ = nullptr;
+  const AutoPlanHook* autoHook_ = nullptr;
 };
 
 }  // namespace
 
 std::unique_ptr<Command> makeTrainCommand() { return std::make_unique<TrainCommand>(); }
-// `tessera plan` shares train's model and optimizer flags; PlanCommand.cpp registers it.
-std::unique_ptr<Command> makeTrainFlagsPlanCommand() { return std::make_unique<TrainCommand>(true); }
+// `tessera plan` shares train's model and optimizer flags; PlanCommand.cpp registers it, and sets
+// `*autoHook` before run() for --auto.
+std::unique_ptr<Command> makeTrainFlagsPlanCommand(const AutoPlanHook* autoHook) {
+  return std::make_unique<TrainCommand>(true, autoHook);
+}
 
 }  // namespace tessera::launcher

@@ -459,17 +459,36 @@ StatusOr<FactorMap> crossEntropyRule(const Op& op) {
 }
 
 // Collectives in a global program: a dim whose extent the collective keeps is parallel, a dim it
-// scatters, gathers or exchanges must be whole. Send has no result, recv no operand.
+// scatters, gathers or exchanges must be whole (transferFactors). Send alone has no result and
+// recv alone no operand: each maps its one tensor's dims to parallel factors, and a matched pair
+// is one transfer (transferFactors of the send's operand and the receive's result), which is
+// how sharding propagation carries a layout from one pipeline rank's program to the next.
 StatusOr<FactorMap> collectiveRule(const Op& op) {
+  if (op.numOperands() == 1 && op.numResults() == 1)
+    return transferFactors(op.operand(0)->type(), op.result()->type());
   Builder b(op);
-  if (op.numOperands() == 0 || op.numResults() == 0) return b.m;
-  const ir::Shape& in = opShape(op, 0);
-  const ir::Shape& out = resShape(op);
-  for (size_t d = 0; d < in.size() && d < out.size(); ++d)
-    if (in[d] == out[d])
-      b.m.resultDims[0][d] = b.m.operandDims[0][d] = b.add(FactorKind::Parallel, "d" + std::to_string(d), in[d]);
+  auto& dims = op.numOperands() ? b.m.operandDims[0] : b.m.resultDims[0];
+  const ir::Shape& s = op.numOperands() ? opShape(op, 0) : resShape(op);
+  for (size_t d = 0; d < s.size(); ++d) dims[d] = b.add(FactorKind::Parallel, "d" + std::to_string(d), s[d]);
   return b.m;
 }
+
+}  // namespace
+
+FactorMap transferFactors(const ir::TensorType& in, const ir::TensorType& out) {
+  FactorMap m;
+  m.operandDims.emplace_back(in.rank(), -1);
+  m.resultDims.emplace_back(out.rank(), -1);
+  m.operandLinear = {false};  // a pending partial sum is resolved before it travels
+  for (int d = 0; d < in.rank() && d < out.rank(); ++d)
+    if (in.shape[d] == out.shape[d]) {
+      m.factors.push_back(Factor{FactorKind::Parallel, "d" + std::to_string(d), in.shape[d], false});
+      m.operandDims[0][d] = m.resultDims[0][d] = static_cast<int>(m.factors.size()) - 1;
+    }
+  return m;
+}
+
+namespace {
 
 using RuleFn = StatusOr<FactorMap> (*)(const Op&);
 

@@ -70,6 +70,11 @@ struct FactorMap {
 // The factor map of one op (its operand/result types must be known). Errors name the op.
 StatusOr<FactorMap> opFactors(const ir::Op& op);
 
+// The factor map of moving a tensor of type `in` to one of type `out` (a collective's operand to
+// its result, a send's operand to its matching receive's result): dims of equal extent share a
+// parallel factor — each device moves its own piece — and the others must be whole.
+FactorMap transferFactors(const ir::TensorType& in, const ir::TensorType& out);
+
 // Whether partition/FactorRules.def has a line for `kind` (the completeness test uses it).
 bool hasFactorRule(ir::OpKind kind);
 

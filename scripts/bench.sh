@@ -4,6 +4,7 @@
 #   bench/fma_peak            the machine's FP32 peak (FMA microbenchmark)
 #   bench/gpt_bench.py        Tessera vs PyTorch eager, GPT-small and GPT-base training steps
 #   bench/remat_curve.py      remat=auto on GPT-base: budget, planned peak, step time
+#   bench/ddp_bench.py        Tessera dp=2 / tp=2 vs PyTorch DDP (gloo), 2 ranks x 1 thread
 # Arguments are passed to gpt_bench.py (e.g. --configs gpt-small --steps 8).
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every side alike.
 set -euo pipefail
@@ -21,3 +22,4 @@ cmake --build build --target fma_peak
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 /usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak "$@"
 /usr/bin/python3 bench/remat_curve.py --tessera build/tessera
+/usr/bin/python3 bench/ddp_bench.py --tessera build/tessera

@@ -21,7 +21,8 @@ namespace tessera::partition {
 std::string collectiveSignature(const ir::Op& op);
 
 // programs[r] is the program rank r runs (row-major mesh coordinates); OK if every communicator's
-// members agree, else the first mismatch.
+// members agree and the programs cannot hang (PointToPoint.h: send/recv paired per link, every
+// rank's communication run with blocking semantics), else the first mismatch or the stuck ranks.
 Status checkCollectiveOrder(const ir::Mesh& mesh, const std::vector<const ir::Function*>& programs);
 
 }  // namespace tessera::partition

@@ -106,6 +106,31 @@ StatusOr<ClusterSpec> parseClusterShorthand(std::string_view text, std::string_v
   return c;
 }
 
+StatusOr<ClusterSpec> timeShared(const ClusterSpec& c, int64_t ranks) {
+  if (ranks < 1) return Status::error("time-sharing: ranks must be positive");
+  if (ranks <= c.numDevices()) return c;
+  if (c.nodes != 1)
+    return Status::error("cluster '" + c.name + "': " + std::to_string(ranks) + " ranks on " +
+                         std::to_string(c.numDevices()) +
+                         " devices across several nodes (time-sharing is modelled inside one node only)");
+  const double share = static_cast<double>(c.numDevices()) / static_cast<double>(ranks);
+  ClusterSpec t = c;
+  t.name = c.name + " (" + std::to_string(ranks) + " ranks time-sharing " +
+           std::to_string(c.numDevices()) + " devices)";
+  t.devicesPerNode = ranks;
+  for (double& p : t.device.matrixPeak) p *= share;
+  t.device.vectorPeak *= share;
+  t.device.memoryBandwidth *= share;
+  t.device.memoryBytes *= share;
+  t.device.launchOverhead /= share;
+  for (NetworkLevel& l : t.levels) {
+    l.bandwidth *= share;
+    l.latency /= share;
+    l.span = l.span == c.numDevices() ? ranks : l.span;
+  }
+  return t;
+}
+
 StatusOr<ClusterSpec> parseCluster(std::string_view text, const std::string& fileName) {
   if (text.find('\n') == std::string_view::npos && text.find(':') != std::string_view::npos &&
       text.find(' ') == std::string_view::npos)

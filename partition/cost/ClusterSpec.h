@@ -64,4 +64,18 @@ StatusOr<ClusterSpec> parseClusterFile(std::string_view text, const std::string&
 // Shorthand if `text` looks like one (no newline, contains ':'), else a file's contents.
 StatusOr<ClusterSpec> parseCluster(std::string_view text, const std::string& fileName);
 
+// `--cluster`'s argument (ClusterLoad.cpp): the path of a cluster file if one exists there, else
+// the shorthand. Errors name `flag` and the argument (or `file:line:col` inside the file). The
+// one way the CLI commands (simulate, plan --auto) read a cluster.
+StatusOr<ClusterSpec> loadCluster(std::string_view arg, std::string_view flag = "--cluster");
+
+// `ranks` processes time-sharing the devices of a one-node cluster (more MPI ranks than cores,
+// mpirun --oversubscribe): each rank gets numDevices/ranks of a device. Every rate — peaks,
+// memory bandwidth, link bandwidth — is scaled by that share and every fixed cost (launch
+// overhead, link latency) divided by it; memory is shared the same way. The model assumes the
+// ranks run the same program in step, so the operating system's round-robin gives each an equal
+// share over any interval longer than a time slice. `ranks` <= devices returns `c` unchanged.
+// Errors: a multi-node cluster (no time-sharing across nodes), ranks < 1.
+StatusOr<ClusterSpec> timeShared(const ClusterSpec& c, int64_t ranks);
+
 }  // namespace tessera::partition::cost

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 #include <vector>
 
 #include "ir/Function.h"
@@ -33,5 +34,13 @@ StatusOr<std::vector<std::vector<ir::Tensor>>> runRanks(
 StatusOr<std::vector<ir::Tensor>> runSpmd(const SpmdProgram& program,
                                           const std::vector<ir::Tensor>& globalInputs,
                                           ExecutorOptions options = {});
+
+// Runs several SPMD programs on one mesh (a pipeline's ranks partitioned further,
+// partition/plan/PartitionStep.h partitionPrograms): programs[i] on the devices whose coordinate
+// on `axis` is i, with globalInputs[i] sharded as programs[i].argShardings says. Returns each
+// program's global outputs. The programs must share one mesh (by name and axes).
+StatusOr<std::vector<std::vector<ir::Tensor>>> runSpmdPrograms(
+    const std::vector<SpmdProgram>& programs, const std::string& axis,
+    const std::vector<std::vector<ir::Tensor>>& globalInputs, ExecutorOptions options = {});
 
 }  // namespace tessera::partition

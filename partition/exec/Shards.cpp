@@ -27,6 +27,24 @@ int64_t groupPosition(const ir::Mesh& mesh, const std::vector<int64_t>& coords,
   return p;
 }
 
+int64_t rankOf(const ir::Mesh& mesh, const std::vector<int64_t>& coords) {
+  int64_t q = 0;
+  for (size_t i = 0; i < mesh.axes.size(); ++i) q = q * mesh.axes[i].size + coords[i];
+  return q;
+}
+
+int64_t groupMember(const ir::Mesh& mesh, int64_t rank, const std::vector<std::string>& axes,
+                    int64_t position) {
+  std::vector<int64_t> coords = rankCoordinates(mesh, rank);
+  for (size_t k = axes.size(); k-- > 0;) {
+    int i = mesh.axisIndex(axes[k]);
+    assert(i >= 0);
+    coords[i] = position % mesh.axes[i].size;
+    position /= mesh.axes[i].size;
+  }
+  return rankOf(mesh, coords);
+}
+
 namespace {
 
 int64_t sizeOf(const ir::Mesh& mesh, const std::vector<std::string>& axes) {

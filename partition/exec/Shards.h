@@ -23,6 +23,13 @@ std::vector<int64_t> rankCoordinates(const ir::Mesh& mesh, int64_t rank);
 int64_t groupPosition(const ir::Mesh& mesh, const std::vector<int64_t>& coords,
                       const std::vector<std::string>& axes);
 
+// The rank with coordinates `coords` (row-major over mesh.axes).
+int64_t rankOf(const ir::Mesh& mesh, const std::vector<int64_t>& coords);
+// The rank at row-major position `position` of the group along `axes` that rank `rank` belongs
+// to (its coordinates on the other axes kept): the peer of a send/recv.
+int64_t groupMember(const ir::Mesh& mesh, int64_t rank, const std::vector<std::string>& axes,
+                    int64_t position);
+
 // The piece of `global` rank `rank` holds under `s` (partial: position 0 of the partial axes holds
 // the value, the others zeros).
 ir::Tensor shardOf(const ir::Tensor& global, const ir::Mesh& mesh, const ir::Sharding& s,

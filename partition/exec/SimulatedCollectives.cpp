@@ -63,6 +63,28 @@ Status Rendezvous::finish(const std::string& key, int64_t seq, int n, const std:
   return Status::ok();
 }
 
+void Rendezvous::post(int64_t from, int64_t to, Tensor message, const std::string& signature) {
+  std::lock_guard<std::mutex> lock(mu_);
+  mail_[{from, to}].emplace_back(signature, std::move(message));
+  cv_.notify_all();
+}
+
+StatusOr<Tensor> Rendezvous::take(int64_t from, int64_t to, const std::string& signature,
+                                  const std::string& who) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto& box = mail_[{from, to}];
+  bool ok = cv_.wait_for(lock, timeout_, [&] { return aborted_ || !box.empty(); });
+  if (aborted_) return Status::error(who + ": stopped because " + abortReason_);
+  if (!ok)
+    return Status::error(who + ": timed out waiting for a message from rank " + std::to_string(from));
+  auto [sig, t] = std::move(box.front());
+  box.pop_front();
+  if (sig != signature)
+    return Status::error(who + ": receives " + signature + " but rank " + std::to_string(from) +
+                         " sent " + sig);
+  return std::move(t);
+}
+
 SimulatedRank::SimulatedRank(const ir::Mesh& mesh, int64_t rank, Rendezvous& rv)
     : mesh_(mesh), rank_(rank), coords_(rankCoordinates(mesh, rank)), rv_(rv) {}
 
@@ -157,8 +179,6 @@ StatusOr<std::vector<Tensor>> SimulatedRank::collective(const ir::EvalContext& c
   const ir::Op& op = ctx.op;
   std::string who = "rank " + std::to_string(rank_) + " in " + op.mnemonic() + " at " +
                     op.loc().str();
-  if (op.kind() == ir::OpKind::Send || op.kind() == ir::OpKind::Recv)
-    return ctx.error("send/recv are not supported by the in-process executor yet");
   if (const ir::AttrValue* m = op.attr("mesh"); m && std::get<ir::MeshRef>(*m).name != mesh_.name)
     return ctx.error("runs on mesh @" + std::get<ir::MeshRef>(*m).name + ", this rank on @" +
                      mesh_.name);
@@ -168,6 +188,20 @@ StatusOr<std::vector<Tensor>> SimulatedRank::collective(const ir::EvalContext& c
     auto size = mesh_.axisSize(a);
     if (!size) return ctx.error("mesh @" + mesh_.name + " has no axis '" + a + "'");
     n *= *size;
+  }
+  if (op.kind() == ir::OpKind::Send || op.kind() == ir::OpKind::Recv) {
+    int64_t peer = op.intAttr("peer");
+    if (peer < 0 || peer >= n)
+      return ctx.error("peer " + std::to_string(peer) + " is outside its group of " + std::to_string(n));
+    int64_t q = groupMember(mesh_, rank_, axes, peer);
+    if (op.kind() == ir::OpKind::Send) {
+      const Tensor& x = *ctx.operands[0];
+      rv_.post(rank_, q, x, std::string(ir::dtypeName(x.dtype())) + x.shapeStr());
+      return std::vector<Tensor>{};
+    }
+    std::string sig = std::string(ir::dtypeName(ctx.resultDTypes[0])) + ir::intListStr(ctx.resultShapes[0]);
+    TRY_ASSIGN(Tensor t, rv_.take(q, rank_, sig, who));
+    return std::vector<Tensor>{std::move(t)};
   }
   // The group: ranks equal to this one on every axis not in `axes`.
   std::string key;

@@ -61,34 +61,74 @@ struct Cand {
   bool result;
 };
 
+// What propagation iterates over: an op with its factor map, or a matched send/recv pair viewed
+// as one transfer from the send's operand to the receive's result (transferFactors). `reserved`:
+// mesh axes the node's factors may not take (a collective's own axes: a tensor cannot be split
+// over the axis it is communicated along).
+struct Node {
+  const Op* op = nullptr;  // null for a transfer
+  std::vector<const Value*> operands, results;
+  FactorMap fm;
+  std::set<std::string> reserved;
+};
+
+std::set<std::string> ownAxes(const Op& op) {
+  std::set<std::string> out;
+  if (op.info().isCollective() || op.kind() == ir::OpKind::AxisIndex)
+    for (const auto& a : op.attrAs<ir::AxisList>("axes").axes) out.insert(a);
+  return out;
+}
+
 class Propagator {
  public:
-  Propagator(ir::Function& f, const ir::Mesh& mesh, const PropagationOptions& o)
-      : f_(f), mesh_(mesh), o_(o) {}
+  Propagator(std::vector<ir::Function*> fns, const ir::Mesh& mesh, const PropagationOptions& o,
+             const std::vector<std::pair<const Op*, const Op*>>& transfers)
+      : fns_(std::move(fns)), module_(fns_.front()->module()), mesh_(mesh), o_(o), transfers_(transfers) {}
 
   StatusOr<ShardingPlan> run() {
     plan_.meshName = mesh_.name;
-    for (int i = 0; i < f_.numArguments(); ++i) TRY(init(f_.argument(i), f_.loc));
-    for (const auto& op : f_.ops()) {
-      for (int r = 0; r < op->numResults(); ++r) TRY(init(op->result(r), op->loc()));
-      TRY_ASSIGN(FactorMap fm, opFactors(*op));
-      maps_.emplace(op.get(), std::move(fm));
+    for (ir::Function* f : fns_) {
+      for (int i = 0; i < f->numArguments(); ++i) TRY(init(f->argument(i), f->loc));
+      for (const auto& op : f->ops()) {
+        for (int r = 0; r < op->numResults(); ++r) TRY(init(op->result(r), op->loc()));
+        TRY_ASSIGN(FactorMap fm, opFactors(*op));
+        Node n{op.get(), {}, {}, std::move(fm), ownAxes(*op)};
+        for (const Value* v : op->operands()) n.operands.push_back(v);
+        for (int r = 0; r < op->numResults(); ++r) n.results.push_back(op->result(r));
+        nodeOf_[op.get()] = nodes_.size();
+        nodes_.push_back(std::move(n));
+      }
+    }
+    for (const auto& [send, recv] : transfers_) {
+      const Value* in = send->operand(0);
+      const Value* out = recv->result();
+      Node n{nullptr, {in}, {out}, transferFactors(in->type(), out->type()), ownAxes(*send)};
+      for (const auto& a : ownAxes(*recv)) n.reserved.insert(a);
+      nodes_.push_back(std::move(n));
     }
     for (int it = 0; it < 64; ++it) {
       bool changed = false;
-      for (const auto& op : f_.ops()) changed |= step(*op);
-      for (auto it2 = f_.ops().rbegin(); it2 != f_.ops().rend(); ++it2) changed |= step(**it2);
+      for (const Node& n : nodes_) changed |= step(n);
+      for (auto it2 = nodes_.rbegin(); it2 != nodes_.rend(); ++it2) changed |= step(*it2);
       if (!changed) break;
     }
     for (auto& [v, st] : state_)
       for (DState& d : st.dims)
         if (!d.decided) d = DState{true, {}, Strength{}};
-    for (int i = 0; i < f_.numArguments(); ++i) {
-      Value* a = f_.argument(i);
-      a->setSharding(stored(a, state_[a].userPartial.value_or(PartialList{})));
-    }
-    for (const auto& op : f_.ops()) finalizeOp(*op);
-    for (const auto& op : f_.ops()) warn(*op);
+    // A receive holds exactly what its send sends: where the fixed point left them different
+    // (a conflict the receiving side won), the sender's layout wins and the receiver reshards.
+    for (const auto& [send, recv] : transfers_)
+      if (send->operand(0)->type().rank() == recv->result()->type().rank())
+        state_[recv->result()].dims = state_.at(send->operand(0)).dims;
+    for (ir::Function* f : fns_)
+      for (int i = 0; i < f->numArguments(); ++i) {
+        Value* a = f->argument(i);
+        a->setSharding(stored(a, state_[a].userPartial.value_or(PartialList{})));
+      }
+    for (ir::Function* f : fns_)
+      for (const auto& op : f->ops()) finalizeOp(*op);
+    for (ir::Function* f : fns_)
+      for (const auto& op : f->ops()) warn(*op);
     return std::move(plan_);
   }
 
@@ -133,7 +173,7 @@ class Propagator {
                          axesText + " (" + std::to_string(n) + " devices)";
       if (auto c = extent.constant()) {
         if (*c < n) return Status::error(loc, what + ", but it has fewer elements than devices");
-      } else if (!dimDivisibleBy(extent, n, f_.module())) {
+      } else if (!dimDivisibleBy(extent, n, module_)) {
         return Status::error(loc, what + ", but the module does not declare it divisible by " +
                                       std::to_string(n) + " (e.g. `sym " +
                                       extent.symbols().front() + " divisible_by " +
@@ -171,19 +211,20 @@ class Propagator {
     return b / static_cast<double>(axisProduct(from));
   }
 
-  std::vector<Cand> candidates(const Op& op, const FactorMap& fm, int f) const {
+  std::vector<Cand> candidates(const Node& n, int f) const {
+    const FactorMap& fm = n.fm;
     std::vector<Cand> out;
-    for (int o = 0; o < op.numOperands(); ++o)
+    for (size_t o = 0; o < n.operands.size(); ++o)
       for (size_t d = 0; d < fm.operandDims[o].size(); ++d)
         if (fm.operandDims[o][d] == f) {
-          const DState& s = state_.at(op.operand(o)).dims[d];
-          if (s.decided) out.push_back({s.axes, s.s, op.operand(o), static_cast<int>(d), false});
+          const DState& s = state_.at(n.operands[o]).dims[d];
+          if (s.decided) out.push_back({s.axes, s.s, n.operands[o], static_cast<int>(d), false});
         }
-    for (int r = 0; r < op.numResults(); ++r)
+    for (size_t r = 0; r < n.results.size(); ++r)
       for (size_t d = 0; d < fm.resultDims[r].size(); ++d)
         if (fm.resultDims[r][d] == f) {
-          const DState& s = state_.at(op.result(r)).dims[d];
-          if (s.decided) out.push_back({s.axes, s.s, op.result(r), static_cast<int>(d), true});
+          const DState& s = state_.at(n.results[r]).dims[d];
+          if (s.decided) out.push_back({s.axes, s.s, n.results[r], static_cast<int>(d), true});
         }
     return out;
   }
@@ -246,7 +287,7 @@ class Propagator {
       out.push_back(a);
     }
     if (fac.evenOnly)
-      while (!out.empty() && !dimDivisibleBy(fac.size, axisProduct(out), f_.module())) out.pop_back();
+      while (!out.empty() && !dimDivisibleBy(fac.size, axisProduct(out), module_)) out.pop_back();
     return out;
   }
 
@@ -270,10 +311,10 @@ class Propagator {
   }
 
   // Factors of `op` in order of their strongest candidate, each with its choice.
-  std::vector<std::pair<int, Choice>> chooseAll(const Op& op, const FactorMap& fm) const {
+  std::vector<std::pair<int, Choice>> chooseAll(const Node& n) const {
     std::vector<std::pair<int, Choice>> out;
-    for (int f = 0; f < static_cast<int>(fm.factors.size()); ++f) {
-      auto cs = candidates(op, fm, f);
+    for (int f = 0; f < static_cast<int>(n.fm.factors.size()); ++f) {
+      auto cs = candidates(n, f);
       if (!cs.empty()) out.emplace_back(f, choose(cs));
     }
     std::stable_sort(out.begin(), out.end(),
@@ -281,28 +322,28 @@ class Propagator {
     return out;
   }
 
-  bool step(const Op& op) {
-    const FactorMap& fm = maps_.at(&op);
+  bool step(const Node& n) {
+    const FactorMap& fm = n.fm;
     bool changed = false;
-    std::set<std::string> used;
-    for (auto& [f, ch] : chooseAll(op, fm)) {
+    std::set<std::string> used = n.reserved;
+    for (auto& [f, ch] : chooseAll(n)) {
       AxisList axes = legalize(fm.factors[f], ch.axes, used);
       used.insert(axes.begin(), axes.end());
       Strength s = ch.s;
       s.derived = 1;
-      for (int o = 0; o < op.numOperands(); ++o)
+      for (size_t o = 0; o < n.operands.size(); ++o)
         for (size_t d = 0; d < fm.operandDims[o].size(); ++d)
-          if (fm.operandDims[o][d] == f) changed |= write(op.operand(o), static_cast<int>(d), axes, s);
-      for (int r = 0; r < op.numResults(); ++r)
+          if (fm.operandDims[o][d] == f) changed |= write(n.operands[o], static_cast<int>(d), axes, s);
+      for (size_t r = 0; r < n.results.size(); ++r)
         for (size_t d = 0; d < fm.resultDims[r].size(); ++d)
-          if (fm.resultDims[r][d] == f) changed |= write(op.result(r), static_cast<int>(d), axes, s);
+          if (fm.resultDims[r][d] == f) changed |= write(n.results[r], static_cast<int>(d), axes, s);
     }
     return changed;
   }
 
   ir::Sharding stored(const Value* v, PartialList partial) const {
     ir::Sharding s;
-    const ir::Mesh* dflt = f_.module() ? f_.module()->defaultMesh() : nullptr;
+    const ir::Mesh* dflt = module_ ? module_->defaultMesh() : nullptr;
     s.mesh = dflt && dflt->name == mesh_.name ? "" : mesh_.name;
     for (const DState& d : state_.at(v).dims) {
       s.dims.push_back(ir::DimSharding{d.axes, false, std::nullopt});
@@ -354,12 +395,13 @@ class Propagator {
   }
 
   void finalizeOp(const Op& op) {
-    const FactorMap& fm = maps_.at(&op);
+    const Node& node = nodes_[nodeOf_.at(&op)];
+    const FactorMap& fm = node.fm;
     OpSharding os;
     os.factors = fm;
     os.factorAxes.assign(fm.factors.size(), {});
-    std::set<std::string> used;
-    for (auto& [f, ch] : chooseAll(op, fm)) {
+    std::set<std::string> used = node.reserved;
+    for (auto& [f, ch] : chooseAll(node)) {
       // A factor the results carry takes the result's stored axes: the result value then needs
       // no reshard after the op (the contract in ShardingPlan.h).
       AxisList want = ch.axes;
@@ -428,19 +470,38 @@ class Propagator {
     }
   }
 
-  ir::Function& f_;
+  std::vector<ir::Function*> fns_;
+  const ir::Module* module_;
   const ir::Mesh& mesh_;
   const PropagationOptions& o_;
+  const std::vector<std::pair<const Op*, const Op*>>& transfers_;
   ShardingPlan plan_;
   std::map<const Value*, VState> state_;
-  std::map<const Op*, FactorMap> maps_;
+  std::vector<Node> nodes_;
+  std::map<const Op*, size_t> nodeOf_;
 };
 
 }  // namespace
 
 StatusOr<ShardingPlan> propagateShardings(ir::Function& f, const ir::Mesh& mesh,
                                           const PropagationOptions& options) {
-  return Propagator(f, mesh, options).run();
+  return Propagator({&f}, mesh, options, {}).run();
+}
+
+StatusOr<ShardingPlan> propagateShardingsJointly(
+    const std::vector<ir::Function*>& functions, const ir::Mesh& mesh,
+    const std::vector<std::pair<const ir::Op*, const ir::Op*>>& transfers,
+    const PropagationOptions& options) {
+  if (functions.empty()) return Status::error("sharding propagation: no functions given");
+  for (const ir::Function* f : functions)
+    if (f->module() != functions.front()->module())
+      return Status::error(f->loc, "sharding propagation: @" + f->name() + " is in another module");
+  for (const auto& [send, recv] : transfers)
+    if (send->kind() != ir::OpKind::Send || recv->kind() != ir::OpKind::Recv)
+      return Status::error(send->loc(), "sharding propagation: a transfer pairs " +
+                                            std::string(send->mnemonic()) + " with " + recv->mnemonic() +
+                                            ", not a send with a recv");
+  return Propagator(functions, mesh, options, transfers).run();
 }
 
 }  // namespace tessera::partition

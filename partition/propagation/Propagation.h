@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ir/Function.h"
 #include "ir/Mesh.h"
@@ -34,6 +36,17 @@ struct PropagationOptions {
 // whose factor rule fails.
 StatusOr<ShardingPlan> propagateShardings(ir::Function& f, const ir::Mesh& mesh,
                                           const PropagationOptions& options = {});
+
+// Propagation over several functions of one module at once (the per-rank programs of a
+// pipeline), joined by `transfers`: matched (send, recv) pairs (partition/check/PointToPoint.h),
+// each one transfer from the send's operand to the receive's result (OpFactors.h,
+// transferFactors), so a received value takes the layout of what was sent — each dp/tp piece goes
+// to the same dp/tp coordinate of the peer. Collectives already in the functions keep their own
+// axes out of their factors. One plan covers every op of every function.
+StatusOr<ShardingPlan> propagateShardingsJointly(
+    const std::vector<ir::Function*>& functions, const ir::Mesh& mesh,
+    const std::vector<std::pair<const ir::Op*, const ir::Op*>>& transfers,
+    const PropagationOptions& options = {});
 
 // Whether splitting `d` over `n` devices is provably even (constants, or symbol facts such as
 // `sym B divisible_by 2`).

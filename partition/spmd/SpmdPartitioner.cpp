@@ -43,9 +43,10 @@ std::vector<AxisNames> effectiveAxes(const ir::Mesh& mesh, const ir::Op& op, con
       if (f >= 0) onOperand[f] = true;
   for (size_t f = 0; f < out.size(); ++f) {
     const Factor& fac = fm.factors[f];
-    bool drop = fac.kind == FactorKind::Local || !onOperand[f] ||
+    // A receive's factors live on its result only, yet it receives a piece, not a whole tensor.
+    bool resultOnly = !onOperand[f] && op.kind() != OpKind::Recv;
+    bool drop = fac.kind == FactorKind::Local || resultOnly ||
                 (fac.evenOnly && !isEvenSplit(fac.size, axesSize(mesh, out[f])));
-    if (op.kind() == OpKind::AxisIndex || op.info().isCollective()) drop = true;
     if (drop) out[f].clear();
   }
   return out;
@@ -216,13 +217,23 @@ StatusOr<SpmdProgram> partitionSpmd(const ir::Function& global, const ShardingPl
   for (const auto& opPtr : global.ops()) {
     const ir::Op& op = *opPtr;
     b.loc = op.loc();
-    if (op.info().isCollective() || op.kind() == OpKind::AxisIndex)
-      return opError(op, "the global program already communicates; partition a single-device "
-                         "program");
     const OpSharding* os = plan.find(&op);
     if (!os) return opError(op, "has no sharding in the plan");
     const FactorMap& fm = os->factors;
     std::vector<AxisNames> axes = effectiveAxes(mesh, op, fm, os->factorAxes);
+    // Communication already in the global program (a pipeline's send/recv and its all_reduce
+    // over pp) stays as it is, on local pieces: each device communicates its own piece along
+    // the op's axes, which therefore must not split the tensor itself.
+    if (op.info().isCollective() || op.kind() == OpKind::AxisIndex) {
+      std::set<std::string> own;
+      for (const auto& a : op.attrAs<ir::AxisList>("axes").axes) own.insert(a);
+      for (const auto& fa : axes)
+        for (const auto& a : fa)
+          if (own.count(a))
+            return opError(op, "communicates along mesh axis '" + a +
+                                   "', which also splits its tensor; only axes the program does "
+                                   "not shard may carry communication already in it");
+    }
 
     std::vector<ir::Sharding> cur;
     for (const Value* v : op.operands()) cur.push_back(env.at(v).layout);

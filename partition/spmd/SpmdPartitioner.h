@@ -9,6 +9,8 @@
 //   2. runs on local shapes (OpLowering.h: masks for padded shards, the vocab-range mask of a
 //      split gather, a mean over a split dim as a local sum over the *global* count);
 //   3. leaves its result partial over the axes of every split reduction factor.
+// Communication already in the global function (send/recv, all_reduce, ... — a pipeline rank's
+// program on a pp×dp×tp mesh) is kept as is on the local pieces, over axes that split nothing.
 // Results are finally resharded to their annotated layout. The partitioner tracks the layout each
 // local value actually has, so a value is only communicated when a consumer needs another layout.
 #pragma once
