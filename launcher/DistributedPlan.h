@@ -18,6 +18,7 @@
 #include "ir/Mesh.h"
 #include "ir/Module.h"
 #include "ir/Sharding.h"
+#include "launcher/PipelinePlan.h"
 #include "partition/presets/Presets.h"
 #include "passes/training/TrainStep.h"
 
@@ -61,6 +62,9 @@ struct DistributedPlan {
   std::string optimizer;  // the step's options, for display
   std::string presets;    // the presets, for display
   std::vector<std::string> warnings;
+  // Pipeline parallelism: the step function of each pipeline rank (PipelinePlan.h); inactive
+  // for SPMD plans.
+  PipelinePlan pipeline;
 
   const ir::Function& globalFunction() const;
   const ir::Function& localFunction() const;

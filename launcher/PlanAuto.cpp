@@ -13,7 +13,6 @@
 
 #include "frontend/Zoo.h"
 #include "launcher/Commands.h"
-#include "launcher/FileUtil.h"
 #include "launcher/MpirunSpawn.h"
 #include "partition/cost/ClusterSpec.h"
 #include "partition/planner/Planner.h"
@@ -198,14 +197,7 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
                                   : std::max<int64_t>(1, std::thread::hardware_concurrency());
     clusterText = "1x" + std::to_string(n) + ":cpu";
   }
-  StatusOr<cost::ClusterSpec> cluster = Status::error("");
-  if (fileExists(clusterText)) {
-    auto text = readFile(clusterText);
-    if (!text) return usage(text.status().message());
-    cluster = cost::parseClusterFile(*text, clusterText);
-  } else {
-    cluster = cost::parseClusterShorthand(clusterText);
-  }
+  StatusOr<cost::ClusterSpec> cluster = cost::loadCluster(clusterText);
   if (!cluster) return usage(usageText(cluster.status().message()));
   const cost::ClusterSpec& c = *cluster;
   const int64_t N = c.numDevices();

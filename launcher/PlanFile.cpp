@@ -109,6 +109,25 @@ StatusOr<std::string> encodePlan(const DistributedPlan& plan) {
   t->set_seed(plan.data.seed);
   t->set_data(plan.data.corpus);
   for (const std::string& w : plan.warnings) p.add_warnings(w);
+  if (plan.pipeline.active()) {
+    const PipelinePlan& pp = plan.pipeline;
+    proto::Pipeline* pb = p.mutable_pipeline();
+    pb->set_axis(pp.axis);
+    pb->set_schedule(pp.schedule);
+    pb->set_micro_batches(pp.microBatches);
+    pb->set_virtual_stages(pp.virtualStages);
+    for (const std::string& c : pp.cuts) pb->add_cuts(c);
+    for (size_t r = 0; r < pp.functions.size(); ++r) {
+      proto::PipelineRank* pr = pb->add_ranks();
+      pr->set_function(pp.functions[r]);
+      if (r < pp.argShardings.size())
+        for (const ir::Sharding& s : pp.argShardings[r]) toProto(s, pr->add_arg_shardings());
+      if (r < pp.resultShardings.size())
+        for (const ir::Sharding& s : pp.resultShardings[r]) toProto(s, pr->add_result_shardings());
+      if (r < pp.owned.size())
+        for (const std::string& n : pp.owned[r]) pr->add_owned(n);
+    }
+  }
   std::string payload;
   if (!p.SerializeToString(&payload)) return Status::error("plan: cannot serialize the plan");
   std::string out(kMagic, sizeof kMagic);
@@ -208,6 +227,39 @@ StatusOr<DistributedPlan> decodePlan(std::string_view bytes, const std::string& 
   if (plan.data.batch < 0 || plan.data.seq < 0 || (plan.data.batch > 0) != (plan.data.seq > 0))
     return bad("the plan's batch and sequence sizes are invalid");
   plan.warnings.assign(p.warnings().begin(), p.warnings().end());
+  if (p.has_pipeline()) {
+    const proto::Pipeline& pb = p.pipeline();
+    PipelinePlan& pp = plan.pipeline;
+    pp.axis = pb.axis();
+    pp.schedule = pb.schedule();
+    pp.microBatches = pb.micro_batches();
+    pp.virtualStages = pb.virtual_stages();
+    pp.cuts.assign(pb.cuts().begin(), pb.cuts().end());
+    const std::optional<int64_t> size = plan.mesh.axisSize(pp.axis);
+    if (!size || *size != pb.ranks_size())
+      return bad("the plan's pipeline has " + std::to_string(pb.ranks_size()) +
+                 " step functions but its mesh's axis '" + pp.axis + "' does not have that size");
+    for (const proto::PipelineRank& pr : pb.ranks()) {
+      const ir::Function* f = plan.local->findFunction(pr.function());
+      if (!f) return bad("the plan has no pipeline step @" + pr.function());
+      std::vector<ir::Sharding> args, results;
+      for (const proto::Sharding& s : pr.arg_shardings()) {
+        TRY_ASSIGN(ir::Sharding sh, fromProto(s, "pipeline step @" + pr.function()));
+        args.push_back(std::move(sh));
+      }
+      for (const proto::Sharding& s : pr.result_shardings()) {
+        TRY_ASSIGN(ir::Sharding sh, fromProto(s, "pipeline step @" + pr.function()));
+        results.push_back(std::move(sh));
+      }
+      if ((!args.empty() && static_cast<int>(args.size()) != f->numArguments()) ||
+          (!results.empty() && results.size() != f->results().size()))
+        return bad("the plan's pipeline step @" + pr.function() + " does not match its layouts (arity)");
+      pp.functions.push_back(pr.function());
+      pp.argShardings.push_back(std::move(args));
+      pp.resultShardings.push_back(std::move(results));
+      pp.owned.emplace_back(pr.owned().begin(), pr.owned().end());
+    }
+  }
   return plan;
 }
 

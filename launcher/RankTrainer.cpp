@@ -13,6 +13,8 @@
 #include "comm/DataType.h"
 #include "ir/Interpreter.h"
 #include "launcher/CharData.h"
+#include "launcher/PipelineRank.h"
+#include "partition/pipeline/PipelineStep.h"
 #include "partition/exec/Shards.h"
 #include "passes/Pipeline.h"
 
@@ -45,6 +47,18 @@ struct RankTrainer::Impl {
   int tokensIndex = -1, targetsIndex = -1;
   int64_t tokensPerStep = 1;
   std::vector<int> carried;  // argument index of result 1 + i
+  // Per argument of `local`: name, layout, role (the plan's list; a pipeline rank's own), and
+  // the arguments drawn from the character data each step (pipeline: per micro-batch).
+  std::vector<PlanArgument> argInfo;
+  struct DataArg {
+    int index;
+    bool targets;
+    int microBatch;  // -1: the whole batch
+  };
+  std::vector<DataArg> dataArgs;
+  ir::Sharding lossSharding;
+  std::vector<std::string> carriedNames;
+  bool pipeline = false;
   // The interpreter: every argument's current local value, and the runtime of the collectives.
   std::vector<ir::Tensor> args;
   std::unique_ptr<ir::RankRuntime> runtime;
@@ -63,14 +77,14 @@ struct RankTrainer::Impl {
 
   // This rank's piece of the global tensor of argument i.
   ir::Tensor shard(int i, const ir::Tensor& global) const {
-    return partition::shardOf(global, plan.mesh, plan.arguments[i].sharding, me);
+    return partition::shardOf(global, plan.mesh, argInfo[i].sharding, me);
   }
 
   // The step's loss from this rank's piece of it: the partitioner may leave the loss a pending sum
   // over the batch axes (each rank's term of the global mean); the terms are gathered and summed
   // by the same rule as any partial value (Shards.h), in rank order, so every rank prints the same.
   StatusOr<double> globalLoss(double piece) const {
-    const ir::Sharding& s = plan.resultShardings[0];
+    const ir::Sharding& s = lossSharding;
     if (s.isFullyReplicated()) return piece;
     comm::Communicator& world = rank.world();
     std::vector<double> all(world.size());
@@ -83,12 +97,69 @@ struct RankTrainer::Impl {
     return g[0];
   }
 
+  StatusOr<ir::Tensor> current(const std::string& name) const {
+    if (engine) return engine->readArgument(name);
+    const int i = argIndex(name);
+    if (i < 0) return Status::error("no argument %" + name + " in @" + local->name());
+    return args[i];
+  }
+
+  // Pipeline plans: every tensor as held by the ranks of its owner's pipeline coordinate
+  // (PipelineRank.h); the other ranks contribute zeros of the same local shape to the gather.
+  StatusOr<std::map<std::string, ir::Tensor>> pipelineParameters(const std::vector<std::string>& names) const {
+    comm::Communicator& world = rank.world();
+    const PipelinePlan& pl = plan.pipeline;
+    const int ppAxis = plan.mesh.axisIndex(pl.axis);
+    const int64_t mine = pipelineCoordinate(plan, me);
+    std::map<std::string, ir::Tensor> out;
+    for (const std::string& n : names) {
+      const int64_t owner = pipelineOwner(plan, n);
+      const ir::Parameter* p = plan.global->findParam(n);
+      if (!p || !p->init) return Status::error("the plan has no value for %" + n);
+      ir::Sharding sharding = ir::Sharding::replicated(p->init->rank());
+      sharding.mesh = plan.mesh.name;
+      if (const ir::Function* of = plan.local->findFunction(pl.functions.at(owner));
+          of && owner < static_cast<int64_t>(pl.argShardings.size()) && !pl.argShardings[owner].empty())
+        for (int i = 0; i < of->numArguments(); ++i)
+          if (of->argument(i)->name() == n) sharding = pl.argShardings[owner][i];
+      ir::Tensor piece = partition::shardOf(*p->init, plan.mesh, sharding, me);
+      if (mine == owner) {
+        TRY_ASSIGN(piece, current(n));
+      } else {
+        piece = ir::Tensor(piece.dtype(), piece.shape());
+      }
+      const size_t count = static_cast<size_t>(piece.numElements());
+      std::vector<double> all(count * world.size());
+      if (comm::Status st = world.allGather(piece.data().data(), all.data(), count, comm::DataType::F64);
+          !st.isOk())
+        return Status::error(st.message());
+      std::vector<ir::Tensor> pieces;
+      for (int w = 0; w < world.size(); ++w) {
+        std::vector<int64_t> c = partition::rankCoordinates(plan.mesh, w);
+        c[ppAxis] = owner;
+        int64_t from = 0;
+        for (size_t a = 0; a < plan.mesh.axes.size(); ++a) from = from * plan.mesh.axes[a].size + c[a];
+        pieces.emplace_back(piece.dtype(), piece.shape(),
+                            std::vector<double>(all.begin() + from * count, all.begin() + (from + 1) * count));
+      }
+      TRY_ASSIGN(ir::Tensor g, partition::assemble(pieces, plan.mesh, sharding, p->init->shape()));
+      out[n] = std::move(g);
+    }
+    return out;
+  }
+
   StatusOr<std::map<std::string, ir::Tensor>> stepInputs() {
     std::map<std::string, ir::Tensor> in;
     if (!corpus) return in;
     CharBatch b = corpus->sample(batch, seq, rng);
-    in[plan.data.tokensArg] = shard(tokensIndex, b.tokens);
-    in[plan.data.targetsArg] = shard(targetsIndex, b.targets);
+    for (const DataArg& d : dataArgs) {
+      ir::Tensor t = d.targets ? b.targets : b.tokens;
+      if (d.microBatch >= 0) {
+        TRY_ASSIGN(t, partition::pipeline::microBatchOf(t, d.microBatch, plan.pipeline.microBatches,
+                                                        "%" + argInfo[d.index].name));
+      }
+      in[argInfo[d.index].name] = shard(d.index, t);
+    }
     return in;
   }
 };
@@ -103,8 +174,19 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
                                                            const RankTrainOptions& o) {
   auto impl = std::make_unique<Impl>(plan, rank, o);
   Impl& I = *impl;
-  I.local = &plan.localFunction();
   I.me = rank.worldRank();
+  I.pipeline = plan.pipeline.active();
+  if (I.pipeline) {
+    // A pipeline rank runs the step of its pipeline coordinate (PipelineRank.h).
+    TRY_ASSIGN(PipelineRankFunction pf, pipelineRankFunction(plan, I.me));
+    I.local = pf.function;
+    for (RankArgument& a : pf.arguments) I.argInfo.push_back(std::move(a.arg));
+    I.lossSharding = pf.lossSharding;
+  } else {
+    I.local = &plan.localFunction();
+    I.argInfo = plan.arguments;
+    I.lossSharding = plan.resultShardings[0];
+  }
   if (o.steps < 1) return Status::error("--steps: must be >= 1, got " + std::to_string(o.steps));
   if (o.engine == TrainLoopOptions::EngineKind::Compiled &&
       !engineTakesRank<codegen::EngineOptions>)
@@ -119,13 +201,38 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
     I.batch = o.batch ? o.batch : plan.data.batch;
     I.seq = o.seq ? o.seq : plan.data.seq;
     if (I.batch < 1 || I.seq < 1) return Status::error("--batch and --seq must be >= 1");
-    I.tokensIndex = I.argIndex(plan.data.tokensArg);
-    I.targetsIndex = I.argIndex(plan.data.targetsArg);
-    if (I.tokensIndex < 0 || I.targetsIndex < 0)
-      return Status::error("the plan's step has no %" + plan.data.tokensArg + "/%" +
-                           plan.data.targetsArg + " arguments for its character data");
+    const ir::Function& gf = plan.globalFunction();
+    int globalTokens = -1;
+    for (int i = 0; i < gf.numArguments(); ++i)
+      if (gf.argument(i)->name() == plan.data.tokensArg) globalTokens = i;
+    if (I.pipeline) {
+      // Micro-batches of the tokens (first stage) and targets (last stage).
+      TRY_ASSIGN(PipelineRankFunction pf, pipelineRankFunction(plan, I.me));
+      for (int i = 0; i < static_cast<int>(pf.arguments.size()); ++i) {
+        const RankArgument& a = pf.arguments[i];
+        if (a.microBatch < 0) continue;
+        if (a.source != plan.data.tokensArg && a.source != plan.data.targetsArg)
+          return Status::error("pipeline step argument %" + a.arg.name + ": only the character data "
+                               "arguments can be split into micro-batches");
+        I.dataArgs.push_back({i, a.source == plan.data.targetsArg, a.microBatch});
+      }
+      if (globalTokens < 0)
+        return Status::error("the plan's step has no %" + plan.data.tokensArg + " argument");
+      if (I.batch % plan.pipeline.microBatches != 0)
+        return Status::error("--batch " + std::to_string(I.batch) + ": the pipeline's " +
+                             std::to_string(plan.pipeline.microBatches) +
+                             " micro-batches do not divide it");
+    } else {
+      I.tokensIndex = I.argIndex(plan.data.tokensArg);
+      I.targetsIndex = I.argIndex(plan.data.targetsArg);
+      if (I.tokensIndex < 0 || I.targetsIndex < 0)
+        return Status::error("the plan's step has no %" + plan.data.tokensArg + "/%" +
+                             plan.data.targetsArg + " arguments for its character data");
+      I.dataArgs = {{I.tokensIndex, false, -1}, {I.targetsIndex, true, -1}};
+      globalTokens = I.tokensIndex;
+    }
     // A fixed sequence length in the model must match --seq.
-    const ir::Shape& shape = plan.globalFunction().argument(I.tokensIndex)->type().shape;
+    const ir::Shape& shape = gf.argument(globalTokens)->type().shape;
     if (shape.size() != 2) return Status::error("%" + plan.data.tokensArg + " must be of rank 2");
     if (auto s = shape[1].constant(); s && *s != I.seq)
       return Status::error("--seq " + std::to_string(I.seq) + ": the model's sequence length is " +
@@ -143,38 +250,53 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
 
   // ---- initial values: this rank's shard of every global value the plan holds ----
   I.args.resize(I.local->numArguments());
+  auto isData = [&](int i) {
+    for (const Impl::DataArg& d : I.dataArgs)
+      if (d.index == i) return true;
+    return false;
+  };
   for (int i = 0; i < I.local->numArguments(); ++i) {
-    if (i == I.tokensIndex || i == I.targetsIndex) continue;
-    const std::string& name = plan.arguments[i].name;
+    if (isData(i)) continue;
+    const std::string& name = I.argInfo[i].name;
     const ir::Parameter* p = plan.global->findParam(name);
     if (!p || !p->init)
       return Status::error("the plan has no value for argument %" + name + " of @" +
                            plan.function);
     I.args[i] = I.shard(i, *p->init);
   }
-  for (const auto* names : {&plan.params, &plan.state})
-    for (const std::string& n : *names) {
-      const int i = I.argIndex(n);
-      if (i < 0) return Status::error("the plan's step has no argument %" + n);
-      I.carried.push_back(i);
-    }
+  if (I.pipeline) {
+    // The parameters and state this rank's step carries, in its argument order (its results).
+    for (int i = 0; i < I.local->numArguments(); ++i)
+      if (I.argInfo[i].role != ArgRole::Data) {
+        I.carried.push_back(i);
+        I.carriedNames.push_back(I.argInfo[i].name);
+      }
+  } else {
+    for (const auto* names : {&plan.params, &plan.state})
+      for (const std::string& n : *names) {
+        const int i = I.argIndex(n);
+        if (i < 0) return Status::error("the plan's step has no argument %" + n);
+        I.carried.push_back(i);
+        I.carriedNames.push_back(n);
+      }
+  }
   // ---- the engine ----
   if (o.engine == TrainLoopOptions::EngineKind::Compiled) {
     codegen::EngineOptions eo = o.engineOptions;
     setEngineRank(eo, rank);
-    eo.parameters.insert(plan.params.begin(), plan.params.end());
-    eo.optimizerState.insert(plan.state.begin(), plan.state.end());
+    for (int i : I.carried)
+      (I.argInfo[i].role == ArgRole::Parameter ? eo.parameters : eo.optimizerState).insert(I.argInfo[i].name);
     const auto start = std::chrono::steady_clock::now();
-    TRY_ASSIGN(I.engine, codegen::Engine::compile(*plan.local, plan.function, eo));
+    TRY_ASSIGN(I.engine, codegen::Engine::compile(*plan.local, I.local->name(), eo));
     if (o.log)
       *o.log << "engine: " << I.engine->executable().thunks.size() << " thunks, built in "
              << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
              << " s" << std::endl;
     for (size_t r = 0; r < I.carried.size(); ++r)
-      TRY(I.engine->aliasResult(static_cast<int>(r + 1), plan.arguments[I.carried[r]].name));
+      TRY(I.engine->aliasResult(static_cast<int>(r + 1), I.argInfo[I.carried[r]].name));
     for (int i = 0; i < I.local->numArguments(); ++i) {
-      if (i == I.tokensIndex || i == I.targetsIndex) continue;
-      TRY(I.engine->setArgument(plan.arguments[i].name, I.args[i]));
+      if (isData(i)) continue;
+      TRY(I.engine->setArgument(I.argInfo[i].name, I.args[i]));
     }
     I.args.clear();  // the engine holds them now
   } else {
@@ -275,7 +397,7 @@ StatusOr<ir::Tensor> RankTrainer::localArgument(const std::string& name) const {
   const Impl& I = *impl_;
   if (I.engine) return I.engine->readArgument(name);
   const int i = I.argIndex(name);
-  if (i < 0) return Status::error("no argument %" + name + " in @" + I.plan.function);
+  if (i < 0) return Status::error("no argument %" + name + " in @" + I.local->name());
   return I.args[i];
 }
 
@@ -285,6 +407,7 @@ StatusOr<std::map<std::string, ir::Tensor>> RankTrainer::globalParameters(bool w
   std::map<std::string, ir::Tensor> out;
   std::vector<std::string> names = I.plan.params;
   if (withState) names.insert(names.end(), I.plan.state.begin(), I.plan.state.end());
+  if (I.pipeline) return I.pipelineParameters(names);
   for (const std::string& n : names) {
     TRY_ASSIGN(ir::Tensor piece, localArgument(n));
     // Every rank's piece has the same local shape; exchanged as f64 (exact for every dtype a

@@ -22,6 +22,7 @@
 #include "launcher/DistributedTrain.h"
 #include "launcher/FileUtil.h"
 #include "launcher/ModuleIO.h"
+#include "launcher/PipelineTrain.h"
 #include "launcher/RematChoice.h"
 #include "launcher/TrainInputs.h"
 #include "launcher/TrainLoop.h"
@@ -52,6 +53,7 @@ struct TrainOptions {
   int64_t memoryBudget = 0;
   bool quiet = false;
   DistFlags dist;  // -np/--mesh/presets (train) or -o (plan): DistributedTrain.h
+  PipelineFlags pipeline;  // --stages/--micro-batches/--schedule/...: PipelineTrain.h
   bool batchForced = false;  // plan --auto chose --batch
   // Which optional flags were given.
   CLI::Option *lrOpt = nullptr, *wdOpt = nullptr, *clipOpt = nullptr, *seqOpt = nullptr,
@@ -210,6 +212,9 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     return usageError(usageText(st.message()));
   if (o.steps < 1) return usageError("--steps: must be >= 1, got " + std::to_string(o.steps));
   if (std::string e = checkDistributedFlags(o.dist); !e.empty()) return usageError(e);
+  if (o.pipeline.given() && !o.dist.active())
+    return usageError("the pipeline flags (--stages, --micro-batches, --schedule, --virtual-stages) "
+                      "need -np N and --mesh pp=N");
   if (o.dist.active() && (*rematMode != passes::RematMode::None || o.memoryReport ||
                           !o.inputs.empty() || o.accum != 1))
     return usageError("--remat, --memory-report, --input and --accum are single-device only "
@@ -307,6 +312,8 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     dc.logJson = o.logJson;
     dc.engine = o.engine;
     dc.quiet = o.quiet;
+    if (pipelineRequested(o.pipeline, o.dist))
+      return runPipelineDistributed(o.dist, o.pipeline, std::move(dc), ts);
     return runDistributed(o.dist, std::move(dc));
   }
 
@@ -375,6 +382,7 @@ class TrainCommand : public Command {
   // `hook` (plan only): set by PlanCommand.cpp before run() when --auto is given.
   explicit TrainCommand(bool plan = false, const AutoPlanHook* hook = nullptr) : autoHook_(hook) {
     o_.dist.planCommand = plan;
+    o_.pipeline.planCommand = plan;
   }
   CLI::App* add(CLI::App& app) override {
     TrainOptions& o = o_;
@@ -420,6 +428,7 @@ class TrainCommand : public Command {
                   "Print the planned peak memory per category before the first step");
     cmd->add_flag("--quiet", o.quiet, "No progress output");
     addDistributedFlags(cmd, o.dist);
+    addPipelineFlags(cmd, o.pipeline);
     cmd->allow_extras();
     cmd->footer(
         "Zoo models take their size flags (--layers 2 or --layers=2) among the train flags, e.g.\n"

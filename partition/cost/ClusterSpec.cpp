@@ -60,11 +60,19 @@ std::vector<NetworkLevel> defaultNetwork(const DeviceSpec& d, int64_t nodes, int
     intra = {"shm", perNode, 10e9, 1e-6};
     inter = {"ethernet", nodes * perNode, 1.25e9, 20e-6};  // 10 Gb/s
   } else if (d.name.rfind("a100", 0) == 0) {
-    intra = {"nvlink", perNode, 300e9, 3e-6, 230.0 / 300};  // NVLink 3: 600 GB/s bidirectional
-    inter = {"ib", nodes * perNode, 25e9, 6e-6, 23.5 / 25};   // one HDR 200 Gb/s NIC per GPU
+    // NVLink 3: 600 GB/s bidirectional. nccl-tests all_reduce_perf on one 8-GPU A100 node:
+    // busbw 232.5 GB/s (NVIDIA/nccl#1048, nccl-tests#175); a 2-GPU all-reduce of 32 B takes
+    // 10.1 us (NVIDIA/nccl#583): 5 us per ring step. One HDR 200 Gb/s NIC per GPU: 24 GB/s
+    // measured through one NIC between two nodes (NVIDIA/nccl#1048). IB latency per step: 6 us
+    // (assumed: a NIC hop adds a few us to NVLink's 5; not fitted).
+    intra = {"nvlink", perNode, 300e9, 5e-6, 232.5 / 300};
+    inter = {"ib", nodes * perNode, 25e9, 6e-6, 24.0 / 25};
   } else {
-    intra = {"nvlink", perNode, 450e9, 3e-6, 360.0 / 450};  // NVLink 4: 900 GB/s bidirectional
-    inter = {"ib", nodes * perNode, 50e9, 6e-6, 47.0 / 50};   // one NDR 400 Gb/s NIC per GPU
+    // NVLink 4: 900 GB/s bidirectional; "with the protocol overhead (~20%) NCCL can get an
+    // effective NVLink bandwidth of 370GB/s" (NVIDIA maintainer, nccl-tests#212). One NDR
+    // 400 Gb/s NIC per GPU at HDR's measured fraction, 0.96.
+    intra = {"nvlink", perNode, 450e9, 5e-6, 370.0 / 450};
+    inter = {"ib", nodes * perNode, 50e9, 6e-6, 48.0 / 50};
   }
   std::vector<NetworkLevel> v{intra};
   if (nodes > 1) v.push_back(inter);

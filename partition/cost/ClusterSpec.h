@@ -51,8 +51,8 @@ struct ClusterSpec {
 // The usual network of a device kind for `nodes` x `perNode` devices: NVLink + InfiniBand for
 // GPUs (A100: 300 GB/s per direction, HDR 200 Gb/s per GPU; H100/H200: 450 GB/s, NDR 400 Gb/s),
 // shared memory + Ethernet for `cpu`. One level when there is only one node. Efficiencies are
-// nccl-tests all-reduce bus bandwidths over the link rate: DGX A100 about 230 of 300 GB/s on
-// NVLink and 23.5 of 25 GB/s per HDR NIC; DGX H100 about 360 of 450 GB/s and 47 of 50 GB/s.
+// nccl-tests bus bandwidths over the link rate: DGX A100 232.5 of 300 GB/s on NVLink and 24 of
+// 25 GB/s per HDR NIC; H100 370 of 450 GB/s and 48 of 50 (sources in ClusterSpec.cpp).
 std::vector<NetworkLevel> defaultNetwork(const DeviceSpec& d, int64_t nodes, int64_t perNode);
 
 // `128x8:a100-80g` or `8:h100-sxm` (one node). Errors name the flag and the bad part.

@@ -35,6 +35,7 @@ PlannerOptions megatronMenu(PlannerOptions o) {
   o.allowSelectiveRecompute = false;
   o.allowNoRecompute = false;
   o.allowZero1 = false;
+  o.allowZero23 = false;
   return o;
 }
 
@@ -151,7 +152,9 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
             const bool sp = spi == 1;
             if (sp && (tp == 1 || !o.allowSequenceParallel || (mb * model.seq) % tp)) continue;
             for (sim::Recompute rc : menu) {
-              for (int zero = 0; zero <= (o.allowZero1 && d > 1 ? 1 : 0); ++zero) {
+              const int maxZero = d == 1 ? 0 : o.allowZero23 ? 3 : o.allowZero1 ? 1 : 0;
+              for (int zero = 0; zero <= maxZero; ++zero) {
+                if (zero == 1 && !o.allowZero1) continue;
                 anyDivides = true;
                 Plan p;
                 p.dp = d, p.tp = tp, p.pp = pp, p.virtualStages = v, p.microBatch = mb, p.microbatches = m;

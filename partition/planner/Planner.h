@@ -13,8 +13,9 @@
 // smallest k that fits the memory limit is optimal (the chain DP of PLANNER.md §3 collapses to
 // it). Stage placement is balanced (Megatron requires the layer count divisible by the stages).
 //
-// Limits (reported, not hidden): dense transformers only (no expert parallelism yet), tp inside
-// a node and a power of two, ZeRO stages above 1 are not priced.
+// ZeRO stages 1-3 are searched (memory per device by stage, MegatronEstimate.h prices their
+// communication). Limits (reported, not hidden): dense transformers only (no expert parallelism
+// yet), tp inside a node and a power of two.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,7 @@ struct PlannerOptions {
   bool allowSelectiveRecompute = true;
   bool allowNoRecompute = true;
   bool allowZero1 = true;
+  bool allowZero23 = true;      // ZeRO-2 and ZeRO-3 (gradients, then weights split over dp)
   bool allowInterleave = true;
   bool allowPipeline = true;
   int64_t maxTp = 8;

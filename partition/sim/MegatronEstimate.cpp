@@ -243,7 +243,12 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   const double w = ir::dtypeBytes(run.dtype);
   const double gradBytes = run.localDdp ? 4 : w;
   const double optBytes = w >= 4 ? 8 : 12;
-  const double stateBytesPerParam = w + gradBytes + (run.zero >= 1 ? optBytes / static_cast<double>(d) : optBytes);
+  if (run.zero < 0 || run.zero > 3) return bad("ZeRO stage " + std::to_string(run.zero) + " (expected 0..3)");
+  // ZeRO (Rajbhandari et al.): stage 1 splits the optimizer state d ways, 2 also the gradients,
+  // 3 also the weights.
+  const double dd = static_cast<double>(d);
+  const double stateBytesPerParam = (run.zero >= 3 ? w / dd : w) + (run.zero >= 2 ? gradBytes / dd : gradBytes) +
+                                    (run.zero >= 1 ? optBytes / dd : optBytes);
 
   // The first and last stages (one stage doing both when pp = 1).
   double stageTime = 0, stageParams = 0;
@@ -268,6 +273,9 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     double stageInflight = emb ? inflight : static_cast<double>(layersPerStage);
     double mem = r.peakBytes - r.params * w + params * stateBytesPerParam +
                  std::max(0.0, stageInflight - 1) * out.activationBytesPerLayer;
+    // ZeRO-3 gathers a layer's weights before using them and prefetches the next: two layers'
+    // full 16-bit weights are resident besides the shards.
+    if (run.zero >= 3 && d > 1) mem += 2 * layer.params * w;
     if (mem > out.peakMemoryBytes) {
       out.peakMemoryBytes = mem;
       out.stateBytes = params * stateBytesPerParam;
@@ -299,7 +307,25 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   if (d > 1) {
     TRY_ASSIGN(auto ids, cost::axisGroup(mesh, {"dp"}, c));
     cost::GroupShape g = cost::groupShape(ids, c);
-    if (run.zero >= 1) {
+    auto coll = [&](cost::CollectiveKind k, double bytes) {
+      return cost::estimateCollective(k, bytes, g, c).seconds;
+    };
+    if (run.zero >= 3) {
+      // Every micro-batch all-gathers each layer's weights for the forward, again for the
+      // backward (and for the recomputed forward of fully recomputed layers), and
+      // reduce-scatters its gradients; prefetching overlaps this with the micro-batch's compute,
+      // so only what exceeds the compute is exposed (the dp stream runs beside the compute
+      // stream, as in the simulator).
+      const double gathers = run.recompute == Recompute::Full ? 3 : 2;
+      const double perMb = gathers * coll(cost::CollectiveKind::AllGather, w * stageParams) +
+                           coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams);
+      out.dataParallelSeconds += std::max(0.0, perMb - stageTime) * m;
+    } else if (run.zero == 2) {
+      // The gradients are never whole: each micro-batch's are reduce-scattered into the shard
+      // (DeepSpeed's ZeRO-2 under gradient accumulation), then the weights all-gathered once.
+      out.dataParallelSeconds += m * coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams) +
+                                 coll(cost::CollectiveKind::AllGather, w * stageParams);
+    } else if (run.zero == 1) {
       out.dataParallelSeconds +=
           cost::estimateCollective(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams, g, c).seconds +
           cost::estimateCollective(cost::CollectiveKind::AllGather, w * stageParams, g, c).seconds;

@@ -12,7 +12,10 @@
 //                                                         b*s*h/t bytes (scatter-gather), then an
 //                                                         all-gather over tp (none with SP)
 //        + DP gradient all-reduce (fp32 main gradients under DDP=local, else 16-bit; ZeRO-1:
-//          reduce-scatter of the gradients + all-gather of the 16-bit weights)
+//          reduce-scatter of the gradients + all-gather of the 16-bit weights; ZeRO-2: a
+//          reduce-scatter per micro-batch + the all-gather; ZeRO-3: per micro-batch weight
+//          all-gathers (forward, backward, recompute) and a gradient reduce-scatter, overlapped
+//          with the micro-batch's compute, only the excess exposed)
 //        + tied-embedding all-reduce
 //        + optimizer: unscale/inf check, gradient norm, Adam (on 1/d of the state with ZeRO-1)
 // with m = global batch / (micro-batch * d). Not overlapped: Megatron of 2021 issues the
@@ -20,8 +23,9 @@
 // cluster spec; nothing is fitted per row.
 //
 // Memory per device (the first pipeline stage, which holds the most micro-batches): weights,
-// gradients and optimizer state of its layers (2 + 2|4 + 12 bytes per parameter, the 12 split
-// d ways by ZeRO-1), plus the activations each layer stores for its backward — counted from the
+// gradients and optimizer state of its layers (2 + 2|4 + 12 bytes per parameter; ZeRO-1 splits
+// the 12 d ways, ZeRO-2 also the gradients, ZeRO-3 also the weights, plus two layers' gathered
+// weights), plus the activations each layer stores for its backward — counted from the
 // layer program (values the forward defines and the backward reads) — times the layers in flight
 // under the schedule, L(1 + (p-1)/(p v)) layers' worth (Korthikanti et al. 2022) capped by m,
 // plus the transient peak of one layer's program.
@@ -46,7 +50,8 @@ struct MegatronRun {
   int64_t seq = 2048, vocab = 51200;
   Recompute recompute = Recompute::Full;
   bool sequenceParallel = false;
-  int zero = 0;                 // 1: optimizer state split over dp (Megatron's distributed optimizer)
+  int zero = 0;                 // ZeRO stage over dp: 1 optimizer state (Megatron's distributed
+                                // optimizer), 2 also gradients, 3 also weights
   int64_t fullRecomputeLayers = 0;  // per stage: layers fully recomputed, the rest use `recompute`
   ir::DType dtype = ir::DType::BF16;  // weights and activations; F32: fp32 training (CPU ranks)
   // Megatron 2022's gradient-accumulation fusion: the weight-gradient GEMM accumulates straight

@@ -9,9 +9,9 @@ namespace tessera::partition::cost {
 namespace {
 
 constexpr double S = 1e9;  // bytes
-// a100 defaults: NVLink 300 GB/s per direction of which NCCL reaches 230, 3 us per step; IB 25
-// GB/s of which 23.5, 6 us per step.
-constexpr double kNv = 230e9, kNvLat = 3e-6, kIb = 23.5e9, kIbLat = 6e-6;
+// a100 defaults (nccl-tests figures, ClusterSpec.cpp): NVLink 300 GB/s per direction of which
+// NCCL reaches 232.5, 5 us per step; IB 25 GB/s of which 24, 6 us per step.
+constexpr double kNv = 232.5e9, kNvLat = 5e-6, kIb = 24e9, kIbLat = 6e-6;
 
 ClusterSpec cluster(const char* s) {
   auto c = parseClusterShorthand(s);

@@ -128,6 +128,63 @@ TEST(Planner, AtLeastAsFastAsMegatronOnTable1Rows) {
   }
 }
 
+// Model states per device by ZeRO stage against Rajbhandari et al.'s formulas (REFERENCE.md),
+// with 16-bit weights and gradients and 12 bytes of fp32 optimizer state per parameter Ψ:
+// none 16Ψ, ZeRO-1 4Ψ + 12Ψ/d, ZeRO-2 2Ψ + 14Ψ/d, ZeRO-3 16Ψ/d.
+TEST(Planner, StatesPerDeviceByZeroStage) {
+  const sim::MegatronRun base = [] {
+    sim::MegatronRun r;
+    r.name = "z";
+    r.layers = 4, r.hidden = 512, r.heads = 8, r.tp = 1, r.pp = 1, r.gpus = 8, r.globalBatch = 16;
+    r.microBatch = 1, r.seq = 256, r.vocab = 1024;
+    r.localDdp = false;  // 16-bit gradients
+    return r;
+  }();
+  cost::ClusterSpec c = cluster("1x8:a100-80g");
+  std::vector<double> states, dpSeconds;
+  for (int z = 0; z <= 3; ++z) {
+    sim::MegatronRun r = base;
+    r.zero = z;
+    auto p = sim::predictMegatron(r, c);
+    ASSERT_TRUE(p.isOk()) << p.status().message();
+    states.push_back(p->stateBytes);
+    dpSeconds.push_back(p->dataParallelSeconds);
+  }
+  const double psi = states[0] / 16, d = 8;
+  EXPECT_NEAR(states[1], 4 * psi + 12 * psi / d, 1e-6 * states[0]);
+  EXPECT_NEAR(states[2], 2 * psi + 14 * psi / d, 1e-6 * states[0]);
+  EXPECT_NEAR(states[3], 16 * psi / d, 1e-6 * states[0]);
+  // ZeRO-2 reduce-scatters every one of the m = 2 micro-batches' gradients: more traffic than
+  // ZeRO-1's single reduce-scatter of the accumulated ones.
+  EXPECT_GT(dpSeconds[2], dpSeconds[1]);
+  sim::MegatronRun bad = base;
+  bad.zero = 4;
+  EXPECT_FALSE(sim::predictMegatron(bad, c).isOk());
+}
+
+// Under a memory limit only sharded states meet, the planner finds a ZeRO-2/3 plan; without
+// those stages in its menu no plan fits.
+TEST(Planner, ZeroTwoOrThreeWhenNothingElseFits) {
+  TransformerShape m{"wide", 4, 2048, 16, 256, 1024};
+  PlannerOptions o;
+  o.globalBatch = 8;
+  o.maxTp = 1;
+  o.allowPipeline = false;  // dp = 8 is the only mesh: sharding over dp is the only saving
+  o.allowZero23 = false;
+  auto upToOne = planTransformer(m, cluster("1x8:a100-80g"), o);
+  ASSERT_TRUE(upToOne.isOk()) << upToOne.status().message();
+  o.memoryLimit = upToOne->minMemoryBytes * 0.8;
+  auto fails = planTransformer(m, cluster("1x8:a100-80g"), o);
+  ASSERT_FALSE(fails.isOk());
+  EXPECT_NE(fails.status().message().find("no plan fits"), std::string::npos);
+  o.allowZero23 = true;
+  auto fits = planTransformer(m, cluster("1x8:a100-80g"), o);
+  ASSERT_TRUE(fits.isOk()) << fits.status().message();
+  EXPECT_GE(fits->best.zero, 2) << fits->best.describe();
+  EXPECT_LE(fits->best.prediction.peakMemoryBytes, o.memoryLimit);
+  EXPECT_EQ(fits->best.parallelFlag().find("zero=" + std::to_string(fits->best.zero)) != std::string::npos, true);
+}
+
 TEST(Planner, BadShapesAreErrors) {
   PlannerOptions o;
   o.globalBatch = 8;

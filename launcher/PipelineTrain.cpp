@@ -1,0 +1,319 @@
+// Pipeline plans from `tessera train` / `tessera plan` (PipelineTrain.h).
+#include "launcher/PipelineTrain.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "ir/Printer.h"
+#include "launcher/Commands.h"
+#include "launcher/MpirunSpawn.h"
+#include "launcher/PlanFile.h"
+#include "partition/mesh/MeshSpec.h"
+#include "partition/pipeline/PipelineOrderCheck.h"
+#include "partition/pipeline/Timeline.h"
+#include "passes/training/IrEmitter.h"
+
+namespace tessera::launcher {
+
+namespace pp = partition::pipeline;
+
+bool PipelineFlags::given() const {
+  return !stages.empty() || microBatches != 0 || !schedule.empty() || virtualStages != 0 || showSchedule ||
+         !scheduleSvg.empty();
+}
+
+void addPipelineFlags(CLI::App* cmd, PipelineFlags& f) {
+  cmd->add_option("--stages", f.stages,
+                  "Pipeline stages: N, auto (balanced by cost, the default) or cut points "
+                  "(layer numbers or value names, e.g. 2 or %h1.out, comma-separated)");
+  cmd->add_option("--micro-batches", f.microBatches, "Pipeline micro-batches per step (default: p)");
+  cmd->add_option("--schedule", f.schedule, "Pipeline schedule: gpipe, 1f1b (default) or interleaved");
+  cmd->add_option("--virtual-stages", f.virtualStages, "Interleaved schedule: chunks per rank (default 2)");
+  if (f.planCommand) {
+    cmd->add_flag("--show-schedule", f.showSchedule, "Print the pipeline's per-rank timeline");
+    cmd->add_option("--schedule-svg", f.scheduleSvg, "Write the pipeline's timeline as an SVG file");
+  }
+}
+
+bool pipelineRequested(const PipelineFlags& f, const DistFlags& d) {
+  if (f.given()) return true;
+  StatusOr<ir::Mesh> mesh = partition::parseMeshSpec(d.mesh);
+  return mesh.isOk() && mesh->axisSize("pp").has_value();
+}
+
+StatusOr<pp::PipelineStepOptions> pipelineOptions(const PipelineFlags& f, const ir::Mesh& mesh, int64_t batch) {
+  pp::PipelineStepOptions o;
+  const std::optional<int64_t> p = mesh.axisSize("pp");
+  if (!p)
+    return Status::error("the pipeline flags need a 'pp' axis in --mesh (e.g. --mesh pp=2)");
+  o.mesh = mesh.name;
+  o.axis = "pp";
+  pp::ScheduleConfig& c = o.schedule;
+  c.ranks = static_cast<int>(*p);
+  if (!f.schedule.empty()) {
+    StatusOr<pp::ScheduleKind> k = pp::parseScheduleKind(f.schedule);
+    if (!k.isOk()) return Status::error("--schedule: " + k.status().message());
+    c.kind = *k;
+  }
+  if (f.virtualStages < 0) return Status::error("--virtual-stages: must be >= 1, got " + std::to_string(f.virtualStages));
+  c.virtualStages = f.virtualStages ? f.virtualStages : (c.kind == pp::ScheduleKind::Interleaved ? 2 : 1);
+  if (f.virtualStages > 1 && c.kind != pp::ScheduleKind::Interleaved)
+    return Status::error("--virtual-stages " + std::to_string(f.virtualStages) + " needs --schedule interleaved");
+  if (f.microBatches < 0) return Status::error("--micro-batches: must be >= 1, got " + std::to_string(f.microBatches));
+  c.microBatches = f.microBatches ? f.microBatches : c.ranks;
+  if (Status st = pp::validateConfig(c); !st.isOk())
+    return Status::error("--schedule " + std::string(pp::scheduleKindName(c.kind)) + " with --mesh pp=" +
+                         std::to_string(c.ranks) + ", --micro-batches " + std::to_string(c.microBatches) + ": " +
+                         st.message());
+  if (batch > 0 && batch % c.microBatches != 0)
+    return Status::error("--micro-batches " + std::to_string(c.microBatches) + " does not divide the batch of " +
+                         std::to_string(batch) + " sequences (--batch)");
+  const int S = c.numStages();
+  const std::string ofMesh = " (--mesh pp=" + std::to_string(c.ranks) +
+                             (c.virtualStages > 1 ? " x --virtual-stages " + std::to_string(c.virtualStages) : "") +
+                             " runs " + std::to_string(S) + " stages)";
+  o.split.stages = S;
+  if (f.stages.empty() || f.stages == "auto") return o;
+  if (f.stages.find_first_not_of("0123456789") == std::string::npos) {
+    if (std::stoll(f.stages.substr(0, 9)) != S) return Status::error("--stages " + f.stages + ": expected " +
+                                                                      std::to_string(S) + ofMesh);
+    return o;
+  }
+  std::stringstream in(f.stages);
+  for (std::string cut; std::getline(in, cut, ',');) {
+    if (cut.empty()) return Status::error("--stages " + f.stages + ": an empty cut point");
+    o.split.cuts.push_back(cut);
+  }
+  if (static_cast<int>(o.split.cuts.size()) + 1 != S)
+    return Status::error("--stages " + f.stages + ": " + std::to_string(o.split.cuts.size()) + " cut point(s) make " +
+                         std::to_string(o.split.cuts.size() + 1) + " stages, expected " + std::to_string(S) + ofMesh);
+  return o;
+}
+
+namespace {
+
+// The communicator manifest (PipelinePlan.h): @name with the global step's signature and one
+// axis_index per axis set the step functions use.
+Status addManifest(ir::Module& local, const ir::Function& global, const std::vector<std::string>& functions,
+                   const std::string& mesh) {
+  std::set<std::vector<std::string>> axisSets;
+  for (const std::string& fn : functions)
+    for (const auto& op : local.findFunction(fn)->ops())
+      if ((op->info().isCollective() || op->kind() == ir::OpKind::AxisIndex) && op->attr("axes"))
+        axisSets.insert(op->attrAs<ir::AxisList>("axes").axes);
+  if (local.findFunction(global.name()))
+    return Status::error("pipeline plan: the local module already has @" + global.name());
+  ir::Function* f = local.addFunction(global.name());
+  std::map<std::string, ir::Value*> args;
+  for (int i = 0; i < global.numArguments(); ++i)
+    args[global.argument(i)->name()] = f->addArgument(global.argument(i)->type(), global.argument(i)->name());
+  passes::IrEmitter e(*f, Location{});
+  for (const auto& [n, v] : args) e.reserveName(n);
+  for (const std::vector<std::string>& axes : axisSets)
+    TRY(e.op(ir::OpKind::AxisIndex, {}, {{"axes", ir::AxisList{axes}}, {"mesh", ir::MeshRef{mesh}}}).status());
+  // Results: the count of the global step's (a loss placeholder, then each carried argument).
+  std::vector<ir::Value*> results;
+  TRY_ASSIGN(ir::Value * zero, e.scalar(global.results()[0]->type().dtype, 0));
+  results.push_back(zero);
+  const size_t carried = global.results().size() - 1;
+  for (size_t k = 0; k < carried; ++k)
+    results.push_back(f->argument(static_cast<int>(global.numArguments() - carried + k)));
+  f->setResults(results);
+  return Status::ok();
+}
+
+std::string bytesText(int64_t b) {
+  char buf[64];
+  if (b >= (1 << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", static_cast<double>(b) / (1 << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(b) / 1024);
+  else std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(b));
+  return buf;
+}
+
+}  // namespace
+
+StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const passes::TrainStepInfo& info,
+                                            const passes::TrainStepOptions& ts, PlanRequest request,
+                                            const pp::PipelineStepOptions& options, std::string* scheduleText,
+                                            std::string* scheduleSvg) {
+  for (const ir::MeshAxis& a : request.mesh.axes)
+    if (a.name != options.axis && a.size > 1)
+      return Status::error("--mesh: pipeline parallelism combined with other mesh axes ('" + a.name +
+                           "') is not supported yet; use --mesh " + options.axis + "=N");
+  if (!m->findMesh(request.mesh.name)) m->meshes.push_back(request.mesh);
+  TRY_ASSIGN(pp::PipelineStep step, pp::buildPipelineStep(*m, ts, options));
+  std::vector<const ir::Function*> fns;
+  for (const pp::PipelineRankStep& rs : step.ranks) fns.push_back(step.module->findFunction(rs.info.function));
+  // The ordering check, before anything runs.
+  TRY(pp::checkPipelineOrder(*step.module->findMesh(options.mesh), fns));
+  if (scheduleText) {
+    TRY_ASSIGN(std::string drawn, pp::drawSchedule(step.schedule));
+    *scheduleText = pp::printStagePlan(step.stagesInfo) + pp::printSchedule(step.schedule) + drawn;
+  }
+  if (scheduleSvg) {
+    TRY_ASSIGN(pp::ScheduleTimes times, pp::simulateSchedule(step.schedule));
+    *scheduleSvg = pp::timelineSvg(step.schedule, times);
+  }
+
+  DistributedPlan plan;
+  plan.model = request.model;
+  plan.mesh = request.mesh;
+  plan.ranks = request.mesh.numDevices();
+  plan.function = info.function;
+  plan.params = info.params;
+  plan.state = info.state;
+  plan.data = request.data;
+  plan.optimizer = request.optimizer;
+  plan.presets = "pipeline";
+  const ir::Function& g = *m->findFunction(info.function);
+  std::map<std::string, ArgRole> roles;
+  for (const std::string& p : info.params) roles[p] = ArgRole::Parameter;
+  for (const std::string& s : info.state) roles[s] = ArgRole::State;
+  for (int i = 0; i < g.numArguments(); ++i) {
+    PlanArgument a;
+    a.name = g.argument(i)->name();
+    a.globalType = g.argument(i)->type().str();
+    a.sharding = ir::Sharding::replicated(g.argument(i)->type().rank());
+    a.sharding.mesh = request.mesh.name;
+    auto it = roles.find(a.name);
+    a.role = it == roles.end() ? ArgRole::Data : it->second;
+    plan.arguments.push_back(std::move(a));
+  }
+  for (const ir::Value* r : g.results()) {
+    ir::Sharding s = ir::Sharding::replicated(r->type().rank());
+    s.mesh = request.mesh.name;
+    plan.resultShardings.push_back(std::move(s));
+  }
+  PipelinePlan& pl = plan.pipeline;
+  pl.axis = options.axis;
+  pl.schedule = pp::scheduleKindName(step.schedule.config.kind);
+  pl.microBatches = step.schedule.config.microBatches;
+  pl.virtualStages = step.schedule.config.virtualStages;
+  pl.cuts = step.stagesInfo.cuts;
+  for (const pp::PipelineRankStep& rs : step.ranks) {
+    pl.functions.push_back(rs.info.function);
+    pl.owned.push_back(rs.owned);
+    pl.argShardings.emplace_back();
+    pl.resultShardings.emplace_back();
+  }
+  TRY(addManifest(*step.module, g, pl.functions, options.mesh));
+  plan.local = std::move(step.module);
+  plan.global = std::move(m);
+  plan.fingerprint = fingerprintOf(*plan.global, plan.function);
+  return plan;
+}
+
+std::string pipelineSummary(const DistributedPlan& plan) {
+  std::ostringstream out;
+  const PipelinePlan& pl = plan.pipeline;
+  out << "pipeline plan for @" << plan.function << " of " << plan.model << ": " << plan.ranks << " ranks, "
+      << pl.schedule << " with " << pl.microBatches << " micro-batches";
+  if (pl.virtualStages > 1) out << ", " << pl.virtualStages << " virtual stages per rank";
+  out << ", " << plan.optimizer << "\n  cuts:";
+  for (const std::string& c : pl.cuts) out << " %" << c;
+  out << "\n";
+  for (size_t r = 0; r < pl.functions.size(); ++r) {
+    const ir::Function* f = plan.local->findFunction(pl.functions[r]);
+    if (!f) continue;
+    int64_t params = 0, sends = 0, recvs = 0;
+    int tensors = 0;
+    for (int i = 0; i < f->numArguments(); ++i) {
+      const ir::Value* a = f->argument(i);
+      bool isParam = false;
+      for (const std::string& n : plan.params) isParam |= n == a->name();
+      if (!isParam) continue;
+      int64_t n = ir::dtypeBytes(a->type().dtype);
+      for (const ir::Dim& d : a->type().shape) n *= d.constant().value_or(0);
+      params += n;
+      ++tensors;
+    }
+    for (const auto& op : f->ops()) {
+      sends += op->kind() == ir::OpKind::Send;
+      recvs += op->kind() == ir::OpKind::Recv;
+    }
+    out << "  " << pl.axis << " rank " << r << ": @" << f->name() << ", " << tensors << " parameter tensors ("
+        << bytesText(params) << "), " << sends << " sends, " << recvs << " receives per step\n";
+  }
+  return out.str();
+}
+
+int runPipelineDistributed(const DistFlags& d, const PipelineFlags& f, DistContext ctx,
+                           const passes::TrainStepOptions& ts) {
+  auto usage = [](const std::string& m) {
+    std::cerr << "error: " << m << "\n";
+    return kExitUsage;
+  };
+  auto fail = [](const Status& st) {
+    std::cerr << st.message() << "\n";
+    return kExitIrError;
+  };
+  StatusOr<ir::Mesh> mesh = partition::parseMeshSpec(d.mesh);
+  if (!mesh.isOk()) return usage(usageText(mesh.status().message()));
+  if (!d.planCommand)
+    if (Status st = partition::checkMeshRanks(*mesh, d.np); !st.isOk())
+      return usage("--mesh " + d.mesh + " with -np " + std::to_string(d.np) + ": " + usageText(st.message()));
+  if (!d.parallel.empty() || d.zero || d.sequenceParallel || !d.expertAxis.empty())
+    return usage("--parallel/--zero/--sequence-parallel/--expert-parallel are not supported with a pipeline yet");
+  StatusOr<pp::PipelineStepOptions> options = pipelineOptions(f, *mesh, ctx.chars ? ctx.chars->batch : 0);
+  if (!options.isOk()) return usage(usageText(options.status().message()));
+  PlanRequest req;
+  req.mesh = *mesh;
+  req.model = ctx.model;
+  req.optimizer = ctx.optimizerText;
+  if (ctx.chars) {
+    req.data.batch = ctx.chars->batch;
+    req.data.seq = ctx.chars->seq;
+    req.data.tokensArg = ctx.chars->tokensArg;
+    req.data.targetsArg = ctx.chars->targetsArg;
+  }
+  req.data.seed = ctx.seed;
+  req.data.corpus = ctx.corpus;
+  std::string text, svg;
+  StatusOr<DistributedPlan> plan =
+      buildPipelinePlan(std::move(ctx.module), ctx.info, ts, req, *options, f.showSchedule ? &text : nullptr,
+                        f.scheduleSvg.empty() ? nullptr : &svg);
+  if (!plan.isOk()) {
+    // The model-dependent flag errors (more stages than layers, a cut inside a layer, ...) are
+    // the user's: usage errors before MPI starts.
+    return usage(usageText(plan.status().message()));
+  }
+  if (!ctx.quiet || d.planCommand) std::cout << pipelineSummary(*plan) << text << std::flush;
+  if (!f.scheduleSvg.empty()) {
+    std::ofstream o(f.scheduleSvg, std::ios::out | std::ios::trunc);
+    if (!o || !(o << svg)) return usage("--schedule-svg: cannot write '" + f.scheduleSvg + "'");
+    std::cout << "wrote " << f.scheduleSvg << "\n";
+  }
+  if (d.planCommand) {
+    if (Status st = writePlanFile(d.output, *plan); !st.isOk()) return fail(st);
+    std::cout << "wrote " << d.output << " (" << plan->ranks << " ranks; run it with: mpirun -np " << plan->ranks
+              << " tessera run " << d.output << ")\n";
+    return kExitOk;
+  }
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+  if (ec) dir = "/tmp";
+  const std::string planPath = (dir / ("tessera-plan-" + std::to_string(::getpid()) + ".tpb")).string();
+  if (Status st = writePlanFile(planPath, *plan); !st.isOk()) return fail(st);
+  StatusOr<std::string> self = thisExecutable();
+  if (!self.isOk()) return fail(self.status());
+  std::vector<std::string> args = {"run", planPath, "--steps", std::to_string(ctx.steps),
+                                   "--engine", ctx.engine, "--no-summary"};
+  if (!ctx.logJson.empty()) args.insert(args.end(), {"--log-json", ctx.logJson});
+  if (!d.logDir.empty()) args.insert(args.end(), {"--log-dir", d.logDir});
+  if (!d.save.empty()) args.insert(args.end(), {"--save", d.save});
+  if (ctx.quiet) args.push_back("--quiet");
+  StatusOr<int> code = runMpirun(d.np, *self, args);
+  std::filesystem::remove(planPath, ec);
+  if (!code.isOk()) return fail(code.status());
+  if (*code != 0)
+    std::cerr << "error: the " << d.np << "-rank job failed (mpirun exit status " << *code << ")\n";
+  return *code;
+}
+
+}  // namespace tessera::launcher
