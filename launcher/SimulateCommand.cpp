@@ -243,6 +243,8 @@ class SimulateCommand : public Command {
       pl::PlannerOptions o;
       o.globalBatch = row.globalBatch;
       o.localDdp = row.localDdp;
+      // Issue 7's comparison: the full menu is SP, selective recompute, ZeRO-1 and interleaving.
+      o.allowZero23 = false;
       auto same = pl::planTransformer(m, *c, pl::megatronMenu(o));
       if (!same) return (std::cerr << same.status().message() << "\n", kExitIrError);
       auto full = pl::planTransformer(m, *c, o);

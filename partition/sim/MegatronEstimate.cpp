@@ -313,13 +313,15 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     if (run.zero >= 3) {
       // Every micro-batch all-gathers each layer's weights for the forward, again for the
       // backward (and for the recomputed forward of fully recomputed layers), and
-      // reduce-scatters its gradients; prefetching overlaps this with the micro-batch's compute,
-      // so only what exceeds the compute is exposed (the dp stream runs beside the compute
-      // stream, as in the simulator).
+      // reduce-scatters its gradients; prefetching one layer ahead overlaps this with the
+      // micro-batch's compute (the dp stream runs beside the compute stream, as in the
+      // simulator), so what exceeds the compute is exposed, plus the gather of each pass's first
+      // layer, which nothing precedes.
       const double gathers = run.recompute == Recompute::Full ? 3 : 2;
       const double perMb = gathers * coll(cost::CollectiveKind::AllGather, w * stageParams) +
                            coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams);
-      out.dataParallelSeconds += std::max(0.0, perMb - stageTime) * m;
+      const double firstLayer = gathers * coll(cost::CollectiveKind::AllGather, w * layer.params);
+      out.dataParallelSeconds += (std::max(0.0, perMb - stageTime) + firstLayer) * m;
     } else if (run.zero == 2) {
       // The gradients are never whole: each micro-batch's are reduce-scattered into the shard
       // (DeepSpeed's ZeRO-2 under gradient accumulation), then the weights all-gathered once.

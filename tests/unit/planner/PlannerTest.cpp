@@ -114,6 +114,7 @@ TEST(Planner, AtLeastAsFastAsMegatronOnTable1Rows) {
     PlannerOptions o;
     o.globalBatch = row.globalBatch;
     o.localDdp = row.localDdp;
+    o.allowZero23 = false;  // issue 7's full menu: SP, selective recompute, ZeRO-1, interleaving
     auto same = planTransformer(m, c, megatronMenu(o));
     ASSERT_TRUE(same.isOk()) << same.status().message();
     auto full = planTransformer(m, c, o);
