@@ -68,12 +68,13 @@ void printPlanRow(const char* tag, const planner::Plan& p, int64_t devices, doub
 bool isLaunchable(const planner::Plan& p) {
   return p.pp == 1 && p.virtualStages == 1 && p.microbatches == 1 &&
          p.recompute == sim::Recompute::None && p.fullRecomputeLayers == 0 &&
-         !p.sequenceParallel && p.zero <= 1;
+         !p.sequenceParallel && p.zero <= 3;
 }
 
 // The launchable plans, priced by the same step model as the planner's (sim::predictMegatron):
 // every tp (a power of two dividing the heads, within a node) with dp = N / tp dividing the
-// global batch, with and without ZeRO-1; the whole per-replica batch is the one micro-batch.
+// global batch, with each ZeRO stage the planner prices; the whole per-replica batch is the one
+// micro-batch.
 // Errors as the planner's: nothing divides the batch; nothing fits the memory limit.
 StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& shape,
                                              const cost::ClusterSpec& c,
@@ -93,7 +94,8 @@ StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& sh
     const int64_t dp = N / tp;
     if (po.globalBatch % dp) continue;
     anyDivides = true;
-    for (int zero = 0; zero <= (dp > 1 ? 1 : 0); ++zero) {
+    const int maxZero = dp == 1 ? 0 : po.allowZero23 ? 3 : po.allowZero1 ? 1 : 0;
+    for (int zero = 0; zero <= maxZero; ++zero) {
       planner::Plan p;
       p.dp = dp, p.tp = tp, p.microBatch = po.globalBatch / dp, p.microbatches = 1;
       p.recompute = sim::Recompute::None, p.zero = zero;
@@ -185,8 +187,8 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
   if (!get("layers", shape.layers) || !get("hidden", shape.hidden) || !get("heads", shape.heads) ||
       !get("seq", shape.seq) || !get("vocab", shape.vocab))
     return usage("plan --auto: '" + o.model +
-                 "' is not a GPT-style model with layers, hidden, heads, seq and vocab (the planner "
-                 "prices dense transformers)");
+                 "' is not a GPT-style model with layers, hidden, heads, seq and vocab (the "
+                 "planner prices dense transformers)");
   if (opts.count("moe-every") && opts["moe-every"] != "0")
     return usage("plan --auto: mixture-of-experts layers are not priced by the planner yet");
 
@@ -239,11 +241,11 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
   std::printf("plan     %s%s\n", b.describe().c_str(),
               launchable ? "  (searched: plans the launcher runs)" : "");
   const ir::DType peakType = c.device.name == "cpu" ? ir::DType::F32 : ir::DType::BF16;
+  const double flopsPerDevice = b.prediction.modelFlops / b.prediction.stepSeconds / N;
   std::printf("predicted step %.4g s, %.3g TFLOP/s per device (model FLOPs, MFU %.1f%%), memory "
               "%.3g GB per device (states %.3g, activations %.3g)\n",
-              b.prediction.stepSeconds,
-              b.prediction.modelFlops / b.prediction.stepSeconds / N / 1e12,
-              100 * b.prediction.modelFlops / b.prediction.stepSeconds / N / c.device.peak(peakType),
+              b.prediction.stepSeconds, flopsPerDevice / 1e12,
+              100 * flopsPerDevice / c.device.peak(peakType),
               b.prediction.peakMemoryBytes / 1e9, b.prediction.stateBytes / 1e9,
               b.prediction.activationBytes / 1e9);
   std::printf("search   %lld plans priced (%lld over the memory limit), %zu distinct blocks "
@@ -263,7 +265,7 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
   out.globalBatch = po.globalBatch;
   out.launchable = isLaunchable(b);
   if (!out.launchable) {
-    std::printf("\nnote: `tessera train -np` does not run this plan yet (it runs data, ZeRO-1 and "
+    std::printf("\nnote: `tessera train -np` does not run this plan yet (it runs data, ZeRO and "
                 "tensor parallelism with one micro-batch and no recomputation, no pipeline "
                 "stages); -o searches only the plans it runs\n");
   } else if (o.printCommand) {

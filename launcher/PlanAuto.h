@@ -4,7 +4,7 @@
 // `tessera train -np` command line that trains with it.
 //
 // Launchable plans: what `tessera train -np N` / `tessera run` execute today — data parallelism
-// (with ZeRO-1), tensor parallelism (Megatron), one micro-batch per step, no recomputation, no
+// (with ZeRO 1-3), tensor parallelism (Megatron), one micro-batch per step, no recomputation, no
 // pipeline stages, no sequence parallelism (the compiled engine's SP path is not yet equal to one
 // device, closing10.md). The search is restricted to them when the plan is written (-o) or the
 // cluster is CPUs (this machine, where the printed command runs); a GPU cluster gets the whole

@@ -18,7 +18,8 @@
 
 namespace tessera::launcher {
 
-std::unique_ptr<Command> makeTrainFlagsPlanCommand(const AutoPlanHook* autoHook);  // TrainCommand.cpp
+// TrainCommand.cpp: train's command class in plan mode; runs `*autoHook` when it is set.
+std::unique_ptr<Command> makeTrainFlagsPlanCommand(const AutoPlanHook* autoHook);
 
 namespace {
 
@@ -71,7 +72,8 @@ class PlanCommand : public Command {
     const std::vector<std::string> passthrough = passthroughFlags();
     hook_ = [this, passthrough](const AutoPlanInput& in) {
       AutoPlanOutcome out;
-      if (auto_.globalBatch < 0 || (in.batch && auto_.globalBatch && in.batch != auto_.globalBatch)) {
+      const int64_t gb = auto_.globalBatch;
+      if (gb < 0 || (in.batch && gb && in.batch != gb)) {
         std::cerr << "error: --global-batch " << auto_.globalBatch
                   << (auto_.globalBatch < 0 ? ": must be >= 1"
                                             : " and --batch " + std::to_string(in.batch) +

@@ -226,7 +226,8 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     StatusOr<std::map<std::string, std::string>> flags = modelFlags(extras);
     if (!flags.isOk()) return usageError(usageText(flags.status().message()));
     in.modelFlags = *flags;
-    if (o.seqOpt->count() && !in.modelFlags.count("seq")) in.modelFlags["seq"] = std::to_string(o.seq);
+    if (o.seqOpt->count() && !in.modelFlags.count("seq"))
+      in.modelFlags["seq"] = std::to_string(o.seq);
     in.np = o.dist.np;
     in.batch = o.batchOpt->count() ? o.batch : 0;
     in.writes = !o.dist.output.empty();
@@ -279,7 +280,8 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   }
   std::optional<CharDataPlan> chars;
   if (!needData.empty() || o.dataOpt->count()) {
-    StatusOr<CharDataPlan> plan = planCharData(*f, needData, o.batchOpt->count() || o.batchForced ? o.batch : 0,
+    const bool batchGiven = o.batchOpt->count() || o.batchForced;
+    StatusOr<CharDataPlan> plan = planCharData(*f, needData, batchGiven ? o.batch : 0,
                                                o.seqOpt->count() ? o.seq : 0,
                                                loaded->zooOptions, ts.accum);
     if (!plan.isOk()) return usageError(usageText(plan.status().message()));

@@ -25,6 +25,7 @@ struct Case {
   bool gpt;
   std::vector<ir::MeshAxis> mesh;
   bool dp, megatron;
+  bool sp = false;  // Megatron sequence parallelism (needs megatron)
 };
 
 std::unique_ptr<ir::Module> model(bool gpt) {
@@ -126,6 +127,7 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
   po.mesh = mesh;
   po.presets.dataParallel = c.dp;
   po.presets.megatron = c.megatron;
+  po.presets.sequenceParallel = c.sp;
   po.symbolValues = {{"B", 4}};
   auto d = partition::partitionStep(*m, info->function, po);
   ASSERT_TRUE(d.isOk()) << d.status().message();
@@ -200,7 +202,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"mlp_dp2xtp2", false, {{"dp", 2}, {"tp", 2}}, true, true},
                       Case{"gpt_dp2", true, {{"dp", 2}}, true, false},
                       Case{"gpt_tp2", true, {{"tp", 2}}, false, true},
-                      Case{"gpt_dp2xtp2", true, {{"dp", 2}, {"tp", 2}}, true, true}),
+                      Case{"gpt_dp2xtp2", true, {{"dp", 2}, {"tp", 2}}, true, true},
+                      Case{"gpt_tp2_sp", true, {{"tp", 2}}, false, true, true},
+                      Case{"gpt_dp2xtp2_sp", true, {{"dp", 2}, {"tp", 2}}, true, true, true}),
     [](const auto& p) { return p.param.name; });
 
 }  // namespace
