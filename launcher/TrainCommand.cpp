@@ -221,6 +221,8 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
                       "(not with -np/--mesh or tessera plan)");
   if (o.dist.autoPlan) {
     // plan --auto: the planner picks the mesh, the presets and the global batch (PlanAuto.h).
+    if (o.pipeline.given())
+      return usageError("--auto chooses the plan: give --auto or the pipeline flags, not both");
     AutoPlanInput in;
     in.model = o.model;
     StatusOr<std::map<std::string, std::string>> flags = modelFlags(extras);

@@ -2,6 +2,7 @@
 #include "codegen/dist/AsyncSchedule.h"
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 
 #include "ir/Op.h"
@@ -50,13 +51,23 @@ int scheduleAsyncCollectives(Executable& exe) {
     std::set<int> reads, writes;
     for (const BufferView& v : t.views) (v.write ? writes : reads).insert(v.buffer);
     // Start: after the last earlier thunk writing an operand or touching the result buffer (and
-    // after the last send/recv).
+    // after the last send/recv). When that thunk is itself a split collective, what counts is
+    // its done, not its original slot: it writes its result (and stops reading its operand) only
+    // there, and the done has moved down towards its first consumer — which may be c itself, so
+    // c's start would otherwise run before its operand exists (a reduce_scatter over tp whose
+    // result an all_reduce over dp reads: sequence parallelism's gradient path). Every earlier
+    // split collective is checked, not only the latest touching thunk: an older one's done can
+    // lie further down than a newer kernel.
     int s = lastBarrier;
-    for (int j = c - 1; j > s; --j)
-      if (touches(in[j], reads, true) || touches(in[j], writes, false)) {
-        s = j;
-        break;
-      }
+    for (int j = c - 1; j > lastBarrier; --j) {
+      const bool splitJ = startAfter[j] != -2;
+      if (j <= s && !splitJ) continue;
+      if (!touches(in[j], reads, true) && !touches(in[j], writes, false)) continue;
+      // A split collective's done is emitted just before original thunk doneBefore[j]: c's start
+      // must come after that thunk's slot (c's own slot, if j's done waits for c).
+      s = std::max(s, splitJ ? doneBefore[j] : j);
+    }
+    assert(s <= c && "a producer's done lies past its consumer");
     // Done: before the first later thunk touching the result, overwriting an operand, or a
     // point-to-point barrier.
     int d = n;

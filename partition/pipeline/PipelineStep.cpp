@@ -147,6 +147,19 @@ StatusOr<PipelineStep> buildPipelineStep(const ir::Module& m, const passes::Trai
       rs.dataOf.push_back(a->name().substr(0, dot));
       rs.microBatchOf.push_back(std::stoi(a->name().substr(dot + 3)));
     }
+    if (rs.info.batchArgs.empty() && !out.dataArgs.empty()) {
+      // A rank whose stages take no data (a middle stage) still takes micro-batch 0 of the first
+      // data argument, unused: it binds the symbols (batch, sequence) of the activations it
+      // receives, which the interpreter and the engine size from the arguments.
+      const std::string& d = out.dataArgs.front();
+      const Value* fa = nullptr;
+      for (int i = 0; i < forward->numArguments(); ++i)
+        if (forward->argument(i)->name() == d) fa = forward->argument(i);
+      arg(d + ".mb0", fa->type(), fa->sharding());
+      rs.info.batchArgs.push_back(d + ".mb0");
+      rs.dataOf.push_back(d);
+      rs.microBatchOf.push_back(0);
+    }
     for (size_t i = 0; i < rp.params.size(); ++i) {
       const std::string& n = rp.params[i];
       if (std::count(trained.begin(), trained.end(), n)) continue;

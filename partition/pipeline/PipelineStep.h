@@ -23,7 +23,9 @@
 // module parameters they are bound to (`wte`, `wte.m`, `wte.v`, `step`), so the module's initial
 // values (parameters: their init; state: zeros) start every rank exactly where the single-device
 // step starts. Data arguments are "<arg>.mb<k>": rows [k·n/M, (k+1)·n/M) of the forward's data
-// argument (only the ranks whose stages use it take it: tokens on the first, targets on the last).
+// argument (only the ranks whose stages use it take it: tokens on the first, targets on the last;
+// a rank whose stages take no data takes micro-batch 0 of the first data argument, unused, so that
+// the batch and sequence symbols of the activations it receives are bound).
 //
 // Not supported (errors): gradient clipping (needs the global norm across stages), accum > 1
 // (micro-batching is the pipeline's), early updates.

@@ -7,11 +7,14 @@
 //     verbatim through a shell, trains with the same losses (its --log-json is one of the flags
 //     the plan command passes through);
 //   - `tessera train gpt -np 2 --mesh dp=2 --parallel dp --batch 5` (and plan + run) equal one
-//     device at batch 5: the launcher fixes the step to batch 5 and shards it 3 + 2 rows.
+//     device at batch 5: the launcher fixes the step to batch 5 and shards it 3 + 2 rows;
+//   - rank 0 reports the communication of its steps (line and --log-json fields), and
+//     TESSERA_DIST_ASYNC=0 turns the async schedule and gradient buckets off.
 // The bad-input cases of --auto (no MPI involved) are text tests: tests/text/cli/plan-auto*.tir.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -118,6 +121,47 @@ TEST(UnevenBatch, PlanThenRunBatch5EqualsOneDevice) {
                     "--batch 6", 120);
   EXPECT_NE(other.exitCode, 0) << other.output;
   EXPECT_TRUE(has(other.output, "--batch 6: the model's batch is 5")) << other.output;
+}
+
+// ---- what the collectives cost, reported by rank 0 ----
+
+struct Comm {
+  int64_t calls = 0, bytes = 0;
+};
+
+Comm lastStepComm(const std::string& jsonLines) {
+  Comm c;
+  std::ifstream in(jsonLines);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      c.calls = j.value("comm_calls", int64_t{-1});
+      c.bytes = j.value("comm_bytes", int64_t{-1});
+    }
+  return c;
+}
+
+TEST(Communication, ReportedPerStepAndBucketsMergeCalls) {
+  const std::string dir = scratch("comm");
+  const std::string train = kTessera + " train" + kModel + "--batch 4 -np 2 --mesh dp=2 "
+                            "--parallel dp --log-json ";
+  Result async = sh(train + dir + "/async.json");
+  ASSERT_EQ(async.exitCode, 0) << async.output;
+  EXPECT_TRUE(has(async.output, "communication (rank 0, median per step):")) << async.output;
+  EXPECT_TRUE(has(async.output, "(async start/done)")) << async.output;
+  Result blocking = sh("env TESSERA_DIST_ASYNC=0 " + train + dir + "/blocking.json");
+  ASSERT_EQ(blocking.exitCode, 0) << blocking.output;
+  EXPECT_TRUE(has(blocking.output, "(blocking)")) << blocking.output;
+  // dp=2: at least one gradient all_reduce per parameter tensor (2 layers of 12, and wte, wpe
+  // and the final LayerNorm's 2) when blocking; the 4 MiB buckets merge them into fewer calls.
+  const Comm a = lastStepComm(dir + "/async.json"), b = lastStepComm(dir + "/blocking.json");
+  EXPECT_GE(b.calls, 28) << blocking.output;
+  EXPECT_GT(a.calls, 0) << async.output;
+  EXPECT_LT(a.calls, b.calls);
+  EXPECT_GT(a.bytes, 0);
+  // Same losses either way (the schedule changes when, not what).
+  expectSameLosses(losses(dir + "/async.json"), losses(dir + "/blocking.json"));
 }
 
 }  // namespace

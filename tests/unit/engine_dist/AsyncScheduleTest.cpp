@@ -5,6 +5,10 @@
 // bucket that closes at its second member, before the first done.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "codegen/dist/AsyncSchedule.h"
 #include "codegen/dist/Bucketing.h"
 #include "codegen/fusion/Lowering.h"
@@ -98,6 +102,54 @@ module @s {
   ASSERT_TRUE(exe.isOk()) << exe.status().message();
   EXPECT_EQ(scheduleAsyncCollectives(*exe), 0) << exe->str();
   EXPECT_EQ(indexOf(*exe, "start"), -1);
+}
+
+// A collective reading another collective's result (sequence parallelism's gradient path: a
+// reduce_scatter over tp, then an all_reduce over dp of its result, with a kernel producing a
+// second operand in between): the consumer's start must come after the producer's done, which
+// is where the producer's result is written — not after the producer's original slot. The
+// schedule used to start the all_reduce first and reduce a buffer not yet written.
+TEST(AsyncSchedule, ACollectiveOfACollectiveStartsAfterItsProducersDone) {
+  auto m = ir::parseModule(R"(
+module @s {
+  mesh @m = <dp=2, tp=2>
+  func @main(%x: f32[4,4], %w: f32[4,4]) -> (f32[2,4]) {
+    %g = matmul %x, %w : f32[4,4]
+    %r = reduce_scatter %g axes=[tp] dim=0 op=sum : f32[2,4]
+    %h = matmul %x, %w : f32[4,4]
+    %a = all_reduce %r axes=[dp] op=sum : f32[2,4]
+    %b = all_gather %a axes=[tp] dim=0 : f32[4,4]
+    %c = add %b, %h : f32[4,4]
+    %d = reduce_scatter %c axes=[tp] dim=0 op=sum : f32[2,4]
+    %e = mul %d, %d : f32[2,4]
+    return %e
+  }
+}
+)", "s.tir");
+  ASSERT_TRUE(m.isOk()) << m.status().message();
+  auto exe = lowerFunction(*(*m)->findFunction("main"), LoweringOptions{});
+  ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  ASSERT_EQ(scheduleAsyncCollectives(*exe), 4) << exe->str();
+  // Position of each op's start and done (the op's first and second thunk).
+  std::map<int, std::vector<int>> thunksOf;
+  for (size_t i = 0; i < exe->thunks.size(); ++i) {
+    const Thunk& t = exe->thunks[i];
+    if (t.kind != ThunkKind::Collective) continue;
+    thunksOf[t.op].push_back(static_cast<int>(i));
+  }
+  ASSERT_EQ(thunksOf.size(), 4u) << exe->str();
+  std::vector<std::vector<int>> ops;  // in program order: r, a, b, d
+  for (const auto& [op, th] : thunksOf) {
+    ASSERT_EQ(th.size(), 2u) << exe->str();
+    ops.push_back(th);
+  }
+  // Each consumer starts after its producer is done: a after r, b after a, d after b's result
+  // was consumed by the add (which itself runs after b's done).
+  EXPECT_GT(ops[1][0], ops[0][1]) << exe->str();
+  EXPECT_GT(ops[2][0], ops[1][1]) << exe->str();
+  EXPECT_GT(ops[3][0], ops[2][1]) << exe->str();
+  // Every start precedes its own done.
+  for (const auto& th : ops) EXPECT_LT(th[0], th[1]) << exe->str();
 }
 
 }  // namespace

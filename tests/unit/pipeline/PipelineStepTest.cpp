@@ -36,13 +36,13 @@ passes::TrainStepOptions trainOptions(bool adam) {
   return o;
 }
 
-struct Run {
+struct StepRunResult {
   std::vector<double> losses;
   std::map<std::string, Tensor> params;
 };
 
-Run singleDevice(bool adam) {
-  Run out;
+StepRunResult singleDevice(bool adam) {
+  StepRunResult out;
   auto m = tinyGpt();
   auto info = passes::buildTrainStep(*m, trainOptions(adam));
   EXPECT_TRUE(info.isOk()) << info.status().message();
@@ -78,8 +78,8 @@ StatusOr<PipelineStep> build(const Config& c, bool adam) {
   return buildPipelineStep(*m, trainOptions(adam), o);
 }
 
-Run pipelined(const Config& c, bool adam) {
-  Run out;
+StepRunResult pipelined(const Config& c, bool adam) {
+  StepRunResult out;
   auto step = build(c, adam);
   EXPECT_TRUE(step.isOk()) << step.status().message();
   if (!step.isOk()) return out;
@@ -126,7 +126,7 @@ Run pipelined(const Config& c, bool adam) {
   return out;
 }
 
-void compare(const Run& got, const Run& want, bool adam) {
+void compare(const StepRunResult& got, const StepRunResult& want, bool adam) {
   ASSERT_EQ(got.losses.size(), want.losses.size());
   for (size_t k = 0; k < want.losses.size(); ++k)
     EXPECT_NEAR(got.losses[k], want.losses[k], 1e-5 * std::abs(want.losses[k])) << "step " << k;
@@ -151,12 +151,12 @@ void compare(const Run& got, const Run& want, bool adam) {
 class PipelineStepRun : public ::testing::TestWithParam<Config> {};
 
 TEST_P(PipelineStepRun, SgdMomentumEqualsOneDevice) {
-  static const Run want = singleDevice(false);
+  static const StepRunResult want = singleDevice(false);
   compare(pipelined(GetParam(), false), want, false);
 }
 
 TEST_P(PipelineStepRun, AdamWEqualsOneDevice) {
-  static const Run want = singleDevice(true);
+  static const StepRunResult want = singleDevice(true);
   compare(pipelined(GetParam(), true), want, true);
 }
 
@@ -198,8 +198,11 @@ TEST(PipelineStep, SignatureIsTrainStepShaped) {
   std::map<std::string, int> owners;
   for (const PipelineRankStep& rs : step->ranks)
     for (const std::string& n : rs.owned) owners[n]++;
-  for (const ir::Parameter& p : tinyGpt()->params)
-    if (p.trainable) EXPECT_EQ(owners[p.name], 1) << p.name;
+  auto model = tinyGpt();
+  for (const ir::Parameter& p : model->params)
+    if (p.trainable) {
+      EXPECT_EQ(owners[p.name], 1) << p.name;
+    }
   // The state starts at zero in the module.
   ASSERT_NE(step->module->findParam("wte.v"), nullptr);
   EXPECT_EQ(step->module->findParam("wte.v")->init->data(), std::vector<double>(11 * 8, 0.0));
@@ -222,7 +225,7 @@ TEST(PipelineStep, Errors) {
   EXPECT_NE(err(ts, o).find("--micro-batches"), std::string::npos);
   PipelineStepOptions many = o;
   many.schedule = {ScheduleKind::GPipe, 8, 8, 1};
-  EXPECT_NE(err(trainOptions(true), many).find("more stages than layers"), std::string::npos)
+  EXPECT_NE(err(trainOptions(true), many).find("more stages (8) than layers (4)"), std::string::npos)
       << err(trainOptions(true), many);
   PipelineStepOptions inter = o;
   inter.schedule = {ScheduleKind::Interleaved, 2, 3, 2};

@@ -42,7 +42,7 @@ passes::TrainStepOptions trainOptions(bool adam, int accum = 1) {
   return o;
 }
 
-struct Run {
+struct TrainRun {
   std::vector<double> losses;
   std::map<std::string, Tensor> params;
   std::string error;
@@ -50,8 +50,8 @@ struct Run {
 
 // The single-device step. MoE: its auxiliary loss is not linear in the batch, so the pipeline
 // equals the step that accumulates over the same micro-batches (PipelineStep.h, docs/pipeline.md).
-Run singleDevice(bool adam, int64_t moeEvery) {
-  Run out;
+TrainRun singleDevice(bool adam, int64_t moeEvery) {
+  TrainRun out;
   auto m = tinyGpt(4, moeEvery);
   auto info = passes::buildTrainStep(*m, trainOptions(adam, moeEvery ? kMicro : 1));
   if (!info.isOk()) return {{}, {}, info.status().message()};
@@ -122,8 +122,8 @@ Planned plan(const Config& c, bool adam) {
   return p;
 }
 
-Run pipelined(const Config& c, bool adam) {
-  Run out;
+TrainRun pipelined(const Config& c, bool adam) {
+  TrainRun out;
   Planned p = plan(c, adam);
   if (!p.step.isOk()) return {{}, {}, p.step.status().message()};
   if (!p.parts.isOk()) return {{}, {}, p.parts.status().message()};
@@ -163,7 +163,7 @@ double scaledError(const Tensor& got, const Tensor& want) {
   return scale == 0 ? err : err / scale;
 }
 
-void compare(const Run& got, const Run& want, bool adam) {
+void compare(const TrainRun& got, const TrainRun& want, bool adam) {
   ASSERT_TRUE(want.error.empty()) << want.error;
   ASSERT_TRUE(got.error.empty()) << got.error;
   ASSERT_EQ(got.losses.size(), want.losses.size());
@@ -202,7 +202,7 @@ class PipelineSpmd : public ::testing::TestWithParam<std::tuple<Config, bool>> {
 
 TEST_P(PipelineSpmd, ThreeStepsEqualOneDevice) {
   const auto& [c, adam] = GetParam();
-  Run want = singleDevice(adam, c.moeEvery);
+  TrainRun want = singleDevice(adam, c.moeEvery);
   compare(pipelined(c, adam), want, adam);
 }
 

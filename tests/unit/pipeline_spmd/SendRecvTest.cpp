@@ -5,6 +5,8 @@
 // numbers are checked against the same programs run unpartitioned on a pp-only mesh.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "ir/Printer.h"
 #include "partition/check/CollectiveOrder.h"
 #include "partition/check/PointToPoint.h"
@@ -21,12 +23,12 @@ using ir::Tensor;
 using testing::parse;
 using testing::valueNamed;
 
-// Stage 0 computes a = tanh(x @ w), sends it, receives g = a * a back, and sums g over the batch
+// Stage 0 computes a = tanh(x @ w) (w annotated replicated), sends it, receives g = a * a back, and sums g over the batch
 // (a partial sum under dp); both stages all_reduce a tensor over pp (the tied-gradient pattern).
 std::string programs(const std::string& mesh, const std::string& xSharding) {
   return R"(module @p {
   mesh @m = <)" + mesh + R"(>
-  func @stage0(%x: f32[8,4])" + xSharding + R"(, %w: f32[4,4]) -> (f32[4], f32[8,4]) {
+  func @stage0(%x: f32[8,4])" + xSharding + R"(, %w: f32[4,4] {-, -}) -> (f32[4], f32[8,4]) {
     %h = matmul %x, %w : f32[8,4]
     %a = tanh %h : f32[8,4]
     send %a axes=[pp] peer=1
@@ -134,9 +136,11 @@ TEST(SendRecv, PartitionedProgramsKeepTheirCommunicationOnLocalPieces) {
   EXPECT_NE(s0.find("recv axes=[pp] peer=1 : f32[4,4]"), std::string::npos) << s0;
   EXPECT_NE(s1.find("recv axes=[pp] peer=0 : f32[4,4]"), std::string::npos) << s1;
   EXPECT_NE(s0.find("all_reduce %a axes=[pp] op=sum : f32[4,4]"), std::string::npos) << s0;
-  // The batch sum's partial over dp is resolved for the replicated result.
-  EXPECT_NE(s0.find("axes=[dp]"), std::string::npos) << s0;
-  EXPECT_EQ(s1.find("axes=[dp]"), std::string::npos) << s1;  // stage 1 is elementwise
+  // w is annotated replicated (the dp preset would treat it as data); the batch sum stays a
+  // pending partial sum over dp in the result (propagation's natural layout), nothing on dp.
+  EXPECT_EQ(p.parts->programs[0].resultShardings[0].str(), "{-} partial{dp:sum}");
+  EXPECT_EQ(s0.find("axes=[dp]"), std::string::npos) << s0;
+  EXPECT_EQ(s1.find("axes=[dp]"), std::string::npos) << s1;
 }
 
 TEST(SendRecv, PartitionedRunEqualsTheUnpartitionedPrograms) {

@@ -27,7 +27,8 @@ ir::Op* add(ir::Function* f, OpKind k, std::vector<ir::Value*> in,
 }
 
 // A100-80GB figures used by the hand formulas below.
-constexpr double kPeak = 312e12, kBw = 2.039e12 * 0.85, kLaunch = 3e-6;
+// HBM at the fitted achievable fraction 0.68 (DeviceSpec.cpp, docs/planner.md).
+constexpr double kPeak = 312e12, kBw = 2.039e12 * 0.68, kLaunch = 3e-6;
 
 TEST(Simulator, TwoOpProgramIsTheSumOfRooflineTerms) {
   ir::Module m("t");
@@ -73,7 +74,7 @@ TEST(Simulator, AsyncCollectivesOverlapCompute) {
   OverlapProgram p;
   cost::ClusterSpec c = cluster("1x8:a100-80g");
   const double S = 8192.0 * 8192 * 2;
-  const double tAr = 2.0 * 7 / 8 * S / 230e9 + 14 * 3e-6;  // NCCL's 230 of 300 GB/s
+  const double tAr = 2.0 * 7 / 8 * S / 232.5e9 + 14 * 5e-6;  // nccl-tests: 232.5 of 300 GB/s, 5 us/step
   const double eff = 0.86 * std::pow(8192.0 / 8256.0, 2) * (2048.0 / 2112.0);
   const double tMm = 2.0 * 8192 * 8192 * 2048 / (kPeak * eff) + kLaunch;
   const double tAdd = 3 * S / kBw + kLaunch;
@@ -104,7 +105,7 @@ TEST(Simulator, SlowerNetworkExposesMore) {
   auto slow = simulate(*p.f, p.m.meshes[0], cluster("8x1:a100-80g"), SimOptions{});
   ASSERT_TRUE(fast.isOk() && slow.isOk());
   const double S = 8192.0 * 8192 * 2;
-  EXPECT_NEAR(slow->comm.at("tp").busySeconds, 2.0 * 7 / 8 * S / 23.5e9 + 14 * 6e-6, 1e-12);
+  EXPECT_NEAR(slow->comm.at("tp").busySeconds, 2.0 * 7 / 8 * S / 24e9 + 14 * 6e-6, 1e-12);
   EXPECT_GT(slow->stepSeconds, fast->stepSeconds);
 }
 
