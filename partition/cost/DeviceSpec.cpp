@@ -61,8 +61,9 @@ std::vector<DeviceSpec> makeBuiltins() {
   // One core of this machine (AMD EPYC, AVX2 + FMA, 2 cores, 24 GiB): Tessera's ranks are
   // single-threaded, one per core. 96 GFLOP/s f32 FMA peak per core (bench/fma_peak); no native
   // bf16 GEMM in the kernels used: bf16/f16 compute at the f32 rate, f64 at half. Memory is the
-  // core's share of the RAM. Bandwidth and the sgemm curve are bench/cpu_calibrate's figures on
-  // this machine; its cluster file (--cluster FILE) replaces all of these with fresh measurements.
+  // core's share of the RAM. The bandwidth (10 GB/s per core) and the sgemm curve (0.8, 24) are
+  // round placeholders, not a quiet-machine measurement: bench/cpu_calibrate's cluster file
+  // (--cluster FILE) replaces every figure here with this machine's measured ones.
   DeviceSpec cpu;
   cpu.name = "cpu";
   for (DType t : ir::kAllDTypes) cpu.setPeak(t, 96e9);

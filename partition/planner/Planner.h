@@ -13,9 +13,9 @@
 // smallest k that fits the memory limit is optimal (the chain DP of PLANNER.md §3 collapses to
 // it). Stage placement is balanced (Megatron requires the layer count divisible by the stages).
 //
-// ZeRO stages 1-3 are searched (memory per device by stage, MegatronEstimate.h prices their
-// communication). Limits (reported, not hidden): dense transformers only (no expert parallelism
-// yet), tp inside a node and a power of two.
+// ZeRO stages 1-3 can be searched (memory per device by stage, MegatronEstimate.h prices their
+// communication; 2 and 3 only when asked, see allowZero23). Limits (reported, not hidden): dense
+// transformers only (no expert parallelism yet), tp inside a node and a power of two.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +42,11 @@ struct PlannerOptions {
   bool allowSelectiveRecompute = true;
   bool allowNoRecompute = true;
   bool allowZero1 = true;
-  bool allowZero23 = true;      // ZeRO-2 and ZeRO-3 (gradients, then weights split over dp)
+  // ZeRO-2 and ZeRO-3 (gradients, then weights split over dp). Off by default: ZeRO-3's weight
+  // gathers are priced as prefetched beside the compute while stages 0/1 reduce the gradients
+  // after the last micro-batch (Megatron 2021), so ZeRO-3 would win on overlap the other stages
+  // are not given; on for memory-bound searches.
+  bool allowZero23 = false;
   bool allowInterleave = true;
   bool allowPipeline = true;
   int64_t maxTp = 8;
