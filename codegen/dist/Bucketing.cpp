@@ -109,12 +109,21 @@ Status BucketRunner::issue(Call& c) {
   int64_t w = (c.bytes + 3) / 4;
   int n = c.comm->size();
   c.send.assign(std::max<int64_t>(w, 1), 0);
-  c.recv.resize(std::max<int64_t>(n * w, 1));
+  if (!useTwoPhase(rank_.options, c.bytes, n)) c.recv.resize(std::max<int64_t>(n * w, 1));
   char* dst = reinterpret_cast<char*>(c.send.data());
   for (const Member& m : c.members)
     if (m.bytes > 0) std::memcpy(dst + m.offsetBytes, m.operand.data, m.bytes);
-  comm::Status s = c.comm->startAllGather(c.send.data(), c.recv.data(), w, comm::DataType::I32,
-                                          &c.request);
+  // Members share one element type and reduction (the plan's key), so the packed buffer is one
+  // array of that type.
+  const ir::Op& first = *c.members.front().op;
+  const ir::DType dtype = c.members.front().operand.dtype;
+  c.twoPhase = useTwoPhase(rank_.options, c.bytes, n);
+  comm::Status s =
+      c.twoPhase
+          ? c.reduction.start(*c.comm, c.send.data(), c.bytes / ir::dtypeBytes(dtype), dtype,
+                              first.enumAttr("op", ir::ReduceOp::Sum))
+          : c.comm->startAllGather(c.send.data(), c.recv.data(), w, comm::DataType::I32,
+                                   &c.request);
   c.issued = true;
   DistStats& st = rank_.stats();
   st.calls += 1;
@@ -130,6 +139,19 @@ Status BucketRunner::issue(Call& c) {
 }
 
 Status BucketRunner::complete(Call& c) {
+  if (c.twoPhase) {
+    double waited = 0;
+    comm::Status s = c.reduction.finish(&waited);
+    rank_.stats().waitSeconds += waited;
+    if (!s.isOk()) {
+      const ir::Op& op = *c.members.front().op;
+      return Status::error(op.loc(), std::string(op.mnemonic()) + ": " + s.message());
+    }
+    const char* base = static_cast<const char*>(c.reduction.result());
+    for (const Member& m : c.members)
+      if (m.bytes > 0) std::memcpy(m.result.data, base + m.offsetBytes, m.bytes);
+    return Status::ok();
+  }
   Clock::time_point t0 = Clock::now();
   comm::Status s = c.request.pending() ? c.comm->wait(&c.request) : comm::Status::ok();
   DistStats& st = rank_.stats();
@@ -176,12 +198,28 @@ Status BucketRunner::done(const ir::Op& op) {
                                      ": done of a bucketed all_reduce that was never started");
 }
 
-void BucketRunner::poll() {
+Status BucketRunner::startPendingPhase2() {
   for (auto& c : inFlight_)
+    if (c->issued && c->twoPhase && c->reduction.needsPhase2()) {
+      double waited = 0;
+      comm::Status s = c->reduction.startPhase2(&waited);
+      rank_.stats().waitSeconds += waited;
+      if (!s.isOk()) {
+        const ir::Op& op = *c->members.front().op;
+        return Status::error(op.loc(), std::string(op.mnemonic()) + ": " + s.message());
+      }
+    }
+  return Status::ok();
+}
+
+void BucketRunner::poll() {
+  for (auto& c : inFlight_) {
+    if (c->twoPhase) c->reduction.poll();
     if (c->request.pending()) {
       bool done = false;
       (void)c->comm->test(&c->request, &done);
     }
+  }
 }
 
 }  // namespace tessera::codegen

@@ -12,15 +12,17 @@
 // writes every member's result (their result buffers are all live: each member's start thunk
 // already holds its result).
 //
-// The reduction is the same as CollectiveCall's: every rank gathers every rank's packed operands
-// and reduces them in group order in double, so results are bitwise those of unbucketed
-// all_reduces.
+// The reduction is the same as CollectiveCall's: every member's element is reduced in group order
+// in double (either every rank gathers every rank's packed operands, or — large buckets over more
+// than two ranks — each rank reduces its chunk of the packed buffer and the chunks are gathered,
+// TwoPhaseReduce.h), so results are bitwise those of unbucketed all_reduces.
 #pragma once
 
 #include <memory>
 #include <vector>
 
 #include "codegen/dist/CollectiveCall.h"
+#include "codegen/dist/TwoPhaseReduce.h"
 #include "codegen/exec/Executable.h"
 
 namespace tessera::codegen {
@@ -45,6 +47,9 @@ class BucketRunner {
   // A member's done: completes the call that carries it (and writes every member's result).
   Status done(const ir::Op& op);
   void poll();
+  // Issues the second phase of the two-phase calls whose first phase is in flight (at a point
+  // of the thunk list every rank shares: CollectiveRunner::run).
+  Status startPendingPhase2();
 
  private:
   struct Member {
@@ -59,6 +64,8 @@ class BucketRunner {
     comm::Request request;
     std::vector<uint32_t> send, recv;
     bool issued = false;
+    bool twoPhase = false;         // reduced in two phases (TwoPhaseReduce.h)
+    TwoPhaseAllReduce reduction;   // when twoPhase
   };
   Status issue(Call& c);
   Status complete(Call& c);

@@ -192,9 +192,18 @@ Status CollectiveCall::issue(const std::vector<HostArray>& operands,
   if (!results.empty()) result_ = results[0];
   switch (op.kind()) {
     case ir::OpKind::AllReduce: {
-      // Every rank gathers every member's operand and reduces it in group order itself.
       const HostArray& x = operands[0];
       int64_t bytes = bytesOf(x), w = words(bytes);
+      reduceOp_ = op.enumAttr("op", ir::ReduceOp::Sum);
+      elements_ = ir::numElementsOf(x.shape);
+      if (useTwoPhase(rank_->options, bytes, n_)) {
+        // Each rank reduces its chunk in group order, then the chunks are gathered
+        // (TwoPhaseReduce.h): ring cost, the same bits as below.
+        unpack_ = Unpack::TwoPhase;
+        copyBytes_ = bytes;
+        return fromComm(twoPhase_.start(*comm_, x.data, elements_, x.dtype, reduceOp_));
+      }
+      // Every rank gathers every member's operand and reduces it in group order itself.
       const void* send = x.data;
       if (bytes % 4) {
         send_.assign(w, 0);
@@ -206,8 +215,6 @@ Status CollectiveCall::issue(const std::vector<HostArray>& operands,
       TRY(fromComm(comm_->startAllGather(send, recv_.data(), w, kWord, &requests_.back())));
       unpack_ = Unpack::Reduce;
       blockWords_ = w;
-      elements_ = ir::numElementsOf(x.shape);
-      reduceOp_ = op.enumAttr("op", ir::ReduceOp::Sum);
       return Status::ok();
     }
     case ir::OpKind::ReduceScatter:
@@ -388,8 +395,17 @@ Status CollectiveCall::issue(const std::vector<HostArray>& operands,
   }
 }
 
+Status CollectiveCall::startPhase2() {
+  if (!needsPhase2()) return Status::ok();
+  double waited = 0;
+  comm::Status s = twoPhase_.startPhase2(&waited);
+  rank_->stats().waitSeconds += waited;
+  return s.isOk() ? Status::ok() : opError(s.message());
+}
+
 void CollectiveCall::poll() {
   if (!inFlight_) return;
+  if (unpack_ == Unpack::TwoPhase) twoPhase_.poll();
   for (comm::Request& r : requests_)
     if (r.pending()) {
       bool done = false;
@@ -400,6 +416,14 @@ void CollectiveCall::poll() {
 Status CollectiveCall::finish() {
   if (!inFlight_) return Status::ok();
   inFlight_ = false;
+  if (unpack_ == Unpack::TwoPhase) {
+    double waited = 0;
+    comm::Status s = twoPhase_.finish(&waited);
+    rank_->stats().waitSeconds += waited;
+    if (!s.isOk()) return opError(s.message());
+    if (copyBytes_ > 0) std::memcpy(result_.data, twoPhase_.result(), copyBytes_);
+    return Status::ok();
+  }
   Clock::time_point t0 = Clock::now();
   Status failed;
   for (comm::Request& r : requests_)
@@ -432,6 +456,7 @@ Status CollectiveCall::finish() {
     case Unpack::Zero:
       if (copyBytes_ > 0) std::memset(result_.data, 0, copyBytes_);
       break;
+    case Unpack::TwoPhase: break;  // (handled above)
   }
   st.issueSeconds += since(t1);
   return Status::ok();

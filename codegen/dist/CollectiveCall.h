@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "codegen/dist/RankContext.h"
+#include "codegen/dist/TwoPhaseReduce.h"
 #include "codegen/runtime/LibraryKernels.h"
 #include "ir/Op.h"
 
@@ -44,9 +45,14 @@ class CollectiveCall {
   // Lets the communication progress (MPI advances nonblocking operations only inside MPI calls).
   void poll();
   bool inFlight() const { return inFlight_; }
+  // A two-phase all_reduce (TwoPhaseReduce.h) whose second phase is not issued yet; the owner
+  // issues it at a point of the thunk list every rank shares (CollectiveRunner::run), or finish()
+  // does.
+  bool needsPhase2() const { return inFlight_ && unpack_ == Unpack::TwoPhase && twoPhase_.needsPhase2(); }
+  Status startPhase2();
 
  private:
-  enum class Unpack { None, Reduce, Concat, Copy, Zero };
+  enum class Unpack { None, Reduce, Concat, Copy, Zero, TwoPhase };
   Status issue(const std::vector<HostArray>& operands, const std::vector<HostArray>& results);
   Status opError(const std::string& message) const;
 
@@ -67,6 +73,7 @@ class CollectiveCall {
   int64_t elements_ = 0;    // Reduce: elements per block
   ir::ReduceOp reduceOp_ = ir::ReduceOp::Sum;
   int64_t outer_ = 1, rowBytes_ = 0;  // Concat: rows of each received piece
+  TwoPhaseAllReduce twoPhase_;        // TwoPhase: the all_reduce in two phases
 };
 
 // axis_index: this rank's row-major position over the op's axes, written to `result` (i64).

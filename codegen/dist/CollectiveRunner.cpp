@@ -34,6 +34,12 @@ Status CollectiveRunner::run(size_t thunk, const std::vector<HostArray>& operand
                              const std::vector<HostArray>& results) {
   const Thunk& t = exe_.thunks[thunk];
   const ir::Op& op = *exe_.function->ops()[t.op];
+  // The second phases of two-phase all_reduces in flight (TwoPhaseReduce.h) are issued here, at
+  // a collective thunk — a point every rank reaches in the same order, so every rank issues them
+  // in the same sequence as its other collectives — never when a poll happens to see the first
+  // phase complete (MPI matches collectives on a communicator by issue order).
+  for (CollectiveCall* c : inFlight_) TRY(c->startPhase2());
+  if (bucketRunner_) TRY(bucketRunner_->startPendingPhase2());
   if (op.kind() == ir::OpKind::AxisIndex) {
     if (results.size() != 1)
       return Status::error(op.loc(), "axis_index: the thunk has no result buffer");

@@ -8,7 +8,8 @@
 // gradient would wait for the done thunk and nothing would overlap.
 //
 // all_reduce starts that come close together share one call when DistOptions::bucketBytes > 0
-// (Bucketing.h).
+// (Bucketing.h). A large all_reduce over more than two ranks runs in two phases
+// (TwoPhaseReduce.h); the second is issued at the next collective thunk (or the done).
 //
 // Every rank runs the same thunk list, so every rank starts the same collectives in the same
 // order on each communicator — what MPI needs to match nonblocking collectives.

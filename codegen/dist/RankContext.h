@@ -35,6 +35,12 @@ struct DistOptions {
   // Gradient bucketing: all_reduces over the same axes that start back to back are packed into
   // one buffer of at most this many bytes and reduced with one call. 0: off.
   int64_t bucketBytes = 4 << 20;
+  // The deterministic all_reduce (and a bucket's) runs in two phases at ring cost — each rank
+  // reduces its chunk in rank order, then the chunks are gathered (TwoPhaseReduce.h) — for
+  // buffers of at least this many bytes over groups of at least this many ranks; else every rank
+  // gathers every buffer and reduces it whole. Same bits either way.
+  int64_t twoPhaseMinBytes = 16 << 10;
+  int twoPhaseMinRanks = 3;
 };
 
 // What this rank's collectives cost so far (the engine's collective thunks add to it).

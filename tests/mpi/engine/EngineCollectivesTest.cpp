@@ -3,7 +3,9 @@
 // simulated collectives — an implementation independent of the engine's), which every rank runs
 // for itself because it can compute every rank's input from a formula. Results must be bitwise
 // equal (both reduce in group order in double and round once), with async collectives on and off,
-// with and without gradient bucketing (and with a byte cap that cuts the bucket), and through the interpreter's MPI rank runtime (makeRankRuntime). The mesh is a=1,b=2 on 2
+// with and without gradient bucketing (and with a byte cap that cuts the bucket), with every
+// all_reduce in two phases (TwoPhaseReduce.h) and in one, and through the interpreter's MPI rank
+// runtime (makeRankRuntime). The mesh is a=1,b=2 on 2
 // ranks (a group of one along a) and a=2,b=2 on 4, so the collectives run over one axis, both
 // axes, and both axes listed in the other order.
 #include <gtest/gtest.h>
@@ -116,18 +118,25 @@ TEST_P(EngineCollectives, EqualTheSimulationOnEveryRank) {
   struct Mode {
     bool async;
     int64_t bucketBytes;  // 100: the bucket is cut at x's 128 bytes (f32) or after y
+    bool twoPhase;        // every all_reduce (and bucket) in two phases, even over 2 ranks
   };
-  for (Mode mode : {Mode{true, 4 << 20}, Mode{true, 100}, Mode{true, 0}, Mode{false, 0}}) {
+  const codegen::DistOptions defaults;
+  for (Mode mode : {Mode{true, 4 << 20, false}, Mode{true, 100, false}, Mode{true, 0, false},
+                    Mode{false, 0, false}, Mode{true, 4 << 20, true}, Mode{true, 100, true},
+                    Mode{true, 0, true}, Mode{false, 0, true}}) {
     const bool async = mode.async;
     (*rank)->options.async = async;
     (*rank)->options.bucketBytes = mode.bucketBytes;
+    (*rank)->options.twoPhaseMinBytes = mode.twoPhase ? 0 : defaults.twoPhaseMinBytes;
+    (*rank)->options.twoPhaseMinRanks = mode.twoPhase ? 2 : defaults.twoPhaseMinRanks;
     codegen::DistStats before = (*rank)->stats();
     auto got = runEngine(*m, **rank, inputsOf(t, me));
     ASSERT_TRUE(got.isOk()) << got.status().message();
     ASSERT_EQ(got->size(), want[me].size());
     for (size_t k = 0; k < got->size(); ++k)
       expectIdentical((*got)[k], want[me][k],
-                      std::string(async ? "async" : "blocking") + " result " + std::to_string(k));
+                      std::string(async ? "async" : "blocking") +
+                          (mode.twoPhase ? " two-phase" : "") + " result " + std::to_string(k));
     codegen::DistStats after = (*rank)->stats();
     // 21 collectives; with bucketing the three all_reduces over b share calls.
     EXPECT_EQ(after.collectives - before.collectives, 21);
@@ -151,7 +160,8 @@ TEST_P(EngineCollectives, EqualTheSimulationOnEveryRank) {
       EXPECT_EQ(dones, 21);
     }
   }
-  // The reference interpreter running this rank through the same communicators.
+  // The reference interpreter running this rank through the same communicators (with two-phase
+  // all_reduces, the last mode's options).
   auto runtime = codegen::makeRankRuntime(**rank);
   auto interp = ir::interpret(*m->findFunction("main"), inputsOf(t, me), *runtime);
   ASSERT_TRUE(interp.isOk()) << interp.status().message();
