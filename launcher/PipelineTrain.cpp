@@ -58,7 +58,7 @@ StatusOr<pp::PipelineStepOptions> pipelineOptions(const PipelineFlags& f, const 
   c.ranks = static_cast<int>(*p);
   if (!f.schedule.empty()) {
     StatusOr<pp::ScheduleKind> k = pp::parseScheduleKind(f.schedule);
-    if (!k.isOk()) return Status::error("--schedule: " + k.status().message());
+    if (!k.isOk()) return Status::error("--schedule: " + usageText(k.status().message()));
     c.kind = *k;
   }
   if (f.virtualStages < 0) return Status::error("--virtual-stages: must be >= 1, got " + std::to_string(f.virtualStages));
@@ -70,7 +70,7 @@ StatusOr<pp::PipelineStepOptions> pipelineOptions(const PipelineFlags& f, const 
   if (Status st = pp::validateConfig(c); !st.isOk())
     return Status::error("--schedule " + std::string(pp::scheduleKindName(c.kind)) + " with --mesh pp=" +
                          std::to_string(c.ranks) + ", --micro-batches " + std::to_string(c.microBatches) + ": " +
-                         st.message());
+                         usageText(st.message()));
   if (batch > 0 && batch % c.microBatches != 0)
     return Status::error("--micro-batches " + std::to_string(c.microBatches) + " does not divide the batch of " +
                          std::to_string(batch) + " sequences (--batch)");

