@@ -280,6 +280,14 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
         I.carriedNames.push_back(n);
       }
   }
+  // TESSERA_DIST_ASYNC=0: every collective blocks where the program has it (no overlap, no
+  // buckets) — the reference for how much communication the async schedule hides
+  // (bench/ddp_bench.py runs both). Read before the engine is compiled: the
+  // compiled engine schedules its start/done thunks and buckets at compile time.
+  if (const char* v = std::getenv("TESSERA_DIST_ASYNC"); v && std::string(v) == "0") {
+    rank.options.async = false;
+    rank.options.bucketBytes = 0;
+  }
   // ---- the engine ----
   if (o.engine == TrainLoopOptions::EngineKind::Compiled) {
     codegen::EngineOptions eo = o.engineOptions;
@@ -301,13 +309,6 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
     I.args.clear();  // the engine holds them now
   } else {
     I.runtime = codegen::makeRankRuntime(rank);
-  }
-  // TESSERA_DIST_ASYNC=0: every collective blocks where the program has it (no overlap, no
-  // buckets) — the reference for how much communication the async schedule hides
-  // (bench/ddp_bench.py runs both).
-  if (const char* v = std::getenv("TESSERA_DIST_ASYNC"); v && std::string(v) == "0") {
-    rank.options.async = false;
-    rank.options.bucketBytes = 0;
   }
   return std::unique_ptr<RankTrainer>(new RankTrainer(std::move(impl)));
 }
