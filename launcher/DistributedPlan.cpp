@@ -49,6 +49,20 @@ std::string fingerprintOf(const ir::Module& m, const std::string& function) {
   return buf;
 }
 
+DistributedPlan planHeader(const PlanRequest& request, const passes::TrainStepInfo& info) {
+  DistributedPlan plan;
+  plan.model = request.model;
+  plan.mesh = request.mesh;
+  plan.ranks = request.mesh.numDevices();
+  plan.function = info.function;
+  plan.params = info.params;
+  plan.state = info.state;
+  plan.data = request.data;
+  plan.optimizer = request.optimizer;
+  plan.presets = request.presetsText;
+  return plan;
+}
+
 StatusOr<DistributedPlan> buildDistributedPlan(std::unique_ptr<ir::Module> m,
                                                const passes::TrainStepInfo& info,
                                                PlanRequest request) {
@@ -83,16 +97,7 @@ StatusOr<DistributedPlan> buildDistributedPlan(std::unique_ptr<ir::Module> m,
                                          : std::string(" (its users need it whole)")));
     }
   }
-  DistributedPlan plan;
-  plan.model = request.model;
-  plan.mesh = request.mesh;
-  plan.ranks = request.mesh.numDevices();
-  plan.function = info.function;
-  plan.params = info.params;
-  plan.state = info.state;
-  plan.data = request.data;
-  plan.optimizer = request.optimizer;
-  plan.presets = request.presetsText;
+  DistributedPlan plan = planHeader(request, info);
   for (const partition::ShardingWarning& w : step.plan.warnings)
     plan.warnings.push_back(w.loc.str() + ": warning: " + w.message);
   const ir::Function& g = *m->findFunction(info.function);

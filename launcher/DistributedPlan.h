@@ -84,6 +84,11 @@ struct PlanRequest {
   PlanData data;
 };
 
+// A plan with the request's and the step's fields filled in (model, mesh, ranks, function,
+// params, state, data, optimizer; presets = request.presetsText) and nothing else: the common
+// start of every plan builder (SPMD here, pipeline in PipelineTrain.h).
+DistributedPlan planHeader(const PlanRequest& request, const passes::TrainStepInfo& info);
+
 // Partitions the training step `info` of `m` (built by passes::buildTrainStep) over the mesh and
 // returns the plan; `m` becomes the plan's global module. Errors: a preset axis missing from the
 // mesh, a sharding the partitioner cannot honour (naming the op or value).

@@ -161,15 +161,7 @@ StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const
     *scheduleSvg = pp::timelineSvg(step.schedule, times);
   }
 
-  DistributedPlan plan;
-  plan.model = request.model;
-  plan.mesh = request.mesh;
-  plan.ranks = request.mesh.numDevices();
-  plan.function = info.function;
-  plan.params = info.params;
-  plan.state = info.state;
-  plan.data = request.data;
-  plan.optimizer = request.optimizer;
+  DistributedPlan plan = planHeader(request, info);
   plan.presets = "pipeline";
   const ir::Function& g = *m->findFunction(info.function);
   std::map<std::string, ArgRole> roles;
