@@ -8,23 +8,29 @@ read into PyTorch), AdamW (lr 1e-3, torch's defaults) and the same global batch:
                 tcp://127.0.0.1:PORT init (rank and world size from OMPI_COMM_WORLD_RANK/SIZE;
                 Debian's torchrun does not work here), torch.set_num_threads(1), each rank half of
                 the global batch, DistributedDataParallel's bucketed overlapped all-reduce;
-  tessera dp=2  `tessera train MODEL.tpb -np 2 --mesh dp=2 --parallel dp` (async start/done
-                collectives with 4 MiB gradient buckets, the default);
-  tessera dp=2 blocking   the same with TESSERA_DIST_ASYNC=0 (every collective blocks where the
-                program has it): its exposed wait is the communication's whole time;
-  tessera tp=2  `--mesh tp=2 --parallel megatron` (and its blocking run).
+  tessera dp=2  `tessera train MODEL.tpb -np 2 --mesh dp=2 --parallel dp`: blocking collectives,
+                the CPU default (codegen/dist/DistDefaults.h);
+  tessera dp=2 async   the same with TESSERA_DIST_ASYNC=1 (start/done schedule, 4 MiB buckets);
+  tessera dp=2 zero1   `--zero 1` (optimizer state sharded: each rank updates half the weights);
+  tessera tp=2  `--mesh tp=2 --parallel megatron` (and its async run).
 Tessera ranks run one engine thread each (`tessera run` sets it; its OpenBLAS calls are
 single-threaded); OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=1 for every process of both sides.
 
-Reported per configuration: median step time over the steps after --warmup, tokens/s of the
-global batch, the ratio to PyTorch DDP (issue 5's target: dp=2 at least 1.5x), and for Tessera
-the median exposed communication per step (rank 0's time blocked waiting on collectives plus
-packing/reducing their buffers, from the engine's DistStats in the --log-json records) and the
-share of the blocking run's communication that the async schedule hides:
-1 - exposed(async) / exposed(blocking).
+A/B on a shared machine: --rounds R runs every system R times, interleaved (round 1: DDP, every
+Tessera setup; round 2: the same ...), and pools the steps after --warmup of every round, so
+that a burst of machine noise lands on all systems alike. Reported per system: median step
+time, tokens/s of the global batch, the ratio to PyTorch DDP (issue 5's target: dp=2 at least
+1.5x), and for Tessera, rank 0's median per step of
+  exposed   time blocked in collective waits + packing/reducing (on the critical path);
+  in flight the collectives' time from issue to completion;
+  hidden    the part of that time the rank spent running other thunks rather than blocked in
+            the wait (DistStats::overlappedSeconds) — the communication that really ran under
+            compute; shown as ms and as a share of in flight. Blocking collectives hide nothing
+            by construction. (A CPU rank's packing and reduction use its own core: never hidden.)
 
 Run by scripts/bench.sh, or by hand:
   /usr/bin/python3 bench/ddp_bench.py --tessera build/tessera [--configs gpt-small] [--steps 8]
+      [--rounds 3] [--no-tp] [--no-zero]
 Timings on a machine that is busy with other work are noise; compare on a quiet machine.
 """
 import argparse
@@ -111,12 +117,13 @@ def pytorch_ddp(args, cfg_name, model_path, d):
 
 
 # --- Tessera: tessera train -np 2 -----------------------------------------------------------
-def tessera_run(args, cfg, model_path, d, mesh, presets, blocking):
-    log = os.path.join(d, "tessera-%s-%s.jsonl" % (mesh, "blocking" if blocking else "async"))
+def tessera_run(args, cfg, model_path, d, mesh, presets, extra, asynchronous):
+    log = os.path.join(d, "tessera-%s.jsonl" % time.monotonic_ns())
     cmd = [args.tessera, "train", model_path, "-np", str(RANKS), "--mesh", mesh, "--parallel",
            presets, "--batch", str(cfg["batch"]), "--seq", str(cfg["seq"]), "--optimizer",
-           "adamw", "--lr", "1e-3", "--steps", str(args.steps), "--log-json", log, "--quiet"]
-    env = bench_env({"TESSERA_DIST_ASYNC": "0"} if blocking else None)
+           "adamw", "--lr", "1e-3", "--steps", str(args.steps), "--log-json", log,
+           "--quiet"] + extra
+    env = bench_env({"TESSERA_DIST_ASYNC": "1" if asynchronous else "0"})
     subprocess.run(cmd, check=True, env=env)
     with open(log) as f:
         recs = [json.loads(line) for line in f if line.strip()]
@@ -136,6 +143,9 @@ def main():
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2, help="steps left out of the medians")
     ap.add_argument("--no-tp", action="store_true", help="skip the tp=2 runs")
+    ap.add_argument("--no-zero", action="store_true", help="skip the dp=2 --zero 1 run")
+    ap.add_argument("--no-async", action="store_true", help="skip the async (overlap) runs")
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved repetitions of every run")
     ap.add_argument("--ddp-worker", nargs=5, metavar=("CONFIG", "MODEL", "STEPS", "PORT", "OUT"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -146,6 +156,16 @@ def main():
     if args.steps <= args.warmup:
         ap.error("--steps must exceed --warmup")
     import torch
+    # (label, mesh, presets, extra flags, async)
+    setups = [("dp=2", "dp=2", "dp", [], False)]
+    if not args.no_async:
+        setups.append(("dp=2 async", "dp=2", "dp", [], True))
+    if not args.no_zero:
+        setups.append(("dp=2 zero1", "dp=2", "dp", ["--zero", "1"], False))
+    if not args.no_tp:
+        setups.append(("tp=2", "tp=2", "megatron", [], False))
+        if not args.no_async:
+            setups.append(("tp=2 async", "tp=2", "megatron", [], True))
     rows = []
     for name in args.configs.split(","):
         cfg = gpt_bench.CONFIGS[name]
@@ -156,44 +176,49 @@ def main():
                             "--hidden=%d" % cfg["hidden"], "--heads=%d" % cfg["heads"],
                             "--seq=%d" % cfg["seq"], "--vocab=%d" % cfg["vocab"], "-o", model],
                            check=True, stdout=subprocess.DEVNULL)
-            ddp = median_after(pytorch_ddp(args, name, model, d), args.warmup)
-            print("%s pytorch-ddp step %.3f s" % (name, ddp), flush=True)
-            rows.append((name, "pytorch DDP (gloo)", ddp, tokens / ddp, 1.0, None, None, None))
-            setups = [("dp=2", "dp=2", "dp")]
-            if not args.no_tp:
-                setups.append(("tp=2", "tp=2", "megatron"))
-            for label, mesh, presets in setups:
-                fig = {}
-                for blocking in (False, True):
-                    recs = tessera_run(args, cfg, model, d, mesh, presets, blocking)
-                    step = median_after([r["step_time_s"] for r in recs], args.warmup)
-                    # On the rank's critical path: blocked waiting, plus packing/reducing.
-                    exposed = median_after([r.get("comm_exposed_s", 0.0) +
-                                            r.get("comm_issue_s", 0.0) for r in recs],
-                                           args.warmup)
-                    calls = recs[-1].get("comm_calls", 0)
-                    fig[blocking] = (step, exposed, calls)
-                    print("%s tessera %s%s step %.3f s, exposed communication %.1f ms, %d calls"
-                          % (name, label, " blocking" if blocking else "", step, 1e3 * exposed,
-                             calls), flush=True)
-                step, exposed, calls = fig[False]
-                total = fig[True][1]
-                hidden = 100.0 * (1.0 - exposed / total) if total > 0 else float("nan")
-                rows.append((name, "tessera " + label, step, tokens / step, ddp / step,
-                             exposed, total, hidden))
+            ddp_steps = []
+            recs = {s[0]: [] for s in setups}
+            for rnd in range(args.rounds):
+                times = pytorch_ddp(args, name, model, d)
+                ddp_steps += times[args.warmup:] or times
+                print("%s round %d pytorch-ddp step %.3f s" % (
+                    name, rnd + 1, median_after(times, args.warmup)), flush=True)
+                for label, mesh, presets, extra, asynchronous in setups:
+                    r = tessera_run(args, cfg, model, d, mesh, presets, extra, asynchronous)
+                    recs[label] += r[args.warmup:] or r
+                    print("%s round %d tessera %s step %.3f s" % (
+                        name, rnd + 1, label, median_after([x["step_time_s"] for x in r],
+                                                           args.warmup)), flush=True)
+            ddp = statistics.median(ddp_steps)
+            rows.append((name, "pytorch DDP (gloo)", ddp, tokens / ddp, 1.0, None))
+            for label, *_ in setups:
+                rs = recs[label]
+                med = lambda key: statistics.median([x.get(key, 0.0) for x in rs])
+                step = med("step_time_s")
+                exposed = statistics.median([x.get("comm_exposed_s", 0.0) +
+                                             x.get("comm_issue_s", 0.0) for x in rs])
+                comm = (exposed, med("comm_inflight_s"), med("comm_overlapped_s"),
+                        rs[-1].get("comm_calls", 0))
+                rows.append((name, "tessera " + label, step, tokens / step, ddp / step, comm))
     print()
     print("torch %s, %d ranks x 1 thread, global batch per config as gpt_bench.py, AdamW; "
-          "medians of steps %d..%d" % (torch.__version__, RANKS, args.warmup + 1, args.steps))
-    print("%-10s %-20s %10s %10s %9s %14s %14s %8s" % (
-        "config", "system", "step s", "tok/s", "vs DDP", "exposed ms", "blocking ms", "hidden"))
-    for (name, system, step, tps, ratio, exposed, total, hidden) in rows:
-        comm = ("%14.1f %14.1f %7.0f%%" % (1e3 * exposed, 1e3 * total, hidden)
-                if exposed is not None else "%14s %14s %8s" % ("-", "-", "-"))
-        print("%-10s %-20s %10.3f %10.0f %8.2fx %s" % (name, system, step, tps, ratio, comm))
-    print("exposed: rank 0's median communication on the critical path per step (blocked in "
-          "collective waits + packing/reducing), async schedule; blocking: the same with every "
-          "collective blocking (TESSERA_DIST_ASYNC=0), i.e. the whole communication time; "
-          "hidden = 1 - exposed/blocking.")
+          "medians of steps %d..%d pooled over %d interleaved round(s)" % (
+              torch.__version__, RANKS, args.warmup + 1, args.steps, args.rounds))
+    print("%-10s %-20s %9s %9s %8s %11s %11s %16s %6s" % (
+        "config", "system", "step s", "tok/s", "vs DDP", "exposed ms", "inflight ms",
+        "hidden ms (%)", "calls"))
+    for (name, system, step, tps, ratio, comm) in rows:
+        if comm is None:
+            tail = "%11s %11s %16s %6s" % ("-", "-", "-", "-")
+        else:
+            exposed, inflight, hidden, calls = comm
+            share = 100.0 * hidden / inflight if inflight > 0 else 0.0
+            tail = "%11.1f %11.1f %9.1f (%3.0f%%) %6d" % (1e3 * exposed, 1e3 * inflight,
+                                                         1e3 * hidden, share, calls)
+        print("%-10s %-20s %9.3f %9.0f %7.2fx %s" % (name, system, step, tps, ratio, tail))
+    print("exposed: rank 0's communication on the critical path per step (blocked in collective "
+          "waits + packing/reducing); inflight: issue to completion of its collectives; hidden: "
+          "the part of inflight spent running other thunks (blocking: none by construction).")
     return 0
 
 

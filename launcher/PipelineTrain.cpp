@@ -14,9 +14,14 @@
 #include "launcher/Commands.h"
 #include "launcher/MpirunSpawn.h"
 #include "launcher/PlanFile.h"
+#include "launcher/TrainInputs.h"
+#include "partition/exec/Shards.h"
 #include "partition/mesh/MeshSpec.h"
 #include "partition/pipeline/PipelineOrderCheck.h"
+#include "partition/pipeline/StageMemory.h"
 #include "partition/pipeline/Timeline.h"
+#include "partition/plan/PartitionStep.h"
+#include "passes/training/FunctionInliner.h"
 #include "passes/training/IrEmitter.h"
 
 namespace tessera::launcher {
@@ -138,20 +143,89 @@ std::string bytesText(int64_t b) {
 
 }  // namespace
 
+namespace {
+
+// The symbol values of one micro-batch (B = batch / M, S = seq) from rank 0's step function's
+// data arguments; empty without character data.
+StatusOr<std::map<std::string, int64_t>> microBatchSymbols(const pp::PipelineStep& step, const PlanData& data) {
+  if (data.batch <= 0) return std::map<std::string, int64_t>{};
+  const pp::PipelineRankStep& rs = step.ranks.front();
+  const ir::Function* f = step.module->findFunction(rs.info.function);
+  const int M = step.schedule.config.microBatches;
+  std::map<std::string, ir::Tensor> sample;
+  for (size_t i = 0; i < rs.info.batchArgs.size(); ++i)
+    if (rs.microBatchOf[i] >= 0 && (rs.dataOf[i] == data.tokensArg || rs.dataOf[i] == data.targetsArg))
+      sample[rs.info.batchArgs[i]] = ir::Tensor(ir::DType::I64, {data.batch / M, data.seq});
+  return symbolsFromInputs(*f, sample);
+}
+
+// Whether the presets split anything.
+bool anyPreset(const partition::PresetOptions& p) {
+  return p.dataParallel || p.zero > 0 || p.megatron || p.sequenceParallel || !p.expertAxis.empty();
+}
+
+int64_t axisSizeOf(const ir::Mesh& mesh, const std::string& axis) {
+  return mesh.axisSize(axis).value_or(1);
+}
+
+}  // namespace
+
+Status pipelinePresets(const DistFlags& d, const ir::Mesh& mesh, PlanRequest& req) {
+  std::string text;
+  for (const std::string& p : d.parallel) {
+    if (Status st = partition::parseParallelFlag(p, req.presets); !st.isOk()) return Status::error(usageText(st.message()));
+    text += std::string(text.empty() ? "" : ",") + p;
+  }
+  if (d.zero) {
+    req.presets.zero = d.zero;
+    req.presets.dataParallel = true;
+    text += std::string(text.empty() ? "" : ",") + "zero=" + std::to_string(d.zero);
+  }
+  if (d.sequenceParallel) {
+    req.presets.sequenceParallel = true;
+    text += std::string(text.empty() ? "" : ",") + "sequence-parallel";
+  }
+  if (!d.expertAxis.empty()) {
+    req.presets.expertAxis = d.expertAxis;
+    text += std::string(text.empty() ? "" : ",") + "expert-parallel=" + d.expertAxis;
+  }
+  const partition::PresetOptions& p = req.presets;
+  auto check = [&](bool on, const std::string& axis, const std::string& flag) -> Status {
+    if (!on) return Status::ok();
+    if (!mesh.axisSize(axis))
+      return Status::error(flag + ": the mesh --mesh " + d.mesh + " has no axis '" + axis + "'");
+    if (axis == "pp")
+      return Status::error(flag + ": '" + axis + "' is the pipeline axis; the presets split the other axes");
+    return Status::ok();
+  };
+  TRY(check(p.dataParallel || p.zero, p.dpAxis, "--parallel dp/--zero"));
+  TRY(check(p.megatron || p.sequenceParallel, p.tpAxis, "--parallel megatron/sequence-parallel"));
+  TRY(check(!p.expertAxis.empty(), p.expertAxis, "--expert-parallel " + p.expertAxis));
+  req.presetsText = text;
+  return Status::ok();
+}
+
 StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const passes::TrainStepInfo& info,
                                             const passes::TrainStepOptions& ts, PlanRequest request,
                                             const pp::PipelineStepOptions& options, std::string* scheduleText,
-                                            std::string* scheduleSvg) {
-  for (const ir::MeshAxis& a : request.mesh.axes)
-    if (a.name != options.axis && a.size > 1)
-      return Status::error("--mesh: pipeline parallelism combined with other mesh axes ('" + a.name +
-                           "') is not supported yet; use --mesh " + options.axis + "=N");
+                                            std::string* scheduleSvg, std::string* memoryText) {
+  bool otherAxes = false;
+  for (const ir::MeshAxis& a : request.mesh.axes) otherAxes |= a.name != options.axis && a.size > 1;
+  const bool partitioned = otherAxes || anyPreset(request.presets);
   if (!m->findMesh(request.mesh.name)) m->meshes.push_back(request.mesh);
   TRY_ASSIGN(pp::PipelineStep step, pp::buildPipelineStep(*m, ts, options));
+  std::vector<std::string> names;
   std::vector<const ir::Function*> fns;
-  for (const pp::PipelineRankStep& rs : step.ranks) fns.push_back(step.module->findFunction(rs.info.function));
-  // The ordering check, before anything runs.
-  TRY(pp::checkPipelineOrder(*step.module->findMesh(options.mesh), fns));
+  for (const pp::PipelineRankStep& rs : step.ranks) {
+    names.push_back(rs.info.function);
+    fns.push_back(step.module->findFunction(rs.info.function));
+  }
+  // The ordering check, before anything runs: every device runs its pipeline coordinate's step.
+  const ir::Mesh& mesh = *step.module->findMesh(options.mesh);
+  const int ppIndex = mesh.axisIndex(options.axis);
+  std::vector<const ir::Function*> perDevice;
+  for (int64_t d = 0; d < mesh.numDevices(); ++d) perDevice.push_back(fns[partition::rankCoordinates(mesh, d)[ppIndex]]);
+  TRY(pp::checkPipelineOrder(mesh, perDevice));
   if (scheduleText) {
     TRY_ASSIGN(std::string drawn, pp::drawSchedule(step.schedule));
     *scheduleText = pp::printStagePlan(step.stagesInfo) + pp::printSchedule(step.schedule) + drawn;
@@ -160,9 +234,77 @@ StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const
     TRY_ASSIGN(pp::ScheduleTimes times, pp::simulateSchedule(step.schedule));
     *scheduleSvg = pp::timelineSvg(step.schedule, times);
   }
+  TRY_ASSIGN(const std::map<std::string, int64_t> symbols, microBatchSymbols(step, request.data));
 
   DistributedPlan plan = planHeader(request, info);
-  plan.presets = "pipeline";
+  plan.presets = request.presetsText.empty() ? "pipeline" : "pipeline," + request.presetsText;
+  PipelinePlan& pl = plan.pipeline;
+  std::unique_ptr<ir::Module> local;
+  if (partitioned) {
+    // Each step function over the other axes (a stage's own dp / tp / ep), at the micro-batch's
+    // sizes. A micro-batch the batch axes do not divide is the user's: say which flags.
+    const partition::PresetOptions& pr = request.presets;
+    const int M = step.schedule.config.microBatches;
+    if (request.data.batch > 0) {
+      const int64_t b = request.data.batch / M, s = request.data.seq;
+      const int64_t dp = pr.dataParallel || pr.zero ? axisSizeOf(mesh, pr.dpAxis) : 1;
+      const int64_t ep = pr.expertAxis.empty() ? 1 : axisSizeOf(mesh, pr.expertAxis);
+      const int64_t sp = pr.sequenceParallel ? axisSizeOf(mesh, pr.tpAxis) : 1;
+      if (b % dp || (b * s) % ep || s % sp)
+        return Status::error("--micro-batches " + std::to_string(M) + ": a micro-batch of " + std::to_string(b) +
+                             " x " + std::to_string(s) + " (--batch " + std::to_string(request.data.batch) +
+                             " / " + std::to_string(M) + ") does not split evenly over " +
+                             (b % dp ? "'" + pr.dpAxis + "' (" + std::to_string(dp) + ")"
+                                     : (b * s) % ep ? "'" + pr.expertAxis + "' (" + std::to_string(ep) + ")"
+                                                    : "'" + pr.tpAxis + "' (" + std::to_string(sp) + ")") +
+                             "; use a batch of a multiple of " + std::to_string(M * dp) + " sequences");
+    }
+    partition::PartitionStepOptions po;
+    po.mesh = mesh;
+    po.presets = request.presets;
+    po.symbolValues = symbols;
+    TRY_ASSIGN(partition::PartitionedPrograms parts, partition::partitionPrograms(*step.module, names, options.axis, po));
+    for (const partition::ShardingWarning& w : parts.plan.warnings)
+      plan.warnings.push_back(w.loc.str() + ": warning: " + w.message);
+    // One local module with every partitioned step (the SPMD programs each have their own).
+    local = std::make_unique<ir::Module>(step.module->name);
+    local->meshes = parts.programs.front().module->meshes;
+    local->symbols = parts.programs.front().module->symbols;
+    for (size_t i = 0; i < parts.programs.size(); ++i) {
+      const partition::SpmdProgram& prog = parts.programs[i];
+      ir::Function* f = local->addFunction(names[i]);
+      std::vector<ir::Value*> args;
+      for (int a = 0; a < prog.local->numArguments(); ++a) {
+        const ir::Value* v = prog.local->argument(a);
+        args.push_back(f->addArgument(v->type(), v->name(), v->sharding()));
+      }
+      TRY_ASSIGN(std::vector<ir::Value*> results, passes::inlineFunction(*prog.local, *f, args, std::nullopt));
+      f->setResults(results);
+      pl.argShardings.push_back(prog.argShardings);
+      pl.resultShardings.push_back(prog.resultShardings);
+    }
+  } else {
+    for (size_t i = 0; i < names.size(); ++i) {
+      pl.argShardings.emplace_back();
+      pl.resultShardings.emplace_back();
+    }
+  }
+  if (memoryText && !symbols.empty()) {
+    std::vector<pp::StageMemory> ranks;
+    for (const pp::PipelineRankStep& rs : step.ranks) {
+      pp::StageMemoryInput in;
+      in.function = (local ? *local : *step.module).findFunction(rs.info.function);
+      in.params = rs.info.params;
+      in.state = rs.info.state;
+      in.activationSends = rs.activationSends;
+      in.axis = options.axis;
+      in.stages = rs.stages;
+      TRY_ASSIGN(pp::StageMemory mem, pp::planStageMemory(in, symbols));
+      ranks.push_back(std::move(mem));
+    }
+    *memoryText = pp::printStageMemory(ranks);
+  }
+
   const ir::Function& g = *m->findFunction(info.function);
   std::map<std::string, ArgRole> roles;
   for (const std::string& p : info.params) roles[p] = ArgRole::Parameter;
@@ -182,7 +324,6 @@ StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const
     s.mesh = request.mesh.name;
     plan.resultShardings.push_back(std::move(s));
   }
-  PipelinePlan& pl = plan.pipeline;
   pl.axis = options.axis;
   pl.schedule = pp::scheduleKindName(step.schedule.config.kind);
   pl.microBatches = step.schedule.config.microBatches;
@@ -191,11 +332,10 @@ StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const
   for (const pp::PipelineRankStep& rs : step.ranks) {
     pl.functions.push_back(rs.info.function);
     pl.owned.push_back(rs.owned);
-    pl.argShardings.emplace_back();
-    pl.resultShardings.emplace_back();
   }
-  TRY(addManifest(*step.module, g, pl.functions, options.mesh));
-  plan.local = std::move(step.module);
+  if (!local) local = std::move(step.module);
+  TRY(addManifest(*local, g, pl.functions, options.mesh));
+  plan.local = std::move(local);
   plan.global = std::move(m);
   plan.fingerprint = fingerprintOf(*plan.global, plan.function);
   return plan;
@@ -250,12 +390,12 @@ int runPipelineDistributed(const DistFlags& d, const PipelineFlags& f, DistConte
   if (!d.planCommand)
     if (Status st = partition::checkMeshRanks(*mesh, d.np); !st.isOk())
       return usage("--mesh " + d.mesh + " with -np " + std::to_string(d.np) + ": " + usageText(st.message()));
-  if (!d.parallel.empty() || d.zero || d.sequenceParallel || !d.expertAxis.empty())
-    return usage("--parallel/--zero/--sequence-parallel/--expert-parallel are not supported with a pipeline yet");
   StatusOr<pp::PipelineStepOptions> options = pipelineOptions(f, *mesh, ctx.chars ? ctx.chars->batch : 0);
   if (!options.isOk()) return usage(usageText(options.status().message()));
+  options->remat = f.remat;
   PlanRequest req;
   req.mesh = *mesh;
+  if (Status st = pipelinePresets(d, *mesh, req); !st.isOk()) return usage(st.message());
   req.model = ctx.model;
   req.optimizer = ctx.optimizerText;
   if (ctx.chars) {
@@ -266,16 +406,21 @@ int runPipelineDistributed(const DistFlags& d, const PipelineFlags& f, DistConte
   }
   req.data.seed = ctx.seed;
   req.data.corpus = ctx.corpus;
-  std::string text, svg;
+  // Remat on one device lets each gradient die at its update (early updates); the pipeline's
+  // update follows its schedule instead, and remat applies to each rank's step (PipelineRemat.h).
+  passes::TrainStepOptions pts = ts;
+  pts.earlyUpdates = false;
+  std::string text, svg, memory;
   StatusOr<DistributedPlan> plan =
-      buildPipelinePlan(std::move(ctx.module), ctx.info, ts, req, *options, f.showSchedule ? &text : nullptr,
-                        f.scheduleSvg.empty() ? nullptr : &svg);
+      buildPipelinePlan(std::move(ctx.module), ctx.info, pts, req, *options, f.showSchedule ? &text : nullptr,
+                        f.scheduleSvg.empty() ? nullptr : &svg, f.memoryReport ? &memory : nullptr);
   if (!plan.isOk()) {
     // The model-dependent flag errors (more stages than layers, a cut inside a layer, ...) are
     // the user's: usage errors before MPI starts.
     return usage(usageText(plan.status().message()));
   }
   if (!ctx.quiet || d.planCommand) std::cout << pipelineSummary(*plan) << text << std::flush;
+  if (f.memoryReport) std::cout << memory << std::flush;
   if (!f.scheduleSvg.empty()) {
     std::ofstream o(f.scheduleSvg, std::ios::out | std::ios::trunc);
     if (!o || !(o << svg)) return usage("--schedule-svg: cannot write '" + f.scheduleSvg + "'");

@@ -17,6 +17,7 @@
 #include "launcher/DistributedPlan.h"
 #include "launcher/DistributedTrain.h"
 #include "partition/pipeline/PipelineStep.h"
+#include "passes/remat/RematPass.h"
 #include "passes/training/TrainStepOptions.h"
 
 namespace tessera::launcher {
@@ -29,6 +30,10 @@ struct PipelineFlags {
   int virtualStages = 0;     // --virtual-stages V (0: 2 for interleaved, else 1)
   bool showSchedule = false;  // plan: print the per-rank timeline
   std::string scheduleSvg;    // plan: write the timeline as SVG
+  // Set by the train command from its own flags (not pipeline flags): --remat (none, selective,
+  // full; PipelineRemat.h) and --memory-report (the planned memory per pipeline rank).
+  passes::RematMode remat = passes::RematMode::None;
+  bool memoryReport = false;
 
   // Whether any pipeline flag was given.
   bool given() const;
@@ -47,11 +52,26 @@ StatusOr<partition::pipeline::PipelineStepOptions> pipelineOptions(const Pipelin
 
 // The plan: `m` holds the global step `info` (built with `ts`), which stays the plan's global
 // module (its initial values and fingerprint); the local module holds the pipeline step functions.
+//
+// With other mesh axes than the pipeline's (pp x dp, pp x tp, ...), each step function is then
+// partitioned over them by request.presets (partition/plan/PartitionStep.h partitionPrograms, at
+// the micro-batch's symbol values: B = batch / M): the local module holds the partitioned
+// functions, and the pipeline section their argument and result layouts — each rank takes its
+// shard of its stage's parameters and state and its dp shard of every micro-batch. Errors (usage):
+// a preset on the pipeline axis, a micro-batch the dp/ep axes do not divide.
+//
+// memoryText: the planned memory per pipeline rank (StageMemory.h) on one device, at the
+// request's batch and sequence (needs request.data).
 StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const passes::TrainStepInfo& info,
                                             const passes::TrainStepOptions& ts, PlanRequest request,
                                             const partition::pipeline::PipelineStepOptions& options,
                                             std::string* scheduleText = nullptr,
-                                            std::string* scheduleSvg = nullptr);
+                                            std::string* scheduleSvg = nullptr,
+                                            std::string* memoryText = nullptr);
+
+// The presets of --parallel/--zero/--sequence-parallel/--expert-parallel into `req` (presets,
+// presetsText), as the SPMD path reads them (DistributedTrain.cpp). Usage errors name the flag.
+Status pipelinePresets(const DistFlags& d, const ir::Mesh& mesh, PlanRequest& req);
 
 // What `tessera plan` prints for a pipeline plan: stages, schedule, per rank parameter bytes.
 std::string pipelineSummary(const DistributedPlan& plan);

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codegen/dist/DistDefaults.h"
 #include "comm/DataType.h"
 #include "ir/Interpreter.h"
 #include "launcher/CharData.h"
@@ -280,13 +281,14 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
         I.carriedNames.push_back(n);
       }
   }
-  // TESSERA_DIST_ASYNC=0: every collective blocks where the program has it (no overlap, no
-  // buckets) — the reference for how much communication the async schedule hides
-  // (bench/ddp_bench.py runs both). Read before the engine is compiled: the
-  // compiled engine schedules its start/done thunks and buckets at compile time.
-  if (const char* v = std::getenv("TESSERA_DIST_ASYNC"); v && std::string(v) == "0") {
-    rank.options.async = false;
-    rank.options.bucketBytes = 0;
+  // How collectives run (codegen/dist/DistDefaults.h): CPU ranks block by default;
+  // TESSERA_DIST_ASYNC=1 overlaps them (start/done + TESSERA_DIST_BUCKET_BYTES buckets).
+  // Read before the engine is compiled: the compiled engine schedules its start/done thunks and
+  // buckets at compile time.
+  {
+    TRY_ASSIGN(codegen::DistOptions d, codegen::distOptionsFromEnvironment(comm::DeviceKind::Cpu));
+    rank.options.async = d.async;
+    rank.options.bucketBytes = d.bucketBytes;
   }
   // ---- the engine ----
   if (o.engine == TrainLoopOptions::EngineKind::Compiled) {
@@ -338,6 +340,7 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
     codegen::DistStats c = I.rank.stats();
     c.collectives -= before.collectives, c.calls -= before.calls, c.bytes -= before.bytes;
     c.waitSeconds -= before.waitSeconds, c.issueSeconds -= before.issueSeconds;
+    c.inflightSeconds -= before.inflightSeconds, c.overlappedSeconds -= before.overlappedSeconds;
     I.comm.push_back(c);
     TRY_ASSIGN(loss, I.globalLoss(loss));
     StepRecord rec;
@@ -353,6 +356,8 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
       j["comm_bytes"] = c.bytes;
       j["comm_exposed_s"] = c.waitSeconds;
       j["comm_issue_s"] = c.issueSeconds;
+      j["comm_inflight_s"] = c.inflightSeconds;
+      j["comm_overlapped_s"] = c.overlappedSeconds;
       *I.o.logJson << j.dump() << std::endl;
     }
     if (I.o.log) *I.o.log << progressLine(rec, I.o.steps) << std::endl;
@@ -384,12 +389,16 @@ std::string RankTrainer::communicationSummary(const std::vector<StepRecord>& rec
   const double step = median([&](size_t i) { return records[i].seconds; });
   const double wait = median([&](size_t i) { return comm[i].waitSeconds; });
   const double issue = median([&](size_t i) { return comm[i].issueSeconds; });
-  char buf[320];
+  const double inflight = median([&](size_t i) { return comm[i].inflightSeconds; });
+  const double overlapped = median([&](size_t i) { return comm[i].overlappedSeconds; });
+  char buf[480];
   std::snprintf(buf, sizeof buf,
                 "communication (rank %lld, median per step): %lld calls, %.2f MB, exposed wait "
-                "%.1f ms + pack/reduce %.1f ms of a %.1f ms step (%s)\n",
+                "%.1f ms + pack/reduce %.1f ms of a %.1f ms step; in flight %.1f ms, of it "
+                "%.1f ms under compute (%s)\n",
                 static_cast<long long>(impl_->me), static_cast<long long>(comm.back().calls),
-                comm.back().bytes / 1e6, 1e3 * wait, 1e3 * issue, 1e3 * step,
+                comm.back().bytes / 1e6, 1e3 * wait, 1e3 * issue, 1e3 * step, 1e3 * inflight,
+                1e3 * overlapped,
                 impl_->rank.options.async ? "async start/done" : "blocking");
   return buf;
 }

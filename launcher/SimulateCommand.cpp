@@ -18,6 +18,7 @@
 // The program is a per-rank program: local shapes, collectives naming mesh axes. Until the IR
 // has start/done pairs, --async treats every collective as asynchronous (overlapping compute
 // until its first use). Exit codes: 0 ok, 1 an error in the IR or the cluster file, 2 usage.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -57,6 +58,7 @@ class SimulateCommand : public Command {
     cmd_->add_option("--mesh", mesh_, "Mesh the collectives run on (default: the module's only mesh)");
     cmd_->add_option("--sym", syms_, "Symbol values, NAME=VALUE (comma separated)")->delimiter(',');
     cmd_->add_flag("--async", async_, "Treat every collective as asynchronous");
+    cmd_->add_flag("--breakdown", breakdown_, "Also print compute time by kind of op (gemm, add, ...)");
     cmd_->add_flag("--megatron-table1", table1_, "Print the Megatron-LM SC'21 Table 1 validation");
     cmd_->add_flag("--validate", validate_, "Print every validation table (Table 1, Table 5, planner)");
     cmd_->add_option("--device", device_, "Device for --megatron-table1 (default a100-80g)");
@@ -110,10 +112,23 @@ class SimulateCommand : public Command {
       return kExitIrError;
     }
     print(*r, *c);
+    printBreakdown(*r);
     return kExitOk;
   }
 
  private:
+  // Compute seconds by kind, largest first (--breakdown).
+  void printBreakdown(const sim::SimResult& r) const {
+    if (!breakdown_) return;
+    std::vector<std::pair<double, std::string>> v;
+    for (const auto& [k, s] : r.computeByKind) v.push_back({s, k});
+    std::sort(v.rbegin(), v.rend());
+    std::printf("compute by kind:\n");
+    for (const auto& [s, k] : v)
+      std::printf("  %-16s %10.6f s %5.1f%%\n", k.c_str(), s,
+                  r.computeSeconds > 0 ? 100 * s / r.computeSeconds : 0.0);
+  }
+
   StatusOr<cost::ClusterSpec> loadCluster() { return cost::loadCluster(cluster_, "--cluster"); }
 
   static bool isPlanFile(const std::string& path) {
@@ -147,6 +162,7 @@ class SimulateCommand : public Command {
     std::printf("plan        %s: %s, %lld ranks, presets %s\n", input_.c_str(), plan->model.c_str(),
                 static_cast<long long>(plan->ranks), plan->presets.c_str());
     print(*r, *c);
+    printBreakdown(*r);
     return kExitOk;
   }
 
@@ -294,6 +310,7 @@ class SimulateCommand : public Command {
     std::printf("training step of %s (AdamW), B=%lld S=%lld\n", zooTrain_.c_str(),
                 static_cast<long long>(batch_), static_cast<long long>(o.symbols["S"]));
     print(*r, *c);
+    printBreakdown(*r);
     return kExitOk;
   }
 
@@ -309,7 +326,7 @@ class SimulateCommand : public Command {
   std::vector<std::string> syms_, zooOpts_;
   std::string zooTrain_;
   int64_t batch_ = 8, seq_ = 0;
-  bool async_ = false, table1_ = false, validate_ = false;
+  bool async_ = false, table1_ = false, validate_ = false, breakdown_ = false;
 };
 
 }  // namespace

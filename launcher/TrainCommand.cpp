@@ -215,10 +215,14 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
   if (o.pipeline.given() && !o.dist.active())
     return usageError("the pipeline flags (--stages, --micro-batches, --schedule, --virtual-stages) "
                       "need -np N and --mesh pp=N");
-  if (o.dist.active() && (*rematMode != passes::RematMode::None || o.memoryReport ||
-                          !o.inputs.empty() || o.accum != 1))
+  // A pipeline takes --remat (each rank's step) and --memory-report (per rank): PipelineTrain.h.
+  const bool pipelineRun = o.dist.active() && !o.dist.autoPlan && pipelineRequested(o.pipeline, o.dist);
+  if (o.dist.active() &&
+      (((*rematMode != passes::RematMode::None || o.memoryReport) && !pipelineRun) ||
+       !o.inputs.empty() || o.accum != 1))
     return usageError("--remat, --memory-report, --input and --accum are single-device only "
-                      "(not with -np/--mesh or tessera plan)");
+                      "(not with -np/--mesh or tessera plan; a pipeline, --mesh pp=N, takes "
+                      "--remat and --memory-report)");
   if (o.dist.autoPlan) {
     // plan --auto: the planner picks the mesh, the presets and the global batch (PlanAuto.h).
     if (o.pipeline.given())
@@ -316,8 +320,11 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     dc.logJson = o.logJson;
     dc.engine = o.engine;
     dc.quiet = o.quiet;
-    if (pipelineRequested(o.pipeline, o.dist))
+    if (pipelineRequested(o.pipeline, o.dist)) {
+      o.pipeline.remat = *rematMode;
+      o.pipeline.memoryReport = o.memoryReport;
       return runPipelineDistributed(o.dist, o.pipeline, std::move(dc), ts);
+    }
     return runDistributed(o.dist, std::move(dc));
   }
 

@@ -108,23 +108,27 @@ Status BucketRunner::issue(Call& c) {
   Clock::time_point t0 = Clock::now();
   int64_t w = (c.bytes + 3) / 4;
   int n = c.comm->size();
-  c.send.assign(std::max<int64_t>(w, 1), 0);
-  if (!useTwoPhase(rank_.options, c.bytes, n)) c.recv.resize(std::max<int64_t>(n * w, 1));
-  char* dst = reinterpret_cast<char*>(c.send.data());
-  for (const Member& m : c.members)
-    if (m.bytes > 0) std::memcpy(dst + m.offsetBytes, m.operand.data, m.bytes);
   // Members share one element type and reduction (the plan's key), so the packed buffer is one
   // array of that type.
   const ir::Op& first = *c.members.front().op;
   const ir::DType dtype = c.members.front().operand.dtype;
+  const ir::ReduceOp reduceOp = first.enumAttr("op", ir::ReduceOp::Sum);
   c.twoPhase = useTwoPhase(rank_.options, c.bytes, n);
+  c.pair = !c.twoPhase && usePair(rank_.options, c.bytes, n, dtype, reduceOp);
+  c.send.assign(std::max<int64_t>(w, 1), 0);
+  if (c.pair) c.recv.resize(std::max<int64_t>(w, 1));  // the packed result
+  else if (!c.twoPhase) c.recv.resize(std::max<int64_t>(n * w, 1));
+  char* dst = reinterpret_cast<char*>(c.send.data());
+  for (const Member& m : c.members)
+    if (m.bytes > 0) std::memcpy(dst + m.offsetBytes, m.operand.data, m.bytes);
+  const int64_t count = c.bytes / ir::dtypeBytes(dtype);
   comm::Status s =
-      c.twoPhase
-          ? c.reduction.start(*c.comm, c.send.data(), c.bytes / ir::dtypeBytes(dtype), dtype,
-                              first.enumAttr("op", ir::ReduceOp::Sum))
-          : c.comm->startAllGather(c.send.data(), c.recv.data(), w, comm::DataType::I32,
-                                   &c.request);
+      c.twoPhase ? c.reduction.start(*c.comm, c.send.data(), count, dtype, reduceOp)
+      : c.pair   ? c.pairReduction.start(*c.comm, c.send.data(), c.recv.data(), count, dtype)
+                 : c.comm->startAllGather(c.send.data(), c.recv.data(), w, comm::DataType::I32,
+                                          &c.request);
   c.issued = true;
+  c.timer.issued();
   DistStats& st = rank_.stats();
   st.calls += 1;
   st.collectives += static_cast<int64_t>(c.members.size());
@@ -139,10 +143,30 @@ Status BucketRunner::issue(Call& c) {
 }
 
 Status BucketRunner::complete(Call& c) {
+  c.timer.beginWait();
+  if (c.pair) {
+    double waited = 0, reduced = 0;
+    comm::Status s = c.pairReduction.finish(&waited, &reduced);
+    DistStats& st = rank_.stats();
+    st.waitSeconds += waited;
+    st.issueSeconds += reduced;
+    c.timer.endWait(st);
+    if (!s.isOk()) {
+      const ir::Op& op = *c.members.front().op;
+      return Status::error(op.loc(), std::string(op.mnemonic()) + ": " + s.message());
+    }
+    Clock::time_point t0 = Clock::now();
+    const char* base = reinterpret_cast<const char*>(c.recv.data());
+    for (const Member& m : c.members)
+      if (m.bytes > 0) std::memcpy(m.result.data, base + m.offsetBytes, m.bytes);
+    st.issueSeconds += since(t0);
+    return Status::ok();
+  }
   if (c.twoPhase) {
     double waited = 0;
     comm::Status s = c.reduction.finish(&waited);
     rank_.stats().waitSeconds += waited;
+    c.timer.endWait(rank_.stats());
     if (!s.isOk()) {
       const ir::Op& op = *c.members.front().op;
       return Status::error(op.loc(), std::string(op.mnemonic()) + ": " + s.message());
@@ -156,6 +180,7 @@ Status BucketRunner::complete(Call& c) {
   comm::Status s = c.request.pending() ? c.comm->wait(&c.request) : comm::Status::ok();
   DistStats& st = rank_.stats();
   st.waitSeconds += since(t0);
+  c.timer.endWait(st);
   if (!s.isOk()) {
     const ir::Op& op = *c.members.front().op;
     return Status::error(op.loc(), std::string(op.mnemonic()) + ": " + s.message());
@@ -200,10 +225,13 @@ Status BucketRunner::done(const ir::Op& op) {
 
 Status BucketRunner::startPendingPhase2() {
   for (auto& c : inFlight_)
-    if (c->issued && c->twoPhase && c->reduction.needsPhase2()) {
-      double waited = 0;
-      comm::Status s = c->reduction.startPhase2(&waited);
+    if (c->issued && ((c->twoPhase && c->reduction.needsPhase2()) ||
+                      (c->pair && c->pairReduction.needsPhase2()))) {
+      double waited = 0, reduced = 0;
+      comm::Status s = c->pair ? c->pairReduction.startPhase2(&waited, &reduced)
+                               : c->reduction.startPhase2(&waited);
       rank_.stats().waitSeconds += waited;
+      rank_.stats().issueSeconds += reduced;
       if (!s.isOk()) {
         const ir::Op& op = *c->members.front().op;
         return Status::error(op.loc(), std::string(op.mnemonic()) + ": " + s.message());
@@ -214,11 +242,22 @@ Status BucketRunner::startPendingPhase2() {
 
 void BucketRunner::poll() {
   for (auto& c : inFlight_) {
-    if (c->twoPhase) c->reduction.poll();
+    if (!c->issued) continue;  // completed already (members' dones still to come)
+    if (c->twoPhase) {
+      c->reduction.poll();
+      if (c->reduction.completed()) c->timer.sawComplete();
+      continue;
+    }
+    if (c->pair) {
+      c->pairReduction.poll();
+      if (c->pairReduction.completed()) c->timer.sawComplete();
+      continue;
+    }
     if (c->request.pending()) {
       bool done = false;
       (void)c->comm->test(&c->request, &done);
     }
+    if (!c->request.pending()) c->timer.sawComplete();
   }
 }
 

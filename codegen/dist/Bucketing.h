@@ -66,6 +66,9 @@ class BucketRunner {
     bool issued = false;
     bool twoPhase = false;         // reduced in two phases (TwoPhaseReduce.h)
     TwoPhaseAllReduce reduction;   // when twoPhase
+    bool pair = false;             // a two-rank sum in halves into `recv` (PairReduce.h)
+    PairAllReduce pairReduction;   // when pair
+    CallTimer timer;
   };
   Status issue(Call& c);
   Status complete(Call& c);

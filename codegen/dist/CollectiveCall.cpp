@@ -61,6 +61,17 @@ double combine(double a, double b, ir::ReduceOp op) {
 // The fast paths: f32 and f64 accumulate in double over tiles (one rounding per element).
 template <typename T>
 void reduceFloat(const char* base, int64_t stride, int n, int64_t count, ir::ReduceOp op, T* dst) {
+  if (n == 2 && op == ir::ReduceOp::Sum) {
+    // Two addends (every dp=2 gradient): the sum in T is bitwise the double sum rounded once.
+    // For f32: when the exponents differ by at most 29 the exact sum fits a double's 53 bits, so
+    // both round the exact sum once; otherwise the smaller addend is below 1/16 of an f32 ulp of
+    // the larger and both give the larger (double rounding cannot reach an f32 midpoint).
+    // Overflow rounds to inf either way. Addition commutes, so the order is kept trivially.
+    const T* a = reinterpret_cast<const T*>(base);
+    const T* b = reinterpret_cast<const T*>(base + stride);
+    for (int64_t i = 0; i < count; ++i) dst[i] = a[i] + b[i];
+    return;
+  }
   constexpr int64_t kTile = 512;
   double acc[kTile];
   for (int64_t i0 = 0; i0 < count; i0 += kTile) {
@@ -133,6 +144,34 @@ void reduceBlocks(const void* base, int64_t strideBytes, int n, int64_t count, i
   }
 }
 
+void CallTimer::issued() {
+  issued_ = Clock::now();
+  active_ = true;
+  completedSeen_ = waiting_ = false;
+}
+
+void CallTimer::sawComplete() {
+  if (active_ && !completedSeen_ && !waiting_) {
+    completed_ = Clock::now();
+    completedSeen_ = true;
+  }
+}
+
+void CallTimer::beginWait() {
+  if (!active_) return;
+  waitBegan_ = Clock::now();
+  waiting_ = true;
+}
+
+void CallTimer::endWait(DistStats& stats) {
+  if (!active_) return;
+  const Clock::time_point end = completedSeen_ ? completed_ : Clock::now();
+  const Clock::time_point ranElsewhere = completedSeen_ ? completed_ : waiting_ ? waitBegan_ : end;
+  stats.inflightSeconds += std::chrono::duration<double>(end - issued_).count();
+  stats.overlappedSeconds += std::chrono::duration<double>(ranElsewhere - issued_).count();
+  active_ = completedSeen_ = waiting_ = false;
+}
+
 CollectiveCall::~CollectiveCall() {
   if (inFlight_) (void)finish();
 }
@@ -167,6 +206,7 @@ Status CollectiveCall::start(RankContext& rank, const ir::Op& op,
     return s;
   }
   inFlight_ = true;
+  timer_.issued();
   DistStats& st = rank.stats();
   st.collectives += 1;
   st.calls += 1;
@@ -202,6 +242,11 @@ Status CollectiveCall::issue(const std::vector<HostArray>& operands,
         unpack_ = Unpack::TwoPhase;
         copyBytes_ = bytes;
         return fromComm(twoPhase_.start(*comm_, x.data, elements_, x.dtype, reduceOp_));
+      }
+      if (usePair(rank_->options, bytes, n_, x.dtype, reduceOp_)) {
+        // Two ranks: each sums its half, straight between operand and result (PairReduce.h).
+        unpack_ = Unpack::Pair;
+        return fromComm(pair_.start(*comm_, x.data, result_.data, elements_, x.dtype));
       }
       // Every rank gathers every member's operand and reduces it in group order itself.
       const void* send = x.data;
@@ -397,32 +442,60 @@ Status CollectiveCall::issue(const std::vector<HostArray>& operands,
 
 Status CollectiveCall::startPhase2() {
   if (!needsPhase2()) return Status::ok();
-  double waited = 0;
-  comm::Status s = twoPhase_.startPhase2(&waited);
+  double waited = 0, reduced = 0;
+  comm::Status s = unpack_ == Unpack::Pair ? pair_.startPhase2(&waited, &reduced)
+                                           : twoPhase_.startPhase2(&waited);
   rank_->stats().waitSeconds += waited;
+  rank_->stats().issueSeconds += reduced;
   return s.isOk() ? Status::ok() : opError(s.message());
+}
+
+bool usePair(const DistOptions& o, int64_t bytes, int n, ir::DType t, ir::ReduceOp op) {
+  return o.pairMinBytes >= 0 && bytes >= o.pairMinBytes && PairAllReduce::applies(n, t, op);
 }
 
 void CollectiveCall::poll() {
   if (!inFlight_) return;
-  if (unpack_ == Unpack::TwoPhase) twoPhase_.poll();
+  if (unpack_ == Unpack::TwoPhase) {
+    twoPhase_.poll();
+    if (twoPhase_.completed()) timer_.sawComplete();
+    return;
+  }
+  if (unpack_ == Unpack::Pair) {
+    pair_.poll();
+    if (pair_.completed()) timer_.sawComplete();
+    return;
+  }
+  bool all = true;
   for (comm::Request& r : requests_)
     if (r.pending()) {
       bool done = false;
       (void)comm_->test(&r, &done);  // an error shows again in finish()'s wait
+      all = all && done;
     }
+  if (all) timer_.sawComplete();
 }
 
 Status CollectiveCall::finish() {
   if (!inFlight_) return Status::ok();
   inFlight_ = false;
+  timer_.beginWait();
   if (unpack_ == Unpack::TwoPhase) {
     double waited = 0;
     comm::Status s = twoPhase_.finish(&waited);
     rank_->stats().waitSeconds += waited;
+    timer_.endWait(rank_->stats());
     if (!s.isOk()) return opError(s.message());
     if (copyBytes_ > 0) std::memcpy(result_.data, twoPhase_.result(), copyBytes_);
     return Status::ok();
+  }
+  if (unpack_ == Unpack::Pair) {
+    double waited = 0, reduced = 0;
+    comm::Status s = pair_.finish(&waited, &reduced);
+    rank_->stats().waitSeconds += waited;
+    rank_->stats().issueSeconds += reduced;
+    timer_.endWait(rank_->stats());
+    return s.isOk() ? Status::ok() : opError(s.message());
   }
   Clock::time_point t0 = Clock::now();
   Status failed;
@@ -433,6 +506,7 @@ Status CollectiveCall::finish() {
     }
   DistStats& st = rank_->stats();
   st.waitSeconds += since(t0);
+  timer_.endWait(st);
   TRY(failed);
   Clock::time_point t1 = Clock::now();
   switch (unpack_) {
@@ -456,7 +530,8 @@ Status CollectiveCall::finish() {
     case Unpack::Zero:
       if (copyBytes_ > 0) std::memset(result_.data, 0, copyBytes_);
       break;
-    case Unpack::TwoPhase: break;  // (handled above)
+    case Unpack::TwoPhase:
+    case Unpack::Pair: break;  // (handled above)
   }
   st.issueSeconds += since(t1);
   return Status::ok();

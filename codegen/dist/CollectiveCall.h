@@ -19,15 +19,31 @@
 // including bool (1 byte) and f16/bf16 (2 bytes).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
+#include "codegen/dist/PairReduce.h"
 #include "codegen/dist/RankContext.h"
 #include "codegen/dist/TwoPhaseReduce.h"
 #include "codegen/runtime/LibraryKernels.h"
 #include "ir/Op.h"
 
 namespace tessera::codegen {
+
+// The in-flight time of one communication call and the part of it the rank did not spend blocked
+// in the call's wait (DistStats::inflightSeconds / overlappedSeconds).
+class CallTimer {
+ public:
+  void issued();        // in flight from now
+  void sawComplete();   // a poll saw it complete (the first sighting counts)
+  void beginWait();     // its done reached the wait
+  void endWait(DistStats& stats);  // the wait returned: adds the call's times
+ private:
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point issued_, completed_, waitBegan_;
+  bool active_ = false, completedSeen_ = false, waiting_ = false;
+};
 
 class CollectiveCall {
  public:
@@ -48,11 +64,14 @@ class CollectiveCall {
   // A two-phase all_reduce (TwoPhaseReduce.h) whose second phase is not issued yet; the owner
   // issues it at a point of the thunk list every rank shares (CollectiveRunner::run), or finish()
   // does.
-  bool needsPhase2() const { return inFlight_ && unpack_ == Unpack::TwoPhase && twoPhase_.needsPhase2(); }
+  bool needsPhase2() const {
+    return inFlight_ && ((unpack_ == Unpack::TwoPhase && twoPhase_.needsPhase2()) ||
+                         (unpack_ == Unpack::Pair && pair_.needsPhase2()));
+  }
   Status startPhase2();
 
  private:
-  enum class Unpack { None, Reduce, Concat, Copy, Zero, TwoPhase };
+  enum class Unpack { None, Reduce, Concat, Copy, Zero, TwoPhase, Pair };
   Status issue(const std::vector<HostArray>& operands, const std::vector<HostArray>& results);
   Status opError(const std::string& message) const;
 
@@ -74,7 +93,13 @@ class CollectiveCall {
   ir::ReduceOp reduceOp_ = ir::ReduceOp::Sum;
   int64_t outer_ = 1, rowBytes_ = 0;  // Concat: rows of each received piece
   TwoPhaseAllReduce twoPhase_;        // TwoPhase: the all_reduce in two phases
+  PairAllReduce pair_;                // Pair: the two-rank sum in halves
+  CallTimer timer_;
 };
+
+// Whether an all_reduce of `bytes` of type t with op over a group of n runs as a PairAllReduce
+// (and not in two phases, useTwoPhase, which a caller checks first).
+bool usePair(const DistOptions& o, int64_t bytes, int n, ir::DType t, ir::ReduceOp op);
 
 // axis_index: this rank's row-major position over the op's axes, written to `result` (i64).
 Status runAxisIndex(RankContext& rank, const ir::Op& op, const HostArray& result);

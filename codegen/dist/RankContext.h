@@ -41,6 +41,10 @@ struct DistOptions {
   // gathers every buffer and reduces it whole. Same bits either way.
   int64_t twoPhaseMinBytes = 16 << 10;
   int twoPhaseMinRanks = 3;
+  // A sum all_reduce of f32/f64 over a group of two, of at least this many bytes, runs in halves
+  // straight between the operand and result buffers (PairReduce.h): half the memory traffic of
+  // gather-then-reduce, the same bits. Negative: off.
+  int64_t pairMinBytes = 16 << 10;
 };
 
 // What this rank's collectives cost so far (the engine's collective thunks add to it).
@@ -50,6 +54,13 @@ struct DistStats {
   int64_t bytes = 0;         // bytes this rank contributed
   double waitSeconds = 0;    // time blocked waiting for communication (exposed communication)
   double issueSeconds = 0;   // time packing, issuing and unpacking / reducing
+  // Honest overlap: each call's time in flight (issue → its completion, as a poll between
+  // thunks or its wait saw it), and the part of that the rank spent running other thunks rather
+  // than blocked in the call's wait — the communication that really ran under compute. Blocking
+  // collectives have none. (A CPU rank's packing and reduction are its own core's work: never
+  // hidden, counted in issueSeconds.)
+  double inflightSeconds = 0;
+  double overlappedSeconds = 0;
 };
 
 class RankContext {

@@ -39,6 +39,8 @@ class TwoPhaseAllReduce {
                      ir::ReduceOp op);
   // Whether phase 1 was issued and phase 2 was not yet.
   bool needsPhase2() const { return phase_ == 1; }
+  // Whether phase 2 was issued and has completed (seen by poll) — the result is ready.
+  bool completed() const { return phase_ == 2 && !request_.pending(); }
   // Waits for phase 1, reduces this position's chunk, issues phase 2. *waited: seconds blocked.
   comm::Status startPhase2(double* waited);
   // Lets the communication in flight progress.

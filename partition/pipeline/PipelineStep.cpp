@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "partition/pipeline/PipelineRemat.h"
 #include "partition/pipeline/StageBackward.h"
 #include "partition/pipeline/StageUpdate.h"
 #include "passes/autodiff/Autodiff.h"
@@ -74,7 +75,8 @@ StatusOr<PipelineStep> buildPipelineStep(const ir::Module& m, const passes::Trai
   ir::Module& mod = *plan.module;
   if (!mod.findMesh(options.mesh)) mod.meshes.push_back(ir::Mesh::make(options.mesh, {{options.axis, c.ranks}}));
   TRY_ASSIGN(Schedule schedule, buildSchedule(c));
-  TRY_ASSIGN(std::vector<RankProgram> programs, buildRankPrograms(plan, schedule, options.mesh, options.axis));
+  TRY_ASSIGN(std::vector<RankProgram> programs, buildRankPrograms(plan, schedule, options.mesh, options.axis,
+                                                                   options.reuseForward));
 
   PipelineStep out;
   std::unique_ptr<passes::Optimizer> opt = passes::makeOptimizer(ts.optimizer);
@@ -243,6 +245,9 @@ StatusOr<PipelineStep> buildPipelineStep(const ir::Module& m, const passes::Trai
     std::vector<Value*> results = {loss};
     results.insert(results.end(), updated.begin(), updated.end());
     g->setResults(results);
+    rs.activationSends = rp.activationSends;
+    if (options.remat != passes::RematMode::None)
+      TRY(rematPipelineFunction(*g, rs.activationSends, options.axis, options.remat).status());
     out.ranks.push_back(std::move(rs));
   }
 

@@ -40,6 +40,7 @@
 #include "partition/pipeline/RankPrograms.h"
 #include "partition/pipeline/Schedule.h"
 #include "partition/pipeline/StageSplit.h"
+#include "passes/remat/RematPass.h"
 #include "passes/training/TrainStep.h"
 #include "passes/training/TrainStepOptions.h"
 
@@ -54,6 +55,11 @@ struct PipelineStepOptions {
   std::string mesh = "mesh";
   std::string axis = "pp";
   std::string prefix = "pp_step";  // functions are <prefix><r>
+  // Backward actions read their forward action's activations (RankPrograms.h); false: each
+  // backward recomputes its stage's forward from the stage inputs (one extra forward per step).
+  bool reuseForward = true;
+  // Activation checkpointing of each rank's step (PipelineRemat.h): none, selective or full.
+  passes::RematMode remat = passes::RematMode::None;
 };
 
 // One rank's step function, described like a single-device training step (TrainStepInfo: batch
@@ -68,6 +74,9 @@ struct PipelineRankStep {
   // report; a tied parameter's other holders carry identical copies.
   std::vector<std::string> owned;
   std::vector<int> stages;  // the stages it runs (chunk order)
+  // Its sends along the pipeline axis that carry activations (RankProgram::activationSends):
+  // how PipelineForward.h finds the forward of the step function.
+  std::vector<bool> activationSends;
 };
 
 struct PipelineStep {

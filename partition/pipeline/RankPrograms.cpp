@@ -4,6 +4,8 @@
 #include <map>
 
 #include "partition/pipeline/ScheduleCheck.h"
+#include "passes/CsePass.h"
+#include "passes/DcePass.h"
 #include "passes/training/FunctionInliner.h"
 #include "passes/training/IrEmitter.h"
 
@@ -18,6 +20,7 @@ struct Builder {
   const ScheduleConfig& c;
   const std::string& mesh;
   const std::string& axis;
+  bool reuseForward;
 
   StatusOr<RankProgram> build(int r, const std::vector<Action>& actions) {
     RankProgram out;
@@ -126,10 +129,16 @@ struct Builder {
           break;
         }
         case ActionKind::SendActivation:
-          for (Value* v : outputs.at({s, mb})) TRY(p2p(ir::OpKind::Send, v, v->type(), a.peer).status());
+          for (Value* v : outputs.at({s, mb})) {
+            TRY(p2p(ir::OpKind::Send, v, v->type(), a.peer).status());
+            out.activationSends.push_back(true);
+          }
           break;
         case ActionKind::SendGradient:
-          for (Value* v : dInputs.at({s, mb})) TRY(p2p(ir::OpKind::Send, v, v->type(), a.peer).status());
+          for (Value* v : dInputs.at({s, mb})) {
+            TRY(p2p(ir::OpKind::Send, v, v->type(), a.peer).status());
+            out.activationSends.push_back(false);
+          }
           break;
         case ActionKind::RecvActivation: {
           std::vector<Value*> got;
@@ -161,6 +170,13 @@ struct Builder {
       out.grads.push_back(n);
     }
     g->setResults(results);
+    if (reuseForward) {
+      // Each backward re-inlined its stage's forward on the same values (StageBackward.h): CSE
+      // merges those copies into the forward action's ops, so the backward reads the stored
+      // activations instead of recomputing them, and DCE drops the unused surrogates.
+      TRY(passes::eliminateCommonSubexpressions(*g).status());
+      passes::eliminateDeadOps(*g);
+    }
     return out;
   }
 };
@@ -168,7 +184,8 @@ struct Builder {
 }  // namespace
 
 StatusOr<std::vector<RankProgram>> buildRankPrograms(StagePlan& plan, const Schedule& schedule,
-                                                     const std::string& mesh, const std::string& axis) {
+                                                     const std::string& mesh, const std::string& axis,
+                                                     bool reuseForward) {
   const ScheduleConfig& c = schedule.config;
   TRY(checkSchedule(schedule, SendSemantics::Buffered));
   if (c.numStages() != static_cast<int>(plan.stages.size()))
@@ -184,7 +201,7 @@ StatusOr<std::vector<RankProgram>> buildRankPrograms(StagePlan& plan, const Sche
   for (const Stage& st : plan.stages)
     if (st.backward.empty()) return Status::error("pipeline: stage " + st.function + " has no backward function");
   std::vector<RankProgram> out;
-  Builder b{plan, c, mesh, axis};
+  Builder b{plan, c, mesh, axis, reuseForward};
   for (int r = 0; r < c.ranks; ++r) {
     TRY_ASSIGN(RankProgram p, b.build(r, schedule.ranks[r]));
     out.push_back(std::move(p));

@@ -44,6 +44,7 @@ StatusOr<SimResult> simulate(const ir::Function& f, const ir::Mesh& mesh,
       double dur = cost::computeSeconds(c, cluster.device);
       computeFree = start + dur;
       r.computeSeconds += dur;
+      r.computeByKind[c.isGemm ? std::string("gemm") : std::string(op.mnemonic())] += dur;
       r.hardwareFlops += c.flops;
       if (opts.recomputeOps.count(&op)) {
         r.recomputeSeconds += dur;

@@ -52,6 +52,10 @@ struct SimResult {
   double recomputeSeconds = 0;
   double exposedCommSeconds = 0;
   std::map<std::string, AxisStats> comm;  // by axis set
+  // Compute-stream seconds by kind of work: "gemm" (dot, matmul), else the op's mnemonic; fused
+  // producers are charged to their own mnemonic (their share of the consumer's kernel). For
+  // comparing with the engine's measured thunk profile (TESSERA_PROFILE).
+  std::map<std::string, double> computeByKind;
   double modelFlops = 0;
   double hardwareFlops = 0;
   double peakFlops = 0;          // the device peak MFU is measured against

@@ -9,7 +9,8 @@
 //   - `tessera train gpt -np 2 --mesh dp=2 --parallel dp --batch 5` (and plan + run) equal one
 //     device at batch 5: the launcher fixes the step to batch 5 and shards it 3 + 2 rows;
 //   - rank 0 reports the communication of its steps (line and --log-json fields), and
-//     TESSERA_DIST_ASYNC=0 turns the async schedule and gradient buckets off.
+//     TESSERA_DIST_ASYNC=1 turns the async schedule and gradient buckets on (CPU ranks block by
+//     default), =0 off.
 // The bad-input cases of --auto (no MPI involved) are text tests: tests/text/cli/plan-auto*.tir.
 #include <gtest/gtest.h>
 
@@ -146,7 +147,7 @@ TEST(Communication, ReportedPerStepAndBucketsMergeCalls) {
   const std::string dir = scratch("comm");
   const std::string train = kTessera + " train" + kModel + "--batch 4 -np 2 --mesh dp=2 "
                             "--parallel dp --log-json ";
-  Result async = sh(train + dir + "/async.json");
+  Result async = sh("env TESSERA_DIST_ASYNC=1 " + train + dir + "/async.json");
   ASSERT_EQ(async.exitCode, 0) << async.output;
   EXPECT_TRUE(has(async.output, "communication (rank 0, median per step):")) << async.output;
   EXPECT_TRUE(has(async.output, "(async start/done)")) << async.output;

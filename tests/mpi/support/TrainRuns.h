@@ -1,0 +1,188 @@
+// Shared pieces of the multi-rank training tests: the tiny zoo model, the optimizers, the
+// single-device reference run (the training loop of `tessera train`, batches drawn as it draws
+// them), a plan through the plan file's bytes (as `tessera run` reads it), one run of a plan on
+// this rank (as `tessera run` runs it), and the comparison of trajectories.
+//
+// Header-only (tests/mpi/support/ is not a test folder; its MpiTestMain.cpp is the only library
+// there). Used by tests/mpi/pipeline_compose; tests/mpi/pipeline and tests/mpi/train_equivalence
+// still hold their own copies of the same pieces.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codegen/dist/RankContext.h"
+#include "frontend/Zoo.h"
+#include "launcher/CharData.h"
+#include "launcher/PlanFile.h"
+#include "launcher/RankTrainer.h"
+#include "launcher/TrainLoop.h"
+#include "tests/mpi/support/MpiTest.h"
+
+namespace tessera::mpi_test {
+
+using EngineKind = launcher::TrainLoopOptions::EngineKind;
+
+struct RunShape {
+  int steps = 10;
+  int64_t batch = 8, seq = 8;
+  uint64_t seed = 5;
+};
+
+// The zoo GPT or MoE-GPT with `layers` layers, hidden 16, 4 heads, vocabulary 257, ffn 32.
+inline std::unique_ptr<ir::Module> tinyModel(bool moe, int layers, int64_t seq) {
+  std::map<std::string, std::string> flags = {{"layers", std::to_string(layers)}, {"hidden", "16"}, {"heads", "4"},
+                                              {"seq", std::to_string(seq)}, {"vocab", "257"},
+                                              {"ffn", "32"}, {"seed", "3"}};
+  if (moe) {
+    flags["experts"] = "4";
+    flags["group_size"] = std::to_string(seq);
+  }
+  auto m = frontend::buildZooModel(moe ? "moe-gpt" : "gpt", flags);
+  EXPECT_TRUE(m.isOk()) << m.status().message();
+  return m.isOk() ? std::move(*m) : nullptr;
+}
+
+// SGD with momentum 0.9 at lr 0.1, or AdamW at `adamLr`.
+inline passes::TrainStepOptions optimizerOptions(bool adamw, double adamLr) {
+  passes::TrainStepOptions o;
+  if (adamw) {
+    o.optimizer.kind = passes::OptimizerKind::AdamW;
+    o.optimizer.lr = adamLr;
+  } else {
+    o.optimizer.kind = passes::OptimizerKind::Sgd;
+    o.optimizer.lr = 0.1;
+    o.optimizer.momentum = 0.9;
+  }
+  return o;
+}
+
+struct Trajectory {
+  std::vector<double> losses;
+  std::map<std::string, ir::Tensor> params;
+};
+
+// The single-device run of step `ts` of `m` (taken) on `engine`.
+inline Trajectory singleDevice(std::unique_ptr<ir::Module> m, const passes::TrainStepOptions& ts, EngineKind engine,
+                               const RunShape& shape) {
+  Trajectory out;
+  if (!m) return out;
+  auto info = passes::buildTrainStep(*m, ts);
+  EXPECT_TRUE(info.isOk()) << info.status().message();
+  if (!info.isOk()) return out;
+  auto corpus = launcher::CharCorpus::load(launcher::kDefaultCorpus, shape.seq);
+  EXPECT_TRUE(corpus.isOk()) << corpus.status().message();
+  if (!corpus.isOk()) return out;
+  std::mt19937_64 rng(shape.seed);
+  launcher::DataFn data = [&](int) -> StatusOr<launcher::StepData> {
+    launcher::CharBatch b = corpus->sample(shape.batch, shape.seq, rng);
+    launcher::StepData d;
+    d.inputs = {{"tokens", b.tokens}, {"targets", b.targets}};
+    d.tokens = shape.batch * shape.seq;
+    return d;
+  };
+  launcher::TrainLoopOptions lo;
+  lo.steps = shape.steps;
+  lo.engine = engine;
+  lo.engineOptions.threads = 1;
+  auto records = launcher::runTrainLoop(*m, *info, data, lo);
+  EXPECT_TRUE(records.isOk()) << records.status().message();
+  if (!records.isOk()) return out;
+  for (const launcher::StepRecord& r : *records) out.losses.push_back(r.loss);
+  for (const std::string& n : info->params) out.params[n] = *m->findParam(n)->init;
+  return out;
+}
+
+// The plan through the plan file's bytes, as `tessera run` reads it.
+inline std::unique_ptr<launcher::DistributedPlan> throughPlanFile(const launcher::DistributedPlan& plan,
+                                                                  const std::string& name) {
+  auto bytes = launcher::encodePlan(plan);
+  EXPECT_TRUE(bytes.isOk()) << bytes.status().message();
+  if (!bytes.isOk()) return nullptr;
+  auto read = launcher::decodePlan(*bytes, name + ".tpb");
+  EXPECT_TRUE(read.isOk()) << read.status().message();
+  if (!read.isOk()) return nullptr;
+  return std::make_unique<launcher::DistributedPlan>(std::move(*read));
+}
+
+// One run of the plan on this rank, as `tessera run` does it. Every rank must call it.
+inline Trajectory runPlan(const launcher::DistributedPlan& plan, EngineKind engine, int steps) {
+  Trajectory out;
+  comm::Communicator& world = comm::testing_support::world();
+  auto rank = codegen::RankContext::create(world, plan.mesh, plan.localFunction());
+  EXPECT_TRUE(rank.isOk()) << rank.status().message();
+  if (!rank.isOk()) return out;
+  launcher::RankTrainOptions o;
+  o.steps = steps;
+  o.engine = engine;
+  o.engineOptions.threads = 1;
+  auto trainer = launcher::RankTrainer::create(plan, **rank, o);
+  EXPECT_TRUE(trainer.isOk()) << trainer.status().message();
+  if (!trainer.isOk()) return out;
+  auto records = (*trainer)->run();
+  EXPECT_TRUE(records.isOk()) << records.status().message();
+  if (!records.isOk()) return out;
+  for (const launcher::StepRecord& r : *records) out.losses.push_back(r.loss);
+  auto params = (*trainer)->globalParameters();
+  EXPECT_TRUE(params.isOk()) << params.status().message();
+  if (params.isOk()) out.params = std::move(*params);
+  return out;
+}
+
+// |got - want| <= rel * max_i |want_i| per element (the rule of tests/mpi/train_equivalence), or
+// an absolute bound for the flagged elements. Returns the largest error relative to the scale.
+inline double expectTensorClose(const std::string& name, const ir::Tensor& got, const ir::Tensor& want,
+                                const std::vector<bool>& absolute, double absBound, double rel) {
+  EXPECT_EQ(got.shape(), want.shape()) << name;
+  if (got.shape() != want.shape()) return INFINITY;
+  double scale = 0, worst = 0;
+  for (double w : want.data()) scale = std::max(scale, std::abs(w));
+  int bad = 0;
+  for (int64_t i = 0; i < want.numElements(); ++i) {
+    const double g = got[i], w = want[i];
+    const bool abs = !absolute.empty() && absolute[i];
+    if (!abs && scale > 0) worst = std::max(worst, std::abs(g - w) / scale);
+    const bool ok = abs ? std::abs(g - w) <= absBound : std::abs(g - w) <= rel * scale;
+    if (!ok && bad++ < 5) ADD_FAILURE() << name << "[" << i << "]: got " << g << ", want " << w;
+  }
+  return worst;
+}
+
+// Per-step losses within `lossRel` relative, every final parameter within `paramRel` of its
+// scale; AdamW: the k third of each attention qkv bias (an exactly-zero gradient, whose rounding
+// noise Adam turns into updates of about lr) bounded by 2·lr·steps instead.
+inline void compareTrajectories(const Trajectory& got, const Trajectory& want, int steps, bool adamw,
+                                double adamLr, double lossRel, double paramRel) {
+  ASSERT_EQ(got.losses.size(), static_cast<size_t>(steps));
+  ASSERT_EQ(want.losses.size(), static_cast<size_t>(steps));
+  double lossErr = 0, paramErr = 0;
+  for (int s = 0; s < steps; ++s) {
+    EXPECT_NEAR(got.losses[s], want.losses[s], lossRel * std::abs(want.losses[s])) << "step " << s + 1;
+    lossErr = std::max(lossErr, std::abs(got.losses[s] - want.losses[s]) / std::abs(want.losses[s]));
+  }
+  // The loss moves: the comparison is not of constant trajectories.
+  EXPECT_NE(want.losses.front(), want.losses.back());
+  ASSERT_EQ(got.params.size(), want.params.size());
+  for (const auto& [name, w] : want.params) {
+    auto it = got.params.find(name);
+    ASSERT_NE(it, got.params.end()) << name;
+    std::vector<bool> absolute;
+    if (adamw && name.size() > 11 && name.compare(name.size() - 11, 11, ".attn.qkv.b") == 0) {
+      const int64_t h = w.numElements() / 3;
+      absolute.assign(w.numElements(), false);
+      for (int64_t i = h; i < 2 * h; ++i) absolute[i] = true;
+    }
+    paramErr = std::max(paramErr, expectTensorClose(name, it->second, w, absolute, 2 * adamLr * steps, paramRel));
+  }
+  if (comm::testing_support::world().rank() == 0)
+    std::printf("    max relative error: losses %.2g, parameters %.2g (of scale)\n", lossErr, paramErr);
+}
+
+}  // namespace tessera::mpi_test
