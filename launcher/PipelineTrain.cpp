@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -84,6 +85,10 @@ StatusOr<pp::PipelineStepOptions> pipelineOptions(const PipelineFlags& f, const 
                              (c.virtualStages > 1 ? " x --virtual-stages " + std::to_string(c.virtualStages) : "") +
                              " runs " + std::to_string(S) + " stages)";
   o.split.stages = S;
+  // TESSERA_PIPELINE_RECOMPUTE=1: every backward recomputes its stage's forward (the step before
+  // forward reuse, RankPrograms.h) — the reference for what reusing the activations saves
+  // (bench: same command with and without).
+  if (const char* v = std::getenv("TESSERA_PIPELINE_RECOMPUTE"); v && std::string(v) == "1") o.reuseForward = false;
   if (f.stages.empty() || f.stages == "auto") return o;
   if (f.stages.find_first_not_of("0123456789") == std::string::npos) {
     if (std::stoll(f.stages.substr(0, 9)) != S) return Status::error("--stages " + f.stages + ": expected " +
@@ -234,7 +239,8 @@ StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const
     TRY_ASSIGN(pp::ScheduleTimes times, pp::simulateSchedule(step.schedule));
     *scheduleSvg = pp::timelineSvg(step.schedule, times);
   }
-  TRY_ASSIGN(const std::map<std::string, int64_t> symbols, microBatchSymbols(step, request.data));
+  using Symbols = std::map<std::string, int64_t>;
+  TRY_ASSIGN(const Symbols symbols, microBatchSymbols(step, request.data));
 
   DistributedPlan plan = planHeader(request, info);
   plan.presets = request.presetsText.empty() ? "pipeline" : "pipeline," + request.presetsText;

@@ -35,6 +35,58 @@ StatusOr<Value*> p2p(passes::IrEmitter& e, ir::OpKind kind, Value* v, const ir::
   return op->numResults() ? op->result() : nullptr;
 }
 
+// Clipping by the global norm of the whole model's gradient (passes/training/GradClipping.h's
+// formula, torch's clip_grad_norm_): each rank's squared norm of the gradients it counts (a tied
+// parameter's once, at its owner) goes to pipeline rank 0, which adds them in rank order and
+// sends the total back — every rank then scales by the same coefficient, bit for bit. The sum is
+// in `acc` (the dtype of the model's first trained parameter, as on one device).
+StatusOr<std::vector<Value*>> clipAcrossStages(passes::IrEmitter& e, const std::vector<Value*>& grads,
+                                               const std::vector<bool>& counts, double maxNorm, ir::DType acc,
+                                               int r, int p, const PipelineStepOptions& o) {
+  Value* part = nullptr;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!counts[i]) continue;
+    TRY_ASSIGN(Value * sq, e.mul(grads[i], grads[i]));
+    TRY_ASSIGN(Value * s, e.sumAll(sq));
+    TRY_ASSIGN(s, e.castIfNeeded(s, acc));
+    if (part) {
+      TRY_ASSIGN(part, e.add(part, s));
+    } else {
+      part = s;
+    }
+  }
+  if (!part) {
+    TRY_ASSIGN(part, e.scalar(acc, 0));
+  }
+  const ir::TensorType scalarType{acc, {}};
+  Value* total = part;
+  if (r == 0) {
+    for (int q = 1; q < p; ++q) {
+      TRY_ASSIGN(Value * got, p2p(e, ir::OpKind::Recv, nullptr, scalarType, q, o.mesh, o.axis,
+                                  "grad_sq.from" + std::to_string(q)));
+      TRY_ASSIGN(total, e.add(total, got));
+    }
+    for (int q = 1; q < p; ++q) TRY(p2p(e, ir::OpKind::Send, total, scalarType, q, o.mesh, o.axis).status());
+  } else {
+    TRY(p2p(e, ir::OpKind::Send, part, scalarType, 0, o.mesh, o.axis).status());
+    TRY_ASSIGN(total, p2p(e, ir::OpKind::Recv, nullptr, scalarType, 0, o.mesh, o.axis, "grad_sq"));
+  }
+  TRY_ASSIGN(Value * norm, e.sqrt(total, "grad_norm"));
+  TRY_ASSIGN(Value * tiny, e.scalar(acc, 1e-6));
+  TRY_ASSIGN(Value * denom, e.add(norm, tiny));
+  TRY_ASSIGN(Value * maxN, e.scalar(acc, maxNorm));
+  TRY_ASSIGN(Value * coef, e.div(maxN, denom));
+  TRY_ASSIGN(Value * one, e.scalar(acc, 1));
+  TRY_ASSIGN(Value * clamped, e.min(coef, one, "clip_coef"));
+  std::vector<Value*> out;
+  for (Value* g : grads) {
+    TRY_ASSIGN(Value * cg, e.castIfNeeded(clamped, g->type().dtype));
+    TRY_ASSIGN(Value * scaled, e.mul(g, cg));
+    out.push_back(scaled);
+  }
+  return out;
+}
+
 }  // namespace
 
 StatusOr<ir::Tensor> microBatchOf(const ir::Tensor& t, int k, int M, const std::string& what) {
@@ -53,7 +105,6 @@ StatusOr<PipelineStep> buildPipelineStep(const ir::Module& m, const passes::Trai
                                          const PipelineStepOptions& options) {
   // ---- options ----
   TRY(passes::validate(ts));
-  if (ts.clip) return Status::error("pipeline: gradient clipping is not supported with pipeline parallelism");
   if (ts.accum != 1)
     return Status::error("pipeline: --accum is not used with pipeline parallelism (the micro-batches are "
                          "--micro-batches)");
@@ -89,6 +140,7 @@ StatusOr<PipelineStep> buildPipelineStep(const ir::Module& m, const passes::Trai
   // The trained parameters in the forward's order, and which ranks hold each.
   std::vector<std::string> trainedOrder;
   for (Value* a : passes::trainableArguments(*forward)) trainedOrder.push_back(a->name());
+  const ir::DType clipDType = trainedOrder.empty() ? ir::DType::F32 : mod.findParam(trainedOrder[0])->type.dtype;
   std::map<std::string, std::vector<int>> holders;
   for (int r = 0; r < c.ranks; ++r)
     for (const std::string& n : programs[r].grads) holders[n].push_back(r);
@@ -218,13 +270,20 @@ StatusOr<PipelineStep> buildPipelineStep(const ir::Module& m, const passes::Trai
       }
     }
 
-    // 3. The mean over micro-batches; 4. the optimizer.
-    std::vector<Value*> updArgs;
-    for (const std::string& n : trained) updArgs.push_back(byName[n]);
+    // 3. The mean over micro-batches, clipped by the global norm if asked; 4. the optimizer.
+    std::vector<Value*> means;
     for (const std::string& n : trained) {
       TRY_ASSIGN(Value * mean, e.scale(grad.at(n), 1.0 / c.microBatches, "grad_" + n + ".mean"));
-      updArgs.push_back(mean);
+      means.push_back(mean);
     }
+    if (ts.clip) {
+      std::vector<bool> counts;
+      for (const std::string& n : trained) counts.push_back(holders.at(n).front() == r);
+      TRY_ASSIGN(means, clipAcrossStages(e, means, counts, *ts.clip, clipDType, r, c.ranks, options));
+    }
+    std::vector<Value*> updArgs;
+    for (const std::string& n : trained) updArgs.push_back(byName[n]);
+    updArgs.insert(updArgs.end(), means.begin(), means.end());
     for (const std::string& n : trained)
       for (const std::string& s : upd.stateSuffixes) updArgs.push_back(byName[n + "." + s]);
     updArgs.push_back(step);

@@ -13,7 +13,10 @@
 //      owner), which adds them in rank order and sends the total back — every holder then has the
 //      same bits and applies the same update, so the copies never drift (Megatron's embedding
 //      group). Point-to-point only, in an order the blocking check (PipelineOrderCheck.h) accepts;
-//   3. the 1/M scaling (the step's gradient is the mean over micro-batches);
+//   3. the 1/M scaling (the step's gradient is the mean over micro-batches), then with ts.clip
+//      clipping by the global norm of the whole model's gradient: each rank's squared norm (a
+//      tied parameter counted once, at its owner) summed at pipeline rank 0 in rank order and sent
+//      back, so every rank scales by the same coefficient (GradClipping.h's formula);
 //   4. the optimizer update of every parameter the rank holds (StageUpdate.h: the same optimizer
 //      code as the single-device step);
 //   5. the loss: the last stage's sum of micro-batch losses / M, sent to every other pipeline rank,
@@ -27,8 +30,9 @@
 // a rank whose stages take no data takes micro-batch 0 of the first data argument, unused, so that
 // the batch and sequence symbols of the activations it receives are bound).
 //
-// Not supported (errors): gradient clipping (needs the global norm across stages), accum > 1
-// (micro-batching is the pipeline's), early updates.
+// With options.remat, each rank's step is checkpointed (PipelineRemat.h) once built.
+//
+// Not supported (errors): accum > 1 (micro-batching is the pipeline's), early updates.
 #pragma once
 
 #include <map>
@@ -92,8 +96,8 @@ struct PipelineStep {
 
 // Builds the pipeline step of forward `ts.forward` of `m` (left unchanged). Errors: those of
 // splitStages (more stages than layers, a cut inside a layer, ...), validateConfig (M not a
-// multiple of p for interleaved, ...), a stage count different from p·v, clip / accum > 1 /
-// early updates, invalid optimizer options, the mesh's axis of the wrong size.
+// multiple of p for interleaved, ...), a stage count different from p·v, accum > 1 / early
+// updates, invalid optimizer options, the mesh's axis of the wrong size, remat auto.
 StatusOr<PipelineStep> buildPipelineStep(const ir::Module& m, const passes::TrainStepOptions& ts,
                                          const PipelineStepOptions& options);
 
