@@ -6,7 +6,11 @@
 // hits every side alike:
 //   mpi        MPI_Allreduce (Open MPI's tuned blocking collective) — the peer;
 //   mpi-nb     MPI_Iallreduce + MPI_Wait — what Tessera's MPI backend issues underneath;
-//   tessera    Communicator::allReduce (MPI_Iallreduce + MPI_Test polled against the timeout).
+//   tessera    Communicator::allReduce (MPI_Iallreduce + MPI_Test polled against the timeout);
+//   gather     the engine's deterministic all_reduce as it was for two ranks: all_gather of the
+//              whole buffers, then reduceBlocks in rank order (codegen/dist/CollectiveCall.h);
+//   pair       the engine's two-rank sum in halves (codegen/dist/PairReduce.h), what dp=2
+//              gradients use now (same bits as gather; 2 ranks only).
 // A rep's time is the slowest rank's. Rank 0 prints medians, bus bandwidth and the ratio
 // tessera/mpi (> 1: Tessera slower). Results are checked once per size.
 #include <mpi.h>
@@ -17,6 +21,8 @@
 #include <cstring>
 #include <vector>
 
+#include "codegen/dist/CollectiveCall.h"
+#include "codegen/dist/PairReduce.h"
 #include "comm/Communicator.h"
 #include "comm/mpi/MpiRuntime.h"
 
@@ -61,8 +67,9 @@ int main(int argc, char** argv) {
 
   if (rank == 0) {
     std::printf("comm_bench: f32 sum all_reduce, %d ranks, medians (slowest rank per rep)\n", size);
-    std::printf("%10s %5s %12s %12s %12s %10s %10s %8s\n", "bytes", "reps", "mpi_us", "mpi-nb_us",
-                "tessera_us", "mpi_GB/s", "tess_GB/s", "ratio");
+    std::printf("%10s %5s %12s %12s %12s %10s %10s %8s %12s %12s\n", "bytes", "reps", "mpi_us",
+                "mpi-nb_us", "tessera_us", "mpi_GB/s", "tess_GB/s", "ratio", "gather_us",
+                "pair_us");
   }
   int failures = 0;
   for (size_t bytes = 1024; bytes <= maxBytes; bytes *= 4) {
@@ -70,7 +77,8 @@ int main(int argc, char** argv) {
     std::vector<float> in(n), out(n);
     for (size_t i = 0; i < n; ++i) in[i] = float((rank + 1) * (i % 7));
     const int reps = int(std::clamp<size_t>((size_t(256) << 20) / bytes, 9, 200));
-    std::vector<double> tMpi, tNb, tTess;
+    std::vector<double> tMpi, tNb, tTess, tGather, tPair;
+    std::vector<float> gathered(size * n), outPair(n);
     for (int rep = -2; rep < reps; ++rep) {  // two warm-up reps
       double a = timeSlowest(raw, [&] {
         MPI_Allreduce(in.data(), out.data(), int(n), MPI_FLOAT, MPI_SUM, raw);
@@ -84,12 +92,30 @@ int main(int argc, char** argv) {
         Status s = c.allReduce(in.data(), out.data(), n, DataType::F32, ReduceOp::Sum);
         if (!s.isOk()) mpi::abortJob(s.message(), 2);
       });
+      double g = timeSlowest(raw, [&] {
+        Status s = c.allGather(in.data(), gathered.data(), n, DataType::F32);
+        if (!s.isOk()) mpi::abortJob(s.message(), 2);
+        tessera::codegen::reduceBlocks(gathered.data(), int64_t(n) * 4, size, int64_t(n),
+                                       tessera::ir::DType::F32, tessera::ir::ReduceOp::Sum,
+                                       out.data());
+      });
+      double pr = 0;
+      if (size == 2)
+        pr = timeSlowest(raw, [&] {
+          tessera::codegen::PairAllReduce pair;
+          Status s = pair.start(c, in.data(), outPair.data(), int64_t(n), tessera::ir::DType::F32);
+          if (s.isOk()) s = pair.finish(nullptr, nullptr);
+          if (!s.isOk()) mpi::abortJob(s.message(), 2);
+        });
       if (rep < 0) continue;
       tMpi.push_back(a);
       tNb.push_back(b);
       tTess.push_back(t);
+      tGather.push_back(g);
+      tPair.push_back(pr);
     }
-    // out holds Tessera's last result: sum over ranks of (r+1)*(i%7).
+    if (size == 2 && std::memcmp(out.data(), outPair.data(), n * sizeof(float)) != 0) ++failures;
+    // out holds the gather path's last result: sum over ranks of (r+1)*(i%7).
     const float scale = float(size * (size + 1) / 2);
     for (size_t i = 0; i < n; ++i)
       if (out[i] != scale * float(i % 7)) {
@@ -100,9 +126,10 @@ int main(int argc, char** argv) {
     // Bus bandwidth of a ring all-reduce: 2(p-1)/p of the buffer crosses each link.
     double busBytes = 2.0 * (size - 1) / size * double(bytes);
     if (rank == 0)
-      std::printf("%10zu %5d %12.1f %12.1f %12.1f %10.2f %10.2f %8.2f\n", bytes, reps, mMpi * 1e6,
-                  mNb * 1e6, mTess * 1e6, busBytes / mMpi / 1e9, busBytes / mTess / 1e9,
-                  mTess / mMpi);
+      std::printf("%10zu %5d %12.1f %12.1f %12.1f %10.2f %10.2f %8.2f %12.1f %12.1f\n", bytes,
+                  reps, mMpi * 1e6, mNb * 1e6, mTess * 1e6, busBytes / mMpi / 1e9,
+                  busBytes / mTess / 1e9, mTess / mMpi, median(tGather) * 1e6,
+                  median(tPair) * 1e6);
   }
   int anyFailures = 0;
   MPI_Allreduce(&failures, &anyFailures, 1, MPI_INT, MPI_SUM, raw);

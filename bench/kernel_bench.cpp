@@ -4,11 +4,13 @@
 //
 // GEMM mode: kernel_bench --gemm SHAPE[,SHAPE...] [--threads T] [--reps R] times each GEMM shape
 // (BATCHxMxNxK, optionally :AT / :BT for a transposed A / B, e.g. 32x128x128x64:BT) the way the
-// engine runs it (codegen/runtime/GemmRunner.h: single-threaded OpenBLAS split over Tessera's
-// pool of T threads) and with OpenBLAS's own T threads, and prints the best time of R runs of
-// each and the better of the two, one line per shape:
+// engine runs it (codegen/runtime/GemmRunner.h: Tessera's sgemm, or single-threaded OpenBLAS,
+// split over Tessera's pool of T threads) and with OpenBLAS's own T threads, and prints the
+// median of R interleaved runs of each and the better of the two, then each backend split over
+// the pool and on one thread, with % of the FMA peak, one line per shape:
 //   gemm 32x128x128x64:BT tessera 151.2 GFLOP/s blas 120.3 GFLOP/s best 151.2 GFLOP/s 0.0355 ms
-// bench/gpt_bench.py uses it to bound a training step by its GEMMs.
+//     split-openblas 140.1 (76.5%)  split-own 151.2 (82.6%)  1t-openblas ...  1t-own ...
+// bench/gpt_bench.py uses the first part to bound a training step by its GEMMs.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,11 +19,13 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "bench/FmaKernel.h"
 #include "codegen/kernel/KernelCompiler.h"
 #include "codegen/runtime/GemmRunner.h"
 #include "codegen/runtime/ThreadPool.h"
@@ -117,8 +121,16 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// One --gemm shape; false (with a message) when it does not parse.
-bool gemmShape(const std::string& spec, int threads, int reps) {
+// One --gemm shape; false (with a message) when it does not parse. Every variant runs once per
+// round, the rounds interleave them (a shared machine's load then hits all alike), and each
+// figure is the median over the rounds:
+//   tessera        runGemm as the engine runs it (defaultGemmBackend(), TESSERA_GEMM honoured)
+//   blas           one OpenBLAS call with OpenBLAS's own T threads
+//   split-openblas runGemm with OpenBLAS single-threaded in each of the pool's T threads
+//   split-own      runGemm with Tessera's sgemm on the pool's T threads
+//   1t-openblas / 1t-own   the same on one thread
+// Percentages are of the FMA peak (bench/FmaKernel.h) of T threads (1 for the 1t columns).
+bool gemmShape(const std::string& spec, int threads, int reps, double peak1, double peakT) {
   long long b = 0, m = 0, n = 0, k = 0;
   int used = 0;
   if (std::sscanf(spec.c_str(), "%lldx%lldx%lldx%lld%n", &b, &m, &n, &k, &used) != 4 || b <= 0 ||
@@ -149,26 +161,41 @@ bool gemmShape(const std::string& spec, int threads, int reps) {
   p.c = reinterpret_cast<char*>(C.data());
   for (int o = 0; o < 3; ++o) p.offsets[o] = &offs[o];
   double flops = 2.0 * b * m * n * k;
-  auto best = [&](auto&& fn) {
-    fn();  // warm-up: page faults, BLAS buffers
-    double t = 1e30;
-    for (int r = 0; r < reps; ++r) {
-      double s = now();
-      fn();
-      t = std::min(t, now() - s);
-    }
-    return t;
+  ThreadPool pool(threads), one(1);
+  bool own = gemmBackendAvailable(GemmBackend::Tessera);
+  struct Variant {
+    const char* name;
+    std::function<void()> run;
+    std::vector<double> secs;
   };
-  ThreadPool pool(threads);
+  std::vector<Variant> vs;
+  vs.push_back({"tessera", [&] { runGemm(p, pool); }, {}});
+  vs.push_back({"blas", [&] {
+                  setBlasThreads(threads);
+                  runGemm(p, one, GemmBackend::OpenBlas);
+                  setBlasThreads(1);
+                }, {}});
+  vs.push_back({"split-openblas", [&] { runGemm(p, pool, GemmBackend::OpenBlas); }, {}});
+  if (own) vs.push_back({"split-own", [&] { runGemm(p, pool, GemmBackend::Tessera); }, {}});
+  vs.push_back({"1t-openblas", [&] { runGemm(p, one, GemmBackend::OpenBlas); }, {}});
+  if (own) vs.push_back({"1t-own", [&] { runGemm(p, one, GemmBackend::Tessera); }, {}});
   setBlasThreads(1);
-  double tTessera = best([&] { runGemm(p, pool); });
-  setBlasThreads(threads);
-  ThreadPool one(1);
-  double tBlas = best([&] { runGemm(p, one); });
-  setBlasThreads(1);
-  double t = std::min(tTessera, tBlas);
-  std::printf("gemm %s tessera %.1f GFLOP/s blas %.1f GFLOP/s best %.1f GFLOP/s %.4f ms\n",
-              spec.c_str(), flops / tTessera / 1e9, flops / tBlas / 1e9, flops / t / 1e9, t * 1e3);
+  for (auto& v : vs) v.run();  // warm-up: page faults, packing buffers
+  for (int r = 0; r < reps; ++r)
+    for (auto& v : vs) {
+      double s = now();
+      v.run();
+      v.secs.push_back(now() - s);
+    }
+  auto gflops = [&](size_t i) { return flops / median(vs[i].secs) / 1e9; };
+  double best = std::max(gflops(0), gflops(1));
+  std::printf("gemm %s tessera %.1f GFLOP/s blas %.1f GFLOP/s best %.1f GFLOP/s %.4f ms", spec.c_str(),
+              gflops(0), gflops(1), best, flops / best / 1e9 * 1e3);
+  for (size_t i = 2; i < vs.size(); ++i) {
+    double peak = std::strncmp(vs[i].name, "1t-", 3) == 0 ? peak1 : peakT;
+    std::printf("  %s %.1f (%.1f%%)", vs[i].name, gflops(i), 100.0 * gflops(i) / peak);
+  }
+  std::printf("\n");
   std::fflush(stdout);
   return true;
 }
@@ -191,10 +218,17 @@ int main(int argc, char** argv) {
   }
   if (!gemms.empty()) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    bool avx512 = tessera::bench::hasAvx512();
+    double peak1 = tessera::bench::fmaGflopsMedian(1, avx512, 3);
+    double peakT = tessera::bench::fmaGflopsMedian(threads, avx512, 3);
+    std::printf("fma peak: 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s; gemm backend %s; "
+                "GFLOP/s are medians of %d interleaved runs\n",
+                peak1, threads, peakT,
+                defaultGemmBackend() == GemmBackend::Tessera ? "tessera" : "openblas", gemmReps);
     for (size_t at = 0; at <= gemms.size();) {
       size_t end = gemms.find(',', at);
       if (end == std::string::npos) end = gemms.size();
-      if (!gemmShape(gemms.substr(at, end - at), threads, gemmReps)) return 1;
+      if (!gemmShape(gemms.substr(at, end - at), threads, gemmReps, peak1, peakT)) return 1;
       at = end + 1;
     }
     return 0;

@@ -148,6 +148,8 @@ class SimulateCommand : public Command {
     if (!c) return usageError("--cluster: " + c.status().message());
     sim::SimOptions o;
     o.asyncCollectives = async_;
+    // CPU ranks run the compiled engine: its fusion groups, views and leaves.
+    if (c->device.name == "cpu") o.fusion = cost::FusionRule::Engine;
     if (plan->data.batch > 0) o.symbols["B"] = plan->data.batch;
     if (plan->data.seq > 0) o.symbols["S"] = plan->data.seq;
     for (const std::string& s : syms_) {
@@ -304,6 +306,7 @@ class SimulateCommand : public Command {
       if (opts.count("seq")) seq = std::stoll(opts["seq"]);
     }
     o.symbols["S"] = seq > 0 ? seq : 1;
+    if (c->device.name == "cpu") o.fusion = cost::FusionRule::Engine;
     ir::Mesh single = ir::Mesh::make("single", {});
     auto r = sim::simulate(*f, single, *c, o);
     if (!r) return (std::cerr << r.status().message() << "\n", kExitIrError);

@@ -4,8 +4,14 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
+
+#include "codegen/runtime/gemm/MicroKernel.h"
+#include "codegen/runtime/gemm/Sgemm.h"
 
 namespace tessera::codegen {
 
@@ -47,7 +53,58 @@ void piece(const GemmProblem& p, int64_t i, int64_t m0, int64_t m1, int64_t n0, 
   gemmCall(p.f64, p.transA, p.transB, m1 - m0, n1 - n0, p.k, a, p.lda, b, p.ldb, c, p.ldc);
 }
 
+// Batch item `i` of an f32 problem through Tessera's sgemm, on `pool` (nullptr: this thread).
+void ownItem(const GemmProblem& p, int64_t i, ThreadPool* pool) {
+  gemm::SgemmArgs g;
+  g.transA = p.transA;
+  g.transB = p.transB;
+  g.m = p.m, g.n = p.n, g.k = p.k, g.lda = p.lda, g.ldb = p.ldb, g.ldc = p.ldc;
+  g.a = reinterpret_cast<const float*>(p.a + (p.offsets[0] ? (*p.offsets[0])[i] : 0));
+  g.b = reinterpret_cast<const float*>(p.b + (p.offsets[1] ? (*p.offsets[1])[i] : 0));
+  g.c = reinterpret_cast<float*>(p.c + (p.offsets[2] ? (*p.offsets[2])[i] : 0));
+  gemm::sgemm(g, pool);
+}
+
+void runOwn(const GemmProblem& p, ThreadPool& pool) {
+  switch (chooseGemmSplit(p, pool.size())) {
+    case GemmSplit::Serial:
+      for (int64_t i = 0; i < p.batch; ++i) ownItem(p, i, nullptr);
+      return;
+    case GemmSplit::Batch:
+      pool.parallelFor(p.batch, [&](int64_t b0, int64_t b1) {
+        for (int64_t i = b0; i < b1; ++i) ownItem(p, i, nullptr);
+      });
+      return;
+    case GemmSplit::Rows:
+    case GemmSplit::Cols:  // the sgemm splits rows or columns itself, sharing the packed B
+      for (int64_t i = 0; i < p.batch; ++i) ownItem(p, i, &pool);
+      return;
+  }
+}
+
+GemmBackend backendFromEnvironment() {
+  GemmBackend fallback =
+      gemmBackendAvailable(GemmBackend::Tessera) ? GemmBackend::Tessera : GemmBackend::OpenBlas;
+  const char* env = std::getenv("TESSERA_GEMM");
+  if (!env || !*env) return fallback;
+  std::string v = env;
+  if (v == "openblas") return GemmBackend::OpenBlas;
+  if (v == "tessera") return fallback;
+  std::fprintf(stderr, "tessera: warning: TESSERA_GEMM='%s' is not 'openblas' or 'tessera'; "
+               "using %s\n", env, fallback == GemmBackend::Tessera ? "tessera" : "openblas");
+  return fallback;
+}
+
 }  // namespace
+
+GemmBackend defaultGemmBackend() {
+  static const GemmBackend backend = backendFromEnvironment();
+  return backend;
+}
+
+bool gemmBackendAvailable(GemmBackend backend) {
+  return backend == GemmBackend::OpenBlas || gemm::hasAvx2Fma();
+}
 
 void setBlasSingleThreaded() {
   static std::once_flag once;
@@ -68,8 +125,12 @@ GemmSplit chooseGemmSplit(const GemmProblem& p, int threads) {
   return GemmSplit::Serial;
 }
 
-void runGemm(const GemmProblem& p, ThreadPool& pool) {
+void runGemm(const GemmProblem& p, ThreadPool& pool) { runGemm(p, pool, defaultGemmBackend()); }
+
+void runGemm(const GemmProblem& p, ThreadPool& pool, GemmBackend backend) {
   if (p.m == 0 || p.n == 0 || p.batch == 0) return;
+  if (!p.f64 && backend == GemmBackend::Tessera && gemmBackendAvailable(backend))
+    return runOwn(p, pool);
   int threads = pool.size();
   switch (chooseGemmSplit(p, threads)) {
     case GemmSplit::Serial:

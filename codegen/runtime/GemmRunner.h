@@ -1,8 +1,11 @@
-// Running one (batched) GEMM thunk on Tessera's thread pool: OpenBLAS computes single-threaded
-// inside the pool's threads, and this file decides how a GEMM is split over them: by batch items
-// (attention), by rows of C, or by columns of C when the rows are too few. Each piece is one BLAS
-// call on a sub-matrix; the split is a function of the shape and the thread count alone, so runs
-// repeat bitwise.
+// Running one (batched) GEMM thunk on Tessera's thread pool, and which GEMM runs it: f32 GEMMs
+// go to Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h: packed B shared by the threads, AVX2
+// micro-kernel) when the CPU has AVX2 + FMA, everything else (f64, other CPUs, or the
+// environment switch TESSERA_GEMM=openblas) to OpenBLAS computing single-threaded inside the
+// pool's threads. This file decides how a GEMM is split over the threads: by batch items
+// (attention), by rows of C, or by columns of C when the rows are too few; with OpenBLAS each
+// piece is one BLAS call on a sub-matrix. The split is a function of the shape and the thread
+// count alone, so runs repeat bitwise (Tessera's sgemm: also equal to the 1-thread result).
 //
 // The benchmark (bench/kernel_bench --gemm) calls the same entry, so the per-shape GFLOP/s it
 // measures is what the engine gets.
@@ -37,7 +40,19 @@ void setBlasSingleThreaded();
 // (the engine never calls it).
 void setBlasThreads(int threads);
 
-// C = op(A)·op(B) for every batch item.
+// Which GEMM computes the f32 problems (f64 always goes to OpenBLAS).
+enum class GemmBackend { OpenBlas, Tessera };
+// Tessera when the CPU has AVX2 + FMA, unless the environment says TESSERA_GEMM=openblas (read
+// once per process; TESSERA_GEMM=tessera or unset: the default; anything else: a warning on
+// stderr and the default).
+GemmBackend defaultGemmBackend();
+// Whether `backend` can run on this CPU (Tessera's needs AVX2 + FMA).
+bool gemmBackendAvailable(GemmBackend backend);
+
+// C = op(A)·op(B) for every batch item, with defaultGemmBackend().
 void runGemm(const GemmProblem& p, ThreadPool& pool);
+// The same with a chosen backend (tests and the benchmark compare the two); an unavailable
+// Tessera backend falls back to OpenBLAS.
+void runGemm(const GemmProblem& p, ThreadPool& pool, GemmBackend backend);
 
 }  // namespace tessera::codegen

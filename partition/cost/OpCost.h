@@ -36,6 +36,9 @@ struct OpCost {
   // Fused into its only consumer (ProgramCost.h): its result is never written to memory and it
   // pays no launch of its own.
   bool fused = false;
+  // Ops in the kernel this op's cost stands for: > 1 for the last member of an engine fusion
+  // group (EngineFusion.h), which carries the whole group's work.
+  int kernelOps = 1;
   double bytes() const { return bytesRead + bytesWritten; }
 };
 

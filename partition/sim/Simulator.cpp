@@ -14,8 +14,12 @@ namespace tessera::partition::sim {
 
 StatusOr<SimResult> simulate(const ir::Function& f, const ir::Mesh& mesh,
                              const cost::ClusterSpec& cluster, const SimOptions& opts) {
-  TRY_ASSIGN(std::vector<cost::OpCost> costs,
-             cost::programCosts(f, opts.symbols, opts.fuseElementwise));
+  std::vector<cost::OpCost> costs;
+  if (opts.fusion == cost::FusionRule::Engine) {
+    TRY_ASSIGN(costs, cost::engineProgramCosts(f, opts.symbols));
+  } else {
+    TRY_ASSIGN(costs, cost::programCosts(f, opts.symbols, opts.fuseElementwise));
+  }
   SimResult r;
   r.numOps = f.numOps();
 
@@ -44,7 +48,9 @@ StatusOr<SimResult> simulate(const ir::Function& f, const ir::Mesh& mesh,
       double dur = cost::computeSeconds(c, cluster.device);
       computeFree = start + dur;
       r.computeSeconds += dur;
-      r.computeByKind[c.isGemm ? std::string("gemm") : std::string(op.mnemonic())] += dur;
+      r.computeByKind[c.isGemm ? std::string("gemm")
+                      : c.kernelOps > 1 ? std::string("fused kernel")
+                                        : std::string(op.mnemonic())] += dur;
       r.hardwareFlops += c.flops;
       if (opts.recomputeOps.count(&op)) {
         r.recomputeSeconds += dur;

@@ -26,6 +26,7 @@
 #include "ir/Function.h"
 #include "ir/Mesh.h"
 #include "partition/cost/ClusterSpec.h"
+#include "partition/cost/EngineFusion.h"
 #include "partition/cost/OpCost.h"
 #include "partition/sim/Memory.h"
 
@@ -34,6 +35,9 @@ namespace tessera::partition::sim {
 struct SimOptions {
   cost::SymbolValues symbols;
   bool fuseElementwise = true;
+  // Consumer: the GPU kernels' fusion (cost/ProgramCost.h); Engine: the CPU engine's groups,
+  // views and leaves (cost/EngineFusion.h), for CPU ranks running the compiled engine.
+  cost::FusionRule fusion = cost::FusionRule::Consumer;
   bool asyncCollectives = false;
   std::set<const ir::Op*> asyncOps;
   std::set<const ir::Op*> recomputeOps;

@@ -7,7 +7,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "codegen/runtime/gemm/Blocking.h"
 #include "codegen/runtime/gemm/MicroKernel.h"
@@ -15,6 +14,11 @@
 namespace tessera::codegen::gemm {
 
 namespace {
+
+// Prefetching never faults, so the address may lie past the matrix.
+inline void prefetch(const float* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
 
 // r[i] = row i of an 8 x 8 block in, column i out.
 __attribute__((target("avx2,fma"))) inline void transpose8(__m256 r[8]) {
@@ -54,15 +58,21 @@ void panelBGatherScalar(const float* b, int64_t ldb, int64_t cols, int64_t from,
 // the 6 rows side by side per k.
 __attribute__((target("avx2,fma"))) void panelAGatherAvx2(const float* a, int64_t lda,
                                                          int64_t rows, int64_t kc, float* dst) {
-  const __m256i mask6 = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
   int64_t k = 0;
   if (rows == kMR) {
     for (; k + 8 <= kc; k += 8) {
       __m256 r[8];
+      // The next panel's rows at this depth: a panel reads 6 short streams (kc floats each),
+      // too short for the hardware prefetcher to lock on before they end.
+      for (int i = 0; i < 6; ++i) prefetch(a + (i + kMR) * lda + k);
       for (int i = 0; i < 6; ++i) r[i] = _mm256_loadu_ps(a + i * lda + k);
       r[6] = r[7] = _mm256_setzero_ps();
       transpose8(r);
-      for (int q = 0; q < 8; ++q) _mm256_maskstore_ps(dst + (k + q) * kMR, mask6, r[q]);
+      // Eight floats per k where six belong: each store's last two land on the next k's first
+      // two, which the next store (or the tail, or the next panel) overwrites; the last spills
+      // into the buffer's slack (kPackSlack). A masked store would avoid that, but
+      // vmaskmovps stores are microcoded on AMD and cost more than the whole transpose.
+      for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + (k + q) * kMR, r[q]);
     }
   }
   panelAGatherScalar(a, lda, rows, k, kc, dst);
@@ -76,6 +86,7 @@ __attribute__((target("avx2,fma"))) void panelBGatherAvx2(const float* b, int64_
     for (; k + 8 <= kc; k += 8)
       for (int h = 0; h < 2; ++h) {
         __m256 r[8];
+        for (int j = 0; j < 8; ++j) prefetch(b + (kNR + h * 8 + j) * ldb + k);  // next panel
         for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (h * 8 + j) * ldb + k);
         transpose8(r);
         for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + (k + q) * kNR + h * 8, r[q]);
@@ -84,13 +95,47 @@ __attribute__((target("avx2,fma"))) void panelBGatherAvx2(const float* b, int64_
   panelBGatherScalar(b, ldb, cols, k, kc, dst);
 }
 
-// A micro-panel or B micro-panel whose source rows are already the panel's rows (A stored k x m,
-// or B stored k x n): a copy of `width` floats per k, zero-padded to `full`.
-void panelCopy(const float* src, int64_t ld, int64_t width, int64_t full, int64_t kc,
-               float* dst) {
-  for (int64_t k = 0; k < kc; ++k) {
-    std::memcpy(dst + k * full, src + k * ld, static_cast<size_t>(width) * sizeof(float));
-    for (int64_t j = width; j < full; ++j) dst[k * full + j] = 0.0f;
+// Panels [p0, p1) of a block whose source rows are already the panels' rows (A stored k x m, or
+// B stored k x n): `full` floats per k and panel, of which the first `cols - p * full` are
+// valid (zero past them). Walked in chunks of 16 k-rows across all the panels: a chunk reads 16
+// rows sequentially (every line used while it is in L1, few pages at a time) and writes 16 rows
+// of each panel contiguously. Panel by panel instead, every k of every panel touched a new page
+// and a new line (A^T's and B's rows are 3-12 KiB apart on the step's shapes).
+template <int64_t full>
+__attribute__((target("avx2,fma"))) void copyPanelsAvx2(const float* src, int64_t ld,
+                                                       int64_t cols, int64_t kc, int64_t p0,
+                                                       int64_t p1, float* dst) {
+  constexpr int64_t kChunk = 16;
+  for (int64_t k0 = 0; k0 < kc; k0 += kChunk) {
+    int64_t k1 = std::min(kc, k0 + kChunk);
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t w = std::min(full, cols - p * full);
+      const float* s = src + p * full;
+      float* d = dst + p * kc * full;
+      if (w == full && full == 16) {
+        for (int64_t k = k0; k < k1; ++k) {
+          _mm256_store_ps(d + k * 16, _mm256_loadu_ps(s + k * ld));
+          _mm256_store_ps(d + k * 16 + 8, _mm256_loadu_ps(s + k * ld + 8));
+        }
+      } else if (w == full) {
+        for (int64_t k = k0; k < k1; ++k)
+          for (int64_t i = 0; i < full; ++i) d[k * full + i] = s[k * ld + i];
+      } else {
+        for (int64_t k = k0; k < k1; ++k)
+          for (int64_t i = 0; i < full; ++i) d[k * full + i] = i < w ? s[k * ld + i] : 0.0f;
+      }
+    }
+  }
+}
+
+template <int64_t full>
+void copyPanelsScalar(const float* src, int64_t ld, int64_t cols, int64_t kc, int64_t p0,
+                      int64_t p1, float* dst) {
+  for (int64_t p = p0; p < p1; ++p) {
+    int64_t w = std::min(full, cols - p * full);
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t i = 0; i < full; ++i)
+        dst[p * kc * full + k * full + i] = i < w ? src[p * full + k * ld + i] : 0.0f;
   }
 }
 
@@ -99,11 +144,17 @@ void panelCopy(const float* src, int64_t ld, int64_t width, int64_t full, int64_
 void packA(bool transA, const float* a, int64_t lda, int64_t i0, int64_t rows, int64_t k0,
            int64_t kc, float* dst) {
   bool avx2 = hasAvx2Fma();
-  for (int64_t p = 0; p * kMR < rows; ++p) {
+  int64_t panels = ceilDiv(rows, kMR);
+  if (transA) {
+    const float* src = a + k0 * lda + i0;
+    if (avx2) copyPanelsAvx2<kMR>(src, lda, rows, kc, 0, panels, dst);
+    else copyPanelsScalar<kMR>(src, lda, rows, kc, 0, panels, dst);
+    return;
+  }
+  for (int64_t p = 0; p < panels; ++p) {
     int64_t r = std::min(kMR, rows - p * kMR), i = i0 + p * kMR;
     float* out = dst + p * kc * kMR;
-    if (transA) panelCopy(a + k0 * lda + i, lda, r, kMR, kc, out);
-    else if (avx2) panelAGatherAvx2(a + i * lda + k0, lda, r, kc, out);
+    if (avx2) panelAGatherAvx2(a + i * lda + k0, lda, r, kc, out);
     else panelAGatherScalar(a + i * lda + k0, lda, r, 0, kc, out);
   }
 }
@@ -111,11 +162,16 @@ void packA(bool transA, const float* a, int64_t lda, int64_t i0, int64_t rows, i
 void packB(bool transB, const float* b, int64_t ldb, int64_t k0, int64_t kc, int64_t j0,
            int64_t cols, int64_t p0, int64_t p1, float* dst) {
   bool avx2 = hasAvx2Fma();
+  if (!transB) {
+    const float* src = b + k0 * ldb + j0;
+    if (avx2) copyPanelsAvx2<kNR>(src, ldb, cols, kc, p0, p1, dst);
+    else copyPanelsScalar<kNR>(src, ldb, cols, kc, p0, p1, dst);
+    return;
+  }
   for (int64_t p = p0; p < p1; ++p) {
     int64_t w = std::min(kNR, cols - p * kNR), j = j0 + p * kNR;
     float* out = dst + p * kc * kNR;
-    if (!transB) panelCopy(b + k0 * ldb + j, ldb, w, kNR, kc, out);
-    else if (avx2) panelBGatherAvx2(b + j * ldb + k0, ldb, w, kc, out);
+    if (avx2) panelBGatherAvx2(b + j * ldb + k0, ldb, w, kc, out);
     else panelBGatherScalar(b + j * ldb + k0, ldb, w, 0, kc, out);
   }
 }

@@ -11,8 +11,12 @@
 
 namespace tessera::codegen::gemm {
 
+// Floats a packing buffer needs past its last panel (packA may write that far).
+inline constexpr int64_t kPackSlack = 8;
+
 // Rows [i0, i0 + rows) and depth [k0, k0 + kc) of op(A) as ceil(rows / MR) micro-panels of
-// kc x MR floats each (dst[p * kc * MR + k * MR + i]); rows past the end are zero.
+// kc x MR floats each (dst[p * kc * MR + k * MR + i]); rows past the end are zero. May write
+// kPackSlack floats past the last panel.
 void packA(bool transA, const float* a, int64_t lda, int64_t i0, int64_t rows, int64_t k0,
            int64_t kc, float* dst);
 

@@ -75,7 +75,7 @@ void sgemm(const SgemmArgs& g, ThreadPool* pool) {
       else packPart(0, panelsN);
       // Rows [r0, r1) (multiples of MR, or m) by B micro-panels [q0, q1) of this block.
       auto block = [&](int64_t r0, int64_t r1, int64_t q0, int64_t q1) {
-        float* packedA = tlsPackedA.get(kMC * kcMax);
+        float* packedA = tlsPackedA.get(kMC * kcMax + kPackSlack);
         for (int64_t ic = r0; ic < r1; ic += kMC) {
           int64_t mc = std::min(kMC, r1 - ic);
           packA(g.transA, g.a, g.lda, ic, mc, k0, kc, packedA);

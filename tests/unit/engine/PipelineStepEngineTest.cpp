@@ -20,8 +20,22 @@ TEST(PipelineStepEngine, Scratch) {
   passes::TrainStepOptions ts;
   ts.optimizer.kind = passes::OptimizerKind::Sgd;
   ts.optimizer.lr = 0.1;
+  ts.optimizer.momentum = 0.9;
+  {
+    auto m2 = frontend::buildZooModel("moe-gpt", flags);
+    passes::TrainStepOptions t2 = ts;
+    t2.accum = 4;
+    auto info = passes::buildTrainStep(**m2, t2);
+    ASSERT_TRUE(info.isOk()) << info.status().message();
+    EngineOptions eo; eo.kernels = EngineOptions::Kernels::Evaluate;
+    auto exe = lowerForPlanning(**m2, info->function, eo);
+    EXPECT_TRUE(exe.isOk()) << exe.status().message();
+    std::printf("accum reference lowered\n");
+  }
+  using K = partition::pipeline::ScheduleKind;
+  for (auto [k, p, mb, v] : std::vector<std::tuple<K,int,int,int>>{{K::Interleaved,2,4,2},{K::OneFOneB,4,4,1}}) {
   partition::pipeline::PipelineStepOptions o;
-  o.schedule = {partition::pipeline::ScheduleKind::OneFOneB, 2, 2, 1};
+  o.schedule = {k, p, mb, v};
   auto step = partition::pipeline::buildPipelineStep(**m, ts, o);
   ASSERT_TRUE(step.isOk()) << step.status().message();
   for (const auto& rs : step->ranks) {
@@ -44,6 +58,13 @@ TEST(PipelineStepEngine, Scratch) {
             if (v->definingOp()) std::printf("  operand def: %s\n", ir::printOp(*v->definingOp()).c_str());
       }
     }
+    EngineOptions eo; eo.kernels = EngineOptions::Kernels::Evaluate;
+    auto exe = lowerForPlanning(*step->module, rs.info.function, eo);
+    EXPECT_TRUE(exe.isOk()) << exe.status().message();
+    EngineOptions co; co.threads = 1;
+    auto eng = Engine::compile(*step->module, rs.info.function, co);
+    EXPECT_TRUE(eng.isOk()) << eng.status().message();
+  }
   }
 }
 

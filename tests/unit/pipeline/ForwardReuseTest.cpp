@@ -9,6 +9,8 @@
 // program that reuses its forward has 3x the forward count, one that recomputes it 4x.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "partition/pipeline/PipelineStep.h"
@@ -180,6 +182,21 @@ TEST(StageMemory, OneFOneBFirstStageHoldsTheMostActivations) {
   // GPipe's M = 8 in flight against 1F1B's p - r: the stored part of a middle rank grows about
   // in that proportion (what is not per micro-batch — the causal mask — is small here).
   const double ratio = static_cast<double>(activations(g[1])) / static_cast<double>(activations(a[1]));
+  if (std::getenv("H1DBG")) {
+    std::printf("%s\n%s\n", printStageMemory(a).c_str(), printStageMemory(g).c_str());
+    StageMemoryInput in;
+    const PipelineRankStep& rs = ofob->ranks[1];
+    in.function = ofob->module->findFunction(rs.info.function);
+    in.params = rs.info.params; in.state = rs.info.state; in.activationSends = rs.activationSends;
+    auto cat = classifyStageValues(in);
+    auto lives = passes::valueLifetimes(*in.function, {{"B", 1}, {"S", kSeq}});
+    for (int i = 0; i < in.function->numOps(); i += 1) {
+      int64_t act = 0;
+      for (auto& l : *lives) if (l.first <= i && i <= l.last && cat[l.value] == passes::MemoryCategory::Activations) act += l.bytes;
+      const ir::Op& op = *in.function->ops()[i];
+      std::printf("%d %s %s %lld\n", i, op.mnemonic(), op.numResults() ? op.result(0)->name().c_str() : "", (long long)act);
+    }
+  }
   EXPECT_GT(ratio, 8.0 / 3 * 0.8) << activations(g[1]) << " vs " << activations(a[1]);
   EXPECT_LT(ratio, 8.0 / 3 * 1.2) << activations(g[1]) << " vs " << activations(a[1]);
   // Parameters are what each rank holds (its layer; the tied embedding on ranks 0 and 3), the

@@ -33,13 +33,13 @@ passes::TrainStepOptions options(std::optional<double> clip) {
   return o;
 }
 
-struct Run {
+struct ClipRun {
   std::vector<double> losses;
   std::map<std::string, Tensor> params;
 };
 
-Run singleDevice(std::optional<double> clip) {
-  Run out;
+ClipRun singleDevice(std::optional<double> clip) {
+  ClipRun out;
   auto m = tinyGpt();
   auto info = passes::buildTrainStep(*m, options(clip));
   EXPECT_TRUE(info.isOk()) << info.status().message();
@@ -63,8 +63,8 @@ Run singleDevice(std::optional<double> clip) {
   return out;
 }
 
-Run pipelined(ScheduleKind kind, int p, int M) {
-  Run out;
+ClipRun pipelined(ScheduleKind kind, int p, int M) {
+  ClipRun out;
   auto m = tinyGpt();
   PipelineStepOptions o;
   o.schedule = {kind, p, M, 1};
@@ -103,7 +103,7 @@ Run pipelined(ScheduleKind kind, int p, int M) {
 }
 
 TEST(PipelineClip, EqualsTheSingleDeviceClippedStep) {
-  const Run want = singleDevice(kClip), unclipped = singleDevice(std::nullopt);
+  const ClipRun want = singleDevice(kClip), unclipped = singleDevice(std::nullopt);
   ASSERT_EQ(want.losses.size(), static_cast<size_t>(kSteps));
   ASSERT_EQ(unclipped.losses.size(), static_cast<size_t>(kSteps));
   // The clip is active: the clipped run leaves the unclipped one after the first update.
@@ -115,7 +115,7 @@ TEST(PipelineClip, EqualsTheSingleDeviceClippedStep) {
   };
   for (C c : {C{ScheduleKind::OneFOneB, 2, 4}, C{ScheduleKind::GPipe, 4, 4}}) {
     SCOPED_TRACE(std::string(scheduleKindName(c.k)) + " p=" + std::to_string(c.p));
-    Run got = pipelined(c.k, c.p, c.m);
+    ClipRun got = pipelined(c.k, c.p, c.m);
     ASSERT_EQ(got.losses.size(), want.losses.size());
     for (int s = 0; s < kSteps; ++s)
       EXPECT_NEAR(got.losses[s], want.losses[s], 1e-5 * std::abs(want.losses[s])) << "step " << s;
