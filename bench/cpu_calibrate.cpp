@@ -16,7 +16,8 @@
 //     (per-core share, the same reason as the peak);
 //   - with --comm-bench: the 2-rank f32 all-reduce times of bench/comm_bench (run under mpirun),
 //     fitted to the ring model t = 2 alpha + S / B of a 2-rank all-reduce (CollectiveCost.h) —
-//     the `shm` network level's latency and bandwidth. Without it the level keeps the defaults.
+//     the `shm` network level's latency and bandwidth — in two regimes when the sizes show a
+//     cliff (a lower bandwidth from some message size on: `large=BYTES:BANDWIDTH`). Without it the level keeps the defaults.
 //
 // The device is one core ("devices_per_node" = cores): a run of N ranks on this machine is a
 // cluster of N devices; more ranks than cores time-share them (cost::timeShared).
@@ -108,8 +109,31 @@ double memTotalBytes() {
 struct CommFit {
   bool ok = false;
   double latency = 0, bandwidth = 0;
+  double largeBytes = 0, largeBandwidth = 0;  // 0: one regime fits
   std::vector<std::string> lines;
 };
+
+// Weighted (1/t^2: relative error) least squares t = c0 + c1 S over points [from, to).
+bool fitLine(const std::vector<double>& xs, const std::vector<double>& ys, size_t from, size_t to,
+             double& c0, double& c1) {
+  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (size_t i = from; i < to; ++i) {
+    const double w = 1 / (ys[i] * ys[i]);
+    sw += w, sx += w * xs[i], sy += w * ys[i], sxx += w * xs[i] * xs[i], sxy += w * xs[i] * ys[i];
+  }
+  const double det = sw * sxx - sx * sx;
+  if (det <= 0) return false;
+  c1 = (sw * sxy - sx * sy) / det, c0 = (sy - c1 * sx) / sw;
+  return c1 > 0;
+}
+
+// Sum of squared relative errors of t = c0 + S / bw over [from, to).
+double relErr(const std::vector<double>& xs, const std::vector<double>& ys, size_t from, size_t to,
+              double c0, double bw) {
+  double e = 0;
+  for (size_t i = from; i < to; ++i) e += std::pow((c0 + xs[i] / bw) / ys[i] - 1, 2);
+  return e;
+}
 
 // Runs comm_bench on 2 ranks and fits its Tessera all-reduce column (median microseconds).
 CommFit commFit(const std::string& commBench, const std::string& mpirun) {
@@ -136,18 +160,35 @@ CommFit commFit(const std::string& commBench, const std::string& mpirun) {
   const int rc = ::pclose(p);
   if (rc != 0 || xs.size() < 3) return f;
   // Least squares t = c0 + c1 S, weighted by 1/t so that small and large messages count alike.
-  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    const double w = 1 / (ys[i] * ys[i]);
-    sw += w, sx += w * xs[i], sy += w * ys[i], sxx += w * xs[i] * xs[i], sxy += w * xs[i] * ys[i];
-  }
-  const double det = sw * sxx - sx * sx;
-  if (det <= 0) return f;
-  const double c1 = (sw * sxy - sx * sy) / det, c0 = (sy - c1 * sx) / sw;
-  if (!(c1 > 0)) return f;
+  double c0 = 0, c1 = 0;
+  if (!fitLine(xs, ys, 0, xs.size(), c0, c1)) return f;
   f.ok = true;
   f.bandwidth = 1 / c1;                    // a 2-rank ring all-reduce moves S per rank
   f.latency = std::max(0.0, c0 / 2);       // in 2 steps
+  // Two regimes: the shared-memory link has a cliff (ClusterSpec.h NetworkLevel::largeBytes).
+  // Split the sizes where a line below and a bandwidth above (same latency) fit best; keep the
+  // split only when it at least halves the single line's error.
+  const size_t n = xs.size();
+  const double one = relErr(xs, ys, 0, n, c0, 1 / c1);
+  double bestErr = one;
+  for (size_t split = 3; split + 2 <= n; ++split) {
+    double s0 = 0, s1 = 0;
+    if (!fitLine(xs, ys, 0, split, s0, s1)) continue;
+    // Above: t - s0 = S / B, least squares in relative error: B = Σ (S/t)^2 / Σ S (t - s0) / t^2.
+    double num = 0, den = 0;
+    for (size_t i = split; i < n; ++i)
+      num += xs[i] * xs[i] / (ys[i] * ys[i]), den += xs[i] * (ys[i] - s0) / (ys[i] * ys[i]);
+    if (!(den > 0)) continue;
+    const double bigBw = num / den;
+    const double err = relErr(xs, ys, 0, split, s0, 1 / s1) + relErr(xs, ys, split, n, s0, bigBw);
+    if (err < bestErr && err < 0.5 * one) {
+      bestErr = err;
+      f.bandwidth = 1 / s1;
+      f.latency = std::max(0.0, s0 / 2);
+      f.largeBytes = std::sqrt(xs[split - 1] * xs[split]);  // between the two measured sizes
+      f.largeBandwidth = bigBw;
+    }
+  }
   return f;
 }
 
@@ -247,6 +288,11 @@ int main(int argc, char** argv) {
     if (comm.ok) {
       std::snprintf(line, sizeof line, "fit 2-rank all_reduce: latency %.2f us per step, bandwidth %.3f GB/s",
                     comm.latency * 1e6, comm.bandwidth / 1e9);
+      if (comm.largeBytes > 0) {
+        note(line);
+        std::snprintf(line, sizeof line, "fit messages from %.3g MB on: bandwidth %.3f GB/s",
+                      comm.largeBytes / 1e6, comm.largeBandwidth / 1e9);
+      }
     } else {
       std::snprintf(line, sizeof line, "comm_bench under %s gave no usable table: the shm level keeps its defaults",
                     mpirun.c_str());
@@ -284,8 +330,13 @@ int main(int argc, char** argv) {
   f << "name cpu-calibrated\n" << dev << "\nnodes 1\ndevices_per_node " << cores << "\n";
   if (comm.ok) {
     char lv[160];
-    std::snprintf(lv, sizeof lv, "level shm bandwidth=%.4gGB/s latency=%.3gus\n", comm.bandwidth / 1e9,
-                  comm.latency * 1e6);
+    if (comm.largeBytes > 0)
+      std::snprintf(lv, sizeof lv, "level shm bandwidth=%.4gGB/s latency=%.3gus large=%.4gMB:%.4gGB/s\n",
+                    comm.bandwidth / 1e9, comm.latency * 1e6, comm.largeBytes / 1e6,
+                    comm.largeBandwidth / 1e9);
+    else
+      std::snprintf(lv, sizeof lv, "level shm bandwidth=%.4gGB/s latency=%.3gus\n", comm.bandwidth / 1e9,
+                    comm.latency * 1e6);
     f << lv;
   }
   f.close();

@@ -224,6 +224,18 @@ class Parser {
         TRY_ASSIGN(l.efficiency, quantity(val, Unit::Count));
         if (!(l.efficiency > 0 && l.efficiency <= 1))
           return error(line_, val.col, "efficiency must be in (0, 1]");
+      } else if (key == "large") {
+        // large=BYTES:BANDWIDTH, e.g. large=2MB:0.3GB/s (ClusterSpec.h NetworkLevel::largeBytes).
+        const size_t colon = val.text.find(':');
+        if (colon == std::string_view::npos || colon == 0 || colon + 1 == val.text.size())
+          return error(line_, val.col, "expected large=BYTES:BANDWIDTH (e.g. 2MB:0.3GB/s), got '" +
+                                           std::string(val.text) + "'");
+        TRY_ASSIGN(l.largeBytes, quantity(Word{val.text.substr(0, colon), val.col}, Unit::Bytes));
+        TRY_ASSIGN(l.largeBandwidth,
+                   quantity(Word{val.text.substr(colon + 1), val.col + static_cast<int>(colon) + 1},
+                            Unit::Bandwidth));
+        if (!(l.largeBytes > 0) || !(l.largeBandwidth > 0))
+          return error(line_, val.col, "large=BYTES:BANDWIDTH needs both positive");
       } else if (key == "span") {
         TRY_ASSIGN(double s, quantity(val, Unit::Count));
         if (s < 1 || s > 1e8 || s != std::floor(s))
@@ -231,7 +243,7 @@ class Parser {
         l.span = static_cast<int64_t>(s);
       } else {
         return error(line_, args[i].col, "unknown level property '" + std::string(key) +
-                                             "' (expected bandwidth, latency, efficiency, span)");
+                                             "' (expected bandwidth, latency, efficiency, large, span)");
       }
     }
     if (!haveBw) return error(line_, kw.col, "level '" + l.name + "' needs bandwidth=...");

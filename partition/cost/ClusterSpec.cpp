@@ -133,6 +133,7 @@ StatusOr<ClusterSpec> timeShared(const ClusterSpec& c, int64_t ranks) {
   t.device.launchOverhead /= share;
   for (NetworkLevel& l : t.levels) {
     l.bandwidth *= share;
+    l.largeBandwidth *= share;
     l.latency /= share;
     l.span = l.span == c.numDevices() ? ranks : l.span;
   }

@@ -30,7 +30,19 @@ struct NetworkLevel {
   // reach on the link (nccl-tests "bus bandwidth"), protocol and synchronization overheads
   // included. Stated once per link kind, never per model.
   double efficiency = 1.0;
+  // Messages of at least `largeBytes` move at `largeBandwidth` instead (0: one regime). Why: on
+  // this machine's shared-memory link the 2-rank all-reduce runs at ~1.2-1.5 GB/s up to 1 MiB and
+  // at ~0.3 GB/s from 4 MiB on (comm_bench, every column alike: Open MPI's and Tessera's), a
+  // cliff one straight line cannot fit; bench/cpu_calibrate fits both regimes. GPT-base's
+  // gradients (2.4-9.4 MB per tensor) sit above it, GPT-small's (at most 1 MB) below.
+  double largeBytes = 0;
+  double largeBandwidth = 0;
   double effectiveBandwidth() const { return bandwidth * efficiency; }
+  // The effective bandwidth for a collective whose message (CollectiveCost.h's S) is `bytes`.
+  double effectiveBandwidth(double bytes) const {
+    return (largeBytes > 0 && largeBandwidth > 0 && bytes >= largeBytes ? largeBandwidth : bandwidth) *
+           efficiency;
+  }
 };
 
 struct ClusterSpec {

@@ -108,7 +108,7 @@ double ringSeconds(CollectiveKind k, double bytes, int64_t n, const NetworkLevel
     case CollectiveKind::Broadcast: factor = 1; steps = nn - 1; break;
     case CollectiveKind::SendRecv: factor = 1; steps = 1; break;
   }
-  return steps * level.latency + factor * bytes / level.effectiveBandwidth();
+  return steps * level.latency + factor * bytes / level.effectiveBandwidth(bytes);
 }
 
 double flatSeconds(CollectiveKind k, double bytes, const GroupShape& g, const ClusterSpec& c) {

@@ -20,7 +20,9 @@ std::map<const ir::Value*, MemoryCategory> classifyStageValues(const StageMemory
   const std::set<std::string> state(in.state.begin(), in.state.end());
   std::set<std::string> paramTypes;  // by printed type
   // Taints: depends on a gradient source (received gradient, autodiff seed) / on optimizer state.
-  std::unordered_map<const ir::Value*, bool> grad, fromState;
+  // data: depends on a micro-batch (a data argument or a received activation) — what is stored
+  // per micro-batch in flight, unlike what is derived from parameters or constants alone.
+  std::unordered_map<const ir::Value*, bool> grad, fromState, data;
   for (int i = 0; i < f.numArguments(); ++i) {
     const ir::Value* a = f.argument(i);
     MemoryCategory c = MemoryCategory::Other;
@@ -30,24 +32,28 @@ std::map<const ir::Value*, MemoryCategory> classifyStageValues(const StageMemory
     } else if (state.count(a->name())) {
       c = MemoryCategory::OptimizerState;
       fromState[a] = true;
+    } else {
+      data[a] = true;
     }
     out[a] = c;
   }
   const std::vector<bool> forward = forwardOps(f, in.activationSends, in.axis);
   for (int i = 0; i < f.numOps(); ++i) {
     const ir::Op& op = *f.ops()[i];
-    bool g = false, s = false;
+    bool g = false, s = false, d = forward[i] && op.kind() == ir::OpKind::Recv;
     if (!forward[i] && (op.numOperands() == 0 || op.kind() == ir::OpKind::Recv)) g = true;
     for (const ir::Value* o : op.operands()) {
       g = g || grad[o];
       s = s || fromState[o];
+      d = d || data[o];
     }
     for (int r = 0; r < op.numResults(); ++r) {
       const ir::Value* v = op.result(r);
       grad[v] = g;
       fromState[v] = s;
+      data[v] = d;
       MemoryCategory c = MemoryCategory::Other;
-      if (forward[i] || (!g && !s)) c = MemoryCategory::Activations;
+      if (d && (forward[i] || (!g && !s))) c = MemoryCategory::Activations;
       else if (g && !s && paramTypes.count(v->type().str())) c = MemoryCategory::Gradients;
       out[v] = c;
     }

@@ -8,12 +8,14 @@
 // step's, whose forward is only the ancestors of the loss:
 //   parameters       the parameters it trains (arguments) and their updates (results 1..P);
 //   optimizer state  their state and the step counter, and the updated state;
-//   activations      the forward (PipelineForward.h: what its forward actions compute, received
-//                    activations included) and remat's recomputed copies (ops outside the forward
-//                    that depend on no received gradient, no autodiff seed and no state);
+//   activations      what depends on a micro-batch (its data or a received activation) and is
+//                    computed by the forward (PipelineForward.h; received activations included)
+//                    or recomputed by remat (ops outside the forward that depend on no received
+//                    gradient, no autodiff seed and no state);
 //   gradients        backward values shaped like a trained parameter, not computed from state;
 //   other            the rest: data micro-batches, received and computed activation gradients,
-//                    backward and optimizer temporaries ("workspace").
+//                    backward and optimizer temporaries, values derived from parameters or
+//                    constants alone (a transposed weight, the causal mask) ("workspace").
 // Run on the partitioned program (the SPMD partitioner's local function), it is one device's
 // memory; the symbols are those of the micro-batch (B = batch / M).
 //

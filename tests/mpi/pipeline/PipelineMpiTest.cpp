@@ -253,11 +253,11 @@ const std::vector<std::tuple<Config, bool>>& configs() {
         {{"gpt_pp2_1f1b_m8", false, 2, "1f1b", 8, 0}, false},
         {{"gpt_pp2_interleaved_v2_m4", false, 2, "interleaved", 4, 2}, false},
         {{"gpt_pp2_1f1b_m4", false, 2, "1f1b", 4, 0, interp}, true},
-        {{"moe_pp2_interleaved_v2_m4", true, 2, "interleaved", 4, 2, interp}, false},
+        {{"moe_pp2_interleaved_v2_m4", true, 2, "interleaved", 4, 2}, false},
         {{"gpt_pp4_gpipe_m8", false, 4, "gpipe", 8, 0}, false},
         {{"gpt_pp4_1f1b_m4", false, 4, "1f1b", 4, 0}, false},
         {{"gpt_pp4_1f1b_m8", false, 4, "1f1b", 8, 0, interp}, true},
-        {{"moe_pp4_1f1b_m4", true, 4, "1f1b", 4, 0, interp}, false},
+        {{"moe_pp4_1f1b_m4", true, 4, "1f1b", 4, 0}, false},
     };
   }();
   return c;

@@ -195,6 +195,9 @@ TEST(StageMemory, OneFOneBFirstStageHoldsTheMostActivations) {
       for (auto& l : *lives) if (l.first <= i && i <= l.last && cat[l.value] == passes::MemoryCategory::Activations) act += l.bytes;
       const ir::Op& op = *in.function->ops()[i];
       std::printf("%d %s %s %lld\n", i, op.mnemonic(), op.numResults() ? op.result(0)->name().c_str() : "", (long long)act);
+      if (i == 226)
+        for (auto& l : *lives) if (l.first <= i && i <= l.last && cat[l.value] == passes::MemoryCategory::Activations)
+          std::printf("   LIVE %s %s %lld [%d,%d]\n", l.value->name().c_str(), l.value->type().str().c_str(), (long long)l.bytes, l.first, l.last);
     }
   }
   EXPECT_GT(ratio, 8.0 / 3 * 0.8) << activations(g[1]) << " vs " << activations(a[1]);
