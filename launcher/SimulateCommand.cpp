@@ -34,6 +34,7 @@
 #include "partition/cost/ClusterSpec.h"
 #include "partition/planner/Planner.h"
 #include "partition/sim/MegatronEstimate.h"
+#include "partition/sim/PipelineSim.h"
 #include "partition/sim/Simulator.h"
 
 namespace tessera::launcher {
@@ -159,12 +160,40 @@ class SimulateCommand : public Command {
         return usageError("--sym " + s + ": expected NAME=POSITIVE_INTEGER");
       o.symbols[s.substr(0, eq)] = v;
     }
+    if (plan->pipeline.active()) return runPipelinePlan(*plan, *c, o);
     auto r = sim::simulate(plan->localFunction(), plan->mesh, *c, o);
     if (!r) return (std::cerr << r.status().message() << "\n", kExitIrError);
     std::printf("plan        %s: %s, %lld ranks, presets %s\n", input_.c_str(), plan->model.c_str(),
                 static_cast<long long>(plan->ranks), plan->presets.c_str());
     print(*r, *c);
     printBreakdown(*r);
+    return kExitOk;
+  }
+
+  // A pipeline plan: every stage's step function side by side (sim/PipelineSim.h); the step is
+  // the slowest stage's end.
+  int runPipelinePlan(const DistributedPlan& plan, const cost::ClusterSpec& c, const sim::SimOptions& o) {
+    std::vector<const ir::Function*> programs;
+    for (const std::string& name : plan.pipeline.functions) {
+      const ir::Function* f = plan.local->findFunction(name);
+      if (!f) return (std::cerr << input_ << ": the plan has no stage function @" << name << "\n", kExitIrError);
+      programs.push_back(f);
+    }
+    auto r = sim::simulatePipeline(programs, plan.mesh, plan.pipeline.axis, c, o);
+    if (!r) return (std::cerr << r.status().message() << "\n", kExitIrError);
+    std::printf("plan        %s: %s, %lld ranks, presets %s, pipeline %s M=%d over %zu stages\n",
+                input_.c_str(), plan.model.c_str(), static_cast<long long>(plan.ranks),
+                plan.presets.c_str(), plan.pipeline.schedule.c_str(), plan.pipeline.microBatches,
+                programs.size());
+    std::printf("cluster     %s: %lld x %lld %s\n", c.name.c_str(), static_cast<long long>(c.nodes),
+                static_cast<long long>(c.devicesPerNode), c.device.name.c_str());
+    std::printf("step        %.6f s\n", r->stepSeconds);
+    for (size_t i = 0; i < r->stages.size(); ++i) {
+      const sim::StageTimes& s = r->stages[i];
+      std::printf("  stage %zu   end %.6f s: compute %.6f s, collectives %.6f s, send/recv %.6f s, "
+                  "waiting %.6f s\n",
+                  i, s.endSeconds, s.computeSeconds, s.commSeconds, s.p2pSeconds, s.waitSeconds);
+    }
     return kExitOk;
   }
 

@@ -6,9 +6,11 @@
 // buckets. A CPU rank moves its bytes with its own core (shared-memory copies, the reduction), so
 // overlap can hide only the time spent waiting for the peer — and Open MPI's nonblocking
 // collectives advance only inside MPI calls (the engine polls between thunks, not inside a 40 ms
-// GEMM), through libnbc schedules instead of the tuned blocking algorithms. Measured on 2 ranks x
-// 1 thread (GPT-small and GPT-base dp=2, closing11 and session 12's A/B in
-// /work/notes): the blocking step is faster (0.266 vs 0.293 s, 5.20 vs 5.73 s).
+// GEMM), through libnbc schedules instead of the tuned blocking algorithms; and a bucket costs
+// its own core a pack and an unpack copy. Measured on a quiet machine, 2 ranks x 1 thread,
+// dp=2 (bench/ddp_bench.py, medians): blocking 0.266 s vs async 0.293 s per GPT-small step,
+// 5.20 vs 5.73 s per GPT-base step. bench/engine_dist_bench repeats the A/B (interleaved rounds,
+// bucket sizes 1/4/16 MiB and none) with the exposed, in-flight and hidden time of each.
 // GPU ranks overlap: NCCL runs on its own stream, so start/done with 4 MiB buckets really hides
 // the transfer behind the compute kernels.
 //

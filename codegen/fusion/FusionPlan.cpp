@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "ir/Module.h"
 
@@ -95,6 +96,26 @@ void iterationSpace(const ir::Op& op, std::vector<ir::Dim>* outer, ir::Dim* cols
   *cols = s.back();
 }
 
+std::vector<bool> liveOps(const ir::Function& f) {
+  const int n = f.numOps();
+  std::vector<bool> live(n, false);
+  std::unordered_map<const ir::Op*, int> index;
+  for (int i = 0; i < n; ++i) index[f.ops()[i].get()] = i;
+  // Users come after their operands' producers, so one backward sweep reaches the fixed point.
+  for (int i = n - 1; i >= 0; --i) {
+    const ir::Op& op = *f.ops()[i];
+    bool l = op.info().hasSideEffect();
+    for (int r = 0; r < op.numResults() && !l; ++r)
+      for (const ir::Use& u : op.result(r)->uses())
+        if (!u.user || live[index.at(u.user)]) {
+          l = true;
+          break;
+        }
+    live[i] = l;
+  }
+  return live;
+}
+
 int FusionPlan::groupOf(const ir::Op* op) const {
   const ir::Function* f = op->function();
   return opGroup[f->indexOf(op)];
@@ -133,11 +154,13 @@ FusionPlan planFusion(const ir::Function& f, bool fuse, const std::set<const ir:
     return d && plan.opClass[f.indexOf(d)] == OpClass::Leaf;
   };
 
+  const std::vector<bool> live = liveOps(f);
   for (int i = 0; i < n; ++i) {
     const ir::Op& op = *f.ops()[i];
     OpKind k = op.kind();
     OpClass cls;
-    if (assembled && assembled->count(&op)) cls = OpClass::Assembled;
+    if (!live[i]) cls = OpClass::Dead;
+    else if (assembled && assembled->count(&op)) cls = OpClass::Assembled;
     else if (op.info().isCollective() || k == OpKind::AxisIndex) cls = OpClass::Collective;
     else if (k == OpKind::Reshape || k == OpKind::Transpose || k == OpKind::BroadcastInDim ||
              k == OpKind::Slice)

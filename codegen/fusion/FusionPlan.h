@@ -10,6 +10,11 @@
 // can run at the position of its last member. Leaves (full, scalar constants, iota, and pure
 // elementwise ops of leaves) are recomputed inside each kernel that reads them instead of being
 // stored.
+//
+// Dead ops (no side effect, no result reaching the function's results or a side effect) are
+// classed Dead and emit nothing: a step built by inlining (a pipeline stage's backward re-inlines
+// its forward) can carry computations nothing reads, and a fused group made only of those would
+// be a kernel without outputs.
 #pragma once
 
 #include <map>
@@ -22,7 +27,8 @@ namespace tessera::codegen {
 
 // Assembled: a pad or add of a pad-sum that destination passing turns into a concatenation
 // (Placement.h); it emits no code of its own.
-enum class OpClass { View, Leaf, Fused, Gemm, Library, Collective, Assembled };
+// Dead: nothing live reads its results and it has no side effect; it emits no code.
+enum class OpClass { View, Leaf, Fused, Gemm, Library, Collective, Assembled, Dead };
 
 struct FusionGroup {
   std::vector<ir::Dim> outer;  // the row dims
@@ -47,6 +53,10 @@ struct FusionPlan {
 // `assembled` ops (Placement.h) are classed Assembled and join no group.
 FusionPlan planFusion(const ir::Function& f, bool fuse = true,
                       const std::set<const ir::Op*>* assembled = nullptr);
+
+// Per op index of `f`: whether the op must run — it has a side effect (collectives, send/recv),
+// or one of its results is a function result or an operand of a live op.
+std::vector<bool> liveOps(const ir::Function& f);
 
 // Whether `op` can be computed inside a fused kernel (the dtypes a kernel supports, the axis
 // forms the kernel reductions cover).

@@ -62,6 +62,7 @@ class Lowerer : public LoweringContext {
           for (int r = 0; r < op.numResults(); ++r) settle(op.result(r));
           break;
         case OpClass::Assembled: assembled(op); break;
+        case OpClass::Dead: break;  // nothing live reads it (FusionPlan.h)
       }
     }
     std::vector<bool> claimed(exe_.buffers.size(), false);

@@ -8,9 +8,11 @@
 //
 //   @stage<s>_bwd(inputs..., args..., d_<output>...) -> (surrogate, grad inputs..., grad trained...)
 //
-// The last stage's surrogate is its loss. The backward recomputes the stage's forward (it does
-// not reuse the activations of the forward action): the pipeline's memory then holds only each
-// stage's inputs per micro-batch in flight, and the numbers are the same.
+// The last stage's surrogate is its loss. The backward function re-derives the stage's forward;
+// inlined into a rank program next to the forward action on the same values, that copy is merged
+// into the forward action's ops by CSE (RankPrograms.h reuseForward), so the backward reads the
+// stored activations. Without that merge it recomputes the forward from the stage's inputs (the
+// numbers are the same either way).
 #pragma once
 
 #include "partition/pipeline/StageSplit.h"

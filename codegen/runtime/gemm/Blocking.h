@@ -11,9 +11,14 @@
 //                      KC (k = 300 gives 2 x 150, not 256 + 44), a function of k alone.
 //   MC = 144           rows of a packed A block (MC x KC floats = 144 KiB), well inside L2 next
 //                      to the B micro-panels streaming through.
-//   NC = 4096          columns of a packed B block (KC x NC floats = 4 MiB): every N of the
-//                      training step (<= 3072) is one block, packed once and shared by all
-//                      threads from L3.
+//   NC = 4096          at most this many columns of op(B) are packed at once, all k deep (every
+//                      k block of them), and at most kPackedBFloats (16 MiB) in all: every B of
+//                      the training step (K x N <= 3072 x 768 or 768 x 3072 = 9 MiB) is packed
+//                      once, by all threads together, into one buffer they share from L3. The
+//                      threads then need no barrier between k blocks, and each MC-row block of
+//                      C takes all its k blocks in turn while it is in cache (1.7 MiB at N =
+//                      3072), instead of the whole of C passing through the cache once per
+//                      k block.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,7 @@ inline constexpr int64_t kNR = 16;
 inline constexpr int64_t kKC = 256;
 inline constexpr int64_t kMC = 144;  // a multiple of kMR
 inline constexpr int64_t kNC = 4096;  // a multiple of kNR
+inline constexpr int64_t kPackedBFloats = int64_t{4} << 20;
 
 // The depth of each k block: k split into ceil(k / KC) blocks of equal size (the last may be
 // shorter by the remainder). Depends on k alone, so the summation order of every element of C is

@@ -9,8 +9,6 @@
 // program that reuses its forward has 3x the forward count, one that recomputes it 4x.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "partition/pipeline/PipelineStep.h"
@@ -179,27 +177,10 @@ TEST(StageMemory, OneFOneBFirstStageHoldsTheMostActivations) {
   EXPECT_GT(activations(a[1]), activations(a[2]));
   EXPECT_GT(activations(a[0]), activations(a[3]));
   for (int r = 0; r < p; ++r) EXPECT_GT(activations(g[r]), activations(a[r])) << "rank " << r;
-  // GPipe's M = 8 in flight against 1F1B's p - r: the stored part of a middle rank grows about
-  // in that proportion (what is not per micro-batch — the causal mask — is small here).
+  // GPipe's M = 8 in flight against 1F1B's p - r = 3 on rank 1: its activations grow in about
+  // that proportion (a layer's forward values of one micro-batch, plus the transients of the
+  // op running at the peak).
   const double ratio = static_cast<double>(activations(g[1])) / static_cast<double>(activations(a[1]));
-  if (std::getenv("H1DBG")) {
-    std::printf("%s\n%s\n", printStageMemory(a).c_str(), printStageMemory(g).c_str());
-    StageMemoryInput in;
-    const PipelineRankStep& rs = ofob->ranks[1];
-    in.function = ofob->module->findFunction(rs.info.function);
-    in.params = rs.info.params; in.state = rs.info.state; in.activationSends = rs.activationSends;
-    auto cat = classifyStageValues(in);
-    auto lives = passes::valueLifetimes(*in.function, {{"B", 1}, {"S", kSeq}});
-    for (int i = 0; i < in.function->numOps(); i += 1) {
-      int64_t act = 0;
-      for (auto& l : *lives) if (l.first <= i && i <= l.last && cat[l.value] == passes::MemoryCategory::Activations) act += l.bytes;
-      const ir::Op& op = *in.function->ops()[i];
-      std::printf("%d %s %s %lld\n", i, op.mnemonic(), op.numResults() ? op.result(0)->name().c_str() : "", (long long)act);
-      if (i == 226)
-        for (auto& l : *lives) if (l.first <= i && i <= l.last && cat[l.value] == passes::MemoryCategory::Activations)
-          std::printf("   LIVE %s %s %lld [%d,%d]\n", l.value->name().c_str(), l.value->type().str().c_str(), (long long)l.bytes, l.first, l.last);
-    }
-  }
   EXPECT_GT(ratio, 8.0 / 3 * 0.8) << activations(g[1]) << " vs " << activations(a[1]);
   EXPECT_LT(ratio, 8.0 / 3 * 1.2) << activations(g[1]) << " vs " << activations(a[1]);
   // Parameters are what each rank holds (its layer; the tied embedding on ranks 0 and 3), the
