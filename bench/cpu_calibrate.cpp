@@ -17,7 +17,8 @@
 //   - with --comm-bench: the 2-rank f32 all-reduce times of bench/comm_bench (run under mpirun),
 //     fitted to the ring model t = 2 alpha + S / B of a 2-rank all-reduce (CollectiveCost.h) —
 //     the `shm` network level's latency and bandwidth — in two regimes when the sizes show a
-//     cliff (a lower bandwidth from some message size on: `large=BYTES:BANDWIDTH`). Without it the level keeps the defaults.
+//     cliff (a lower bandwidth from some message size on: `large=BYTES:BANDWIDTH`). Without it
+//     the level keeps the defaults.
 //
 // The device is one core ("devices_per_node" = cores): a run of N ranks on this machine is a
 // cluster of N devices; more ranks than cores time-share them (cost::timeShared).

@@ -212,11 +212,12 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < modes.size(); ++k) {
       const Samples& x = out[k];
       double fl = median(x.inflight), hd = median(x.hidden);
+      // (single: the other ranks idle, so there is no skew to speak of.)
+      const double skew = modes[k].kind == Mode::Single ? 0 : 1e3 * median(x.skew);
       std::printf("%-16s %9.1f %9.1f %9.1f %9.1f %8.1f (%3.0f%%) %9.1f %8.1f %6lld\n",
                   modes[k].name.c_str(), 1e3 * median(x.step), 1e3 * median(x.wait),
                   1e3 * median(x.issue), 1e3 * fl, 1e3 * hd, fl > 0 ? 100 * hd / fl : 0.0,
-                  1e3 * median(x.compute), 1e3 * median(x.skew),
-                  static_cast<long long>(x.calls));
+                  1e3 * median(x.compute), skew, static_cast<long long>(x.calls));
     }
   }
   rank->reset();

@@ -151,7 +151,11 @@ class SimulateCommand : public Command {
     o.asyncCollectives = async_;
     // CPU ranks run the compiled engine: its fusion groups, views and leaves.
     if (c->device.name == "cpu") o.fusion = cost::FusionRule::Engine;
-    if (plan->data.batch > 0) o.symbols["B"] = plan->data.batch;
+    // A pipeline's stage functions take the data one micro-batch at a time: B is the micro-batch's.
+    if (plan->data.batch > 0)
+      o.symbols["B"] = plan->pipeline.active()
+                           ? std::max<int64_t>(1, plan->data.batch / std::max(1, plan->pipeline.microBatches))
+                           : plan->data.batch;
     if (plan->data.seq > 0) o.symbols["S"] = plan->data.seq;
     for (const std::string& s : syms_) {
       size_t eq = s.find('=');
@@ -173,6 +177,7 @@ class SimulateCommand : public Command {
   // A pipeline plan: every stage's step function side by side (sim/PipelineSim.h); the step is
   // the slowest stage's end.
   int runPipelinePlan(const DistributedPlan& plan, const cost::ClusterSpec& c, const sim::SimOptions& o) {
+
     std::vector<const ir::Function*> programs;
     for (const std::string& name : plan.pipeline.functions) {
       const ir::Function* f = plan.local->findFunction(name);

@@ -94,7 +94,15 @@ Status BucketRunner::start(int bucket, const ir::Op& op, const HostArray& operan
                 (open_->bytes + bytes > rank_.options.bucketBytes && !open_->members.empty())))
     TRY(flush());
   if (!open_) {
-    open_ = std::make_unique<Call>();
+    if (spare_.empty()) {
+      open_ = std::make_unique<Call>();
+    } else {  // a completed call: its buffers keep their capacity
+      open_ = std::move(spare_.back());
+      spare_.pop_back();
+      open_->members.clear();
+      open_->bytes = 0;
+      open_->issued = open_->twoPhase = open_->pair = false;
+    }
     open_->comm = *comm;
     openBucket_ = bucket;
   }
@@ -115,7 +123,8 @@ Status BucketRunner::issue(Call& c) {
   const ir::ReduceOp reduceOp = first.enumAttr("op", ir::ReduceOp::Sum);
   c.twoPhase = useTwoPhase(rank_.options, c.bytes, n);
   c.pair = !c.twoPhase && usePair(rank_.options, c.bytes, n, dtype, reduceOp);
-  c.send.assign(std::max<int64_t>(w, 1), 0);
+  c.send.resize(std::max<int64_t>(w, 1));
+  c.send.back() = 0;  // a last partial word's padding (the members overwrite the rest)
   if (c.pair) c.recv.resize(std::max<int64_t>(w, 1));  // the packed result
   else if (!c.twoPhase) c.recv.resize(std::max<int64_t>(n * w, 1));
   char* dst = reinterpret_cast<char*>(c.send.data());
@@ -216,7 +225,10 @@ Status BucketRunner::done(const ir::Op& op) {
     c.members.erase(std::remove_if(c.members.begin(), c.members.end(),
                                    [&](const Member& m) { return m.op == &op; }),
                     c.members.end());
-    if (c.members.empty()) inFlight_.erase(inFlight_.begin() + static_cast<long>(i));
+    if (c.members.empty()) {
+      spare_.push_back(std::move(inFlight_[i]));
+      inFlight_.erase(inFlight_.begin() + static_cast<long>(i));
+    }
     return Status::ok();
   }
   return Status::error(op.loc(), std::string(op.mnemonic()) +

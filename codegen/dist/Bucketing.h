@@ -77,6 +77,9 @@ class BucketRunner {
   int openBucket_ = -1;
   std::unique_ptr<Call> open_;                   // being filled
   std::vector<std::unique_ptr<Call>> inFlight_;  // issued, some member not yet done
+  // Completed calls kept with their staging buffers: the next step's buckets reuse them, so a
+  // warm step neither allocates nor page-faults fresh megabytes per bucket.
+  std::vector<std::unique_ptr<Call>> spare_;
 };
 
 }  // namespace tessera::codegen

@@ -237,7 +237,8 @@ FusionPlan planFusion(const ir::Function& f, bool fuse, const std::set<const ir:
       plan.groups[joined].ops.push_back(&op);
       plan.opGroup[i] = joined;
     }
-    // Every group this op reads from and did not join is sealed.
+    // Every group this op reads from and did not join is sealed (a dead op reads nothing).
+    if (cls == OpClass::Dead) continue;
     for (const ir::Value* v : op.operands()) {
       int g = groupOfValue(v);
       if (g >= 0 && g != joined) plan.groups[g].sealed = true;

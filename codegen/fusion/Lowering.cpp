@@ -368,7 +368,9 @@ class Lowerer : public LoweringContext {
       const ir::Value* v = op->result();
       bool external = false;
       for (const ir::Use& u : v->uses())
-        external = external || !u.user || plan_.groupOf(u.user) != g;
+        external = external || !u.user ||
+                   (plan_.groupOf(u.user) != g &&
+                    plan_.opClass[f_.indexOf(u.user)] != OpClass::Dead);
       if (!external) continue;
       std::string name = valueName(v);
       std::optional<BufferView> slot = inSlot_.count(v) ? std::nullopt : slotView(v);
