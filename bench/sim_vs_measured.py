@@ -96,6 +96,8 @@ def main():
     ap.add_argument("--calibrate", default="build/bench/cpu_calibrate")
     ap.add_argument("--comm-bench", default="build/bench/comm_bench")
     ap.add_argument("--configs", default="gpt-small,gpt-base")
+    ap.add_argument("--meshes", default="", help="only these rows, by --mesh (e.g. dp=4,pp=2; "
+                    "separate with ';' when a mesh has a comma: 'dp=2,tp=2;pp=2')")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2, help="steps left out of the median")
     ap.add_argument("--quick", action="store_true", help="calibrate with fewer repetitions")
@@ -115,7 +117,10 @@ def main():
     errors = []
     for name in args.configs.split(","):
         cfg = CONFIGS[name]
+        only = [m for m in args.meshes.split(";" if ";" in args.meshes else ",") if m]
         for ranks, mesh, parallel, extra in RUNS:
+            if only and mesh not in only:
+                continue
             with tempfile.TemporaryDirectory() as d:
                 p = predicted(args.tessera, cfg, ranks, mesh, parallel, extra, args.cluster, d)
                 m = measured(args.tessera, cfg, ranks, mesh, parallel, extra, args.steps, args.warmup, d)

@@ -73,4 +73,24 @@ int64_t pipelineOwner(const DistributedPlan& plan, const std::string& name) {
   return 0;
 }
 
+bool pipelineLossGathered(const DistributedPlan& plan) {
+  for (const std::vector<ir::Sharding>& r : plan.pipeline.resultShardings)
+    if (!r.empty() && !r[0].isFullyReplicated()) return true;
+  return false;
+}
+
+std::vector<double> pipelineCoordinatePieces(const DistributedPlan& plan, int64_t rank, const std::vector<double>& all) {
+  const int ppAxis = plan.mesh.axisIndex(plan.pipeline.axis);
+  const int64_t mine = pipelineCoordinate(plan, rank);
+  std::vector<double> out;
+  for (size_t w = 0; w < all.size(); ++w) {
+    std::vector<int64_t> c = partition::rankCoordinates(plan.mesh, static_cast<int64_t>(w));
+    if (ppAxis >= 0) c[ppAxis] = mine;
+    int64_t from = 0;
+    for (size_t a = 0; a < plan.mesh.axes.size(); ++a) from = from * plan.mesh.axes[a].size + c[a];
+    out.push_back(all[static_cast<size_t>(from)]);
+  }
+  return out;
+}
+
 }  // namespace tessera::launcher

@@ -37,4 +37,13 @@ StatusOr<PipelineRankFunction> pipelineRankFunction(const DistributedPlan& plan,
 // of the parameter; "<param>.<suffix>" follows its parameter; anything else: coordinate 0).
 int64_t pipelineOwner(const DistributedPlan& plan, const std::string& name);
 
+// The loss of a pipeline plan: the last stage's coordinate may hold it as a pending sum over the
+// batch axes (partial over dp) while the coordinates that receive it hold the summed value, so
+// the layouts differ between coordinates. Whether any coordinate's loss needs a gather (then
+// every rank takes part in it, so the world collective matches), and, of every world rank's
+// piece, the ones of `rank`'s own pipeline coordinate in the place of each rank (what
+// partition::assemble needs with `rank`'s loss layout).
+bool pipelineLossGathered(const DistributedPlan& plan);
+std::vector<double> pipelineCoordinatePieces(const DistributedPlan& plan, int64_t rank, const std::vector<double>& all);
+
 }  // namespace tessera::launcher

@@ -86,11 +86,14 @@ struct RankTrainer::Impl {
   // by the same rule as any partial value (Shards.h), in rank order, so every rank prints the same.
   StatusOr<double> globalLoss(double piece) const {
     const ir::Sharding& s = lossSharding;
-    if (s.isFullyReplicated()) return piece;
+    // A pipeline's coordinates hold the loss in different layouts: all gather or none
+    // (PipelineRank.h), each assembling its own coordinate's pieces.
+    if (pipeline ? !pipelineLossGathered(plan) : s.isFullyReplicated()) return piece;
     comm::Communicator& world = rank.world();
     std::vector<double> all(world.size());
     if (comm::Status st = world.allGather(&piece, all.data(), 1, comm::DataType::F64); !st.isOk())
       return Status::error(st.message());
+    if (pipeline) all = pipelineCoordinatePieces(plan, me, all);
     const ir::DType dt = plan.globalFunction().results()[0]->type().dtype;
     std::vector<ir::Tensor> pieces;
     for (double v : all) pieces.push_back(ir::Tensor::scalar(dt, v));

@@ -83,16 +83,19 @@ void runOwn(const GemmProblem& p, ThreadPool& pool) {
 }
 
 GemmBackend backendFromEnvironment() {
-  GemmBackend fallback =
-      gemmBackendAvailable(GemmBackend::Tessera) ? GemmBackend::Tessera : GemmBackend::OpenBlas;
   const char* env = std::getenv("TESSERA_GEMM");
-  if (!env || !*env) return fallback;
+  if (!env || !*env) return GemmBackend::OpenBlas;
   std::string v = env;
   if (v == "openblas") return GemmBackend::OpenBlas;
-  if (v == "tessera") return fallback;
+  if (v == "tessera") {
+    if (gemmBackendAvailable(GemmBackend::Tessera)) return GemmBackend::Tessera;
+    std::fprintf(stderr, "tessera: warning: TESSERA_GEMM=tessera needs AVX2 + FMA; using "
+                 "openblas\n");
+    return GemmBackend::OpenBlas;
+  }
   std::fprintf(stderr, "tessera: warning: TESSERA_GEMM='%s' is not 'openblas' or 'tessera'; "
-               "using %s\n", env, fallback == GemmBackend::Tessera ? "tessera" : "openblas");
-  return fallback;
+               "using openblas\n", env);
+  return GemmBackend::OpenBlas;
 }
 
 }  // namespace

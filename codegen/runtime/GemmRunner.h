@@ -1,8 +1,8 @@
-// Running one (batched) GEMM thunk on Tessera's thread pool, and which GEMM runs it: f32 GEMMs
-// go to Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h: packed B shared by the threads, AVX2
-// micro-kernel) when the CPU has AVX2 + FMA, everything else (f64, other CPUs, or the
-// environment switch TESSERA_GEMM=openblas) to OpenBLAS computing single-threaded inside the
-// pool's threads. This file decides how a GEMM is split over the threads: by batch items
+// Running one (batched) GEMM thunk on Tessera's thread pool, and which GEMM runs it: OpenBLAS
+// computing single-threaded inside the pool's threads, or (f32 only, CPUs with AVX2 + FMA,
+// environment switch TESSERA_GEMM=tessera) Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h:
+// packed B shared by the threads, AVX2 micro-kernel). OpenBLAS stays the default until the own
+// sgemm is shown faster on a quiet machine (bench/kernel_bench --gemm prints both). This file decides how a GEMM is split over the threads: by batch items
 // (attention), by rows of C, or by columns of C when the rows are too few; with OpenBLAS each
 // piece is one BLAS call on a sub-matrix. The split is a function of the shape and the thread
 // count alone, so runs repeat bitwise (Tessera's sgemm: also equal to the 1-thread result).
@@ -42,9 +42,9 @@ void setBlasThreads(int threads);
 
 // Which GEMM computes the f32 problems (f64 always goes to OpenBLAS).
 enum class GemmBackend { OpenBlas, Tessera };
-// Tessera when the CPU has AVX2 + FMA, unless the environment says TESSERA_GEMM=openblas (read
-// once per process; TESSERA_GEMM=tessera or unset: the default; anything else: a warning on
-// stderr and the default).
+// OpenBLAS, unless the environment says TESSERA_GEMM=tessera and the CPU has AVX2 + FMA (read
+// once per process; TESSERA_GEMM=openblas or unset: OpenBLAS; anything else: a warning on stderr
+// and OpenBLAS).
 GemmBackend defaultGemmBackend();
 // Whether `backend` can run on this CPU (Tessera's needs AVX2 + FMA).
 bool gemmBackendAvailable(GemmBackend backend);

@@ -63,6 +63,12 @@ double megatronFlops(const MegatronRun& run, bool fullRecompute) {
 
 namespace {
 
+// CPU ranks run the compiled engine, which fuses as cost/EngineFusion.h says; GPUs as
+// cost/ProgramCost.h says (the rule the published GPU measurements were matched with).
+cost::FusionRule fusionFor(const cost::ClusterSpec& c) {
+  return c.device.name == "cpu" ? cost::FusionRule::Engine : cost::FusionRule::Consumer;
+}
+
 // An Adam step over n local parameters, as Megatron's fp16 optimizer runs it: unscale the fp32
 // gradients and check them for inf (one read-write pass), their norm for clipping (one read),
 // then apex's fused Adam over fp32 master weights and moments, writing the 16-bit weights back.
@@ -99,6 +105,7 @@ StatusOr<double> optimizerSeconds(double n, const ir::Mesh& mesh, const cost::Cl
   f->setResults({p2, m2, v2, p16, norm});
   SimOptions o;
   o.symbols["P"] = std::max<int64_t>(1, static_cast<int64_t>(n));
+  o.fusion = fusionFor(c);
   TRY_ASSIGN(SimResult r, simulate(*f, mesh, c, o));
   return r.stepSeconds;
 }
@@ -160,8 +167,14 @@ StatusOr<LayerSim> StageCache::get(const MegatronStageConfig& s, const cost::Clu
   SimOptions o;
   o.recomputeOps = prog.recomputeOps;
   o.asyncOps = prog.asyncOps;
+  o.fusion = fusionFor(c);
   TRY_ASSIGN(SimResult r, simulate(*prog.function, prog.module->meshes[0], c, o));
-  TRY_ASSIGN(auto costs, cost::programCosts(*prog.function, {}, true));
+  std::vector<cost::OpCost> costs;
+  if (o.fusion == cost::FusionRule::Engine) {
+    TRY_ASSIGN(costs, cost::engineProgramCosts(*prog.function, {}));
+  } else {
+    TRY_ASSIGN(costs, cost::programCosts(*prog.function, {}, true));
+  }
   LayerSim out;
   out.seconds = r.stepSeconds;
   for (auto& [axes, st] : r.comm) out.exposedTpSeconds += st.exposedSeconds;

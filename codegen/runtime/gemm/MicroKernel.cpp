@@ -43,12 +43,6 @@ __attribute__((target("avx2,fma"))) void kernel6x16(int64_t kc, const float* __r
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-#ifdef GEMM_PF_A
-    _mm_prefetch(reinterpret_cast<const char*>(a + GEMM_PF_A), _MM_HINT_T0);
-#endif
-#ifdef GEMM_PF_B
-    _mm_prefetch(reinterpret_cast<const char*>(b + GEMM_PF_B), _MM_HINT_T0);
-#endif
     __m256 av = _mm256_broadcast_ss(a);
     c00 = _mm256_fmadd_ps(av, b0, c00);
     c01 = _mm256_fmadd_ps(av, b1, c01);

@@ -263,8 +263,8 @@ void report(const char* what, const Trajectory& got, const Trajectory& want) {
 
 TEST(PipelineDiag, AdamW) {
   const int n = comm::testing_support::world().size();
-  for (const char* sched : {"gpipe", "1f1b"}) {
-  for (int m : {4, 8}) {
+  for (const char* sched : {"1f1b"}) {
+  for (int m : {4}) {
   Config c{"diag", false, n, sched, m, 0};
   Config ci = c; ci.engine = EngineKind::Interp;
   auto plan = makePlan(c, true);
