@@ -5,12 +5,17 @@
 // parameters: 1e-4 of scale and the k-bias bound, as tests/mpi/train_equivalence explains). The
 // same plan run twice is bitwise equal.
 //
-// Engines: SGD configs run on the compiled engine (pipeline and reference). AdamW runs on the
-// interpreter: on the compiled engine single elements drift past 1e-4 of scale (measured: one
-// element of h3.mlp.proj.w off by 7.7e-6 absolute after 10 steps, every schedule; micro-batch
-// GEMMs sum in another order than the full-batch ones, and Adam amplifies that for small
-// gradients). MoE-GPT runs on the interpreter: the compiled
-// engine rejects its pipeline step ("kernel 'fusion_N': has no outputs", a codegen gap).
+// Engines: every model and optimizer runs on the compiled engine (pipeline and reference); one
+// SGD configuration per rank count runs on the interpreter as the oracle. AdamW's element-wise
+// bound is the one of tests/mpi/train_equivalence (1e-4 of scale): a pipeline sums micro-batch
+// gradients, the single-device step one full-batch GEMM, and Adam amplifies those last-bit
+// differences in elements with small gradients. Measured (pp=2, 10 steps, lr 1e-3): the compiled
+// pipeline vs the compiled single-device step with the same micro-batch accumulation (accum = M):
+// 2.2e-7 of scale; vs the full-batch step: 2.75e-5 (M=4), 4.2e-5 (M=8) of scale at
+// h3.mlp.proj.w[493], norm-wise <= 6e-6 — the same element differs by 6.0e-5 of scale between
+// the compiled and the interpreted single-device step, with no pipeline at all. MoE-GPT's
+// pipeline step used to fail to compile (a fused group of dead ops: a kernel with no outputs;
+// fixed in codegen/fusion, tests/unit/fusion/DeadOpsTest.cpp).
 //
 // The distributed side is exactly `tessera run`: the plan is built by buildPipelinePlan, goes
 // through the plan file's bytes, and runs through RankTrainer on this rank's RankContext (made
@@ -90,13 +95,12 @@ struct Trajectory {
   std::map<std::string, ir::Tensor> params;
 };
 
-Trajectory computeReference(const Config& c, bool adamw, int accumOverride = 0) {
+Trajectory computeReference(const Config& c, bool adamw) {
   Trajectory out;
   auto m = model(c.moe);
   if (!m) return out;
   passes::TrainStepOptions ts = optimizer(adamw);
   if (c.moe) ts.accum = c.m;
-  if (accumOverride) ts.accum = accumOverride;
   auto info = passes::buildTrainStep(*m, ts);
   EXPECT_TRUE(info.isOk()) << info.status().message();
   if (!info.isOk()) return out;
@@ -232,61 +236,6 @@ void compare(const Trajectory& got, const Trajectory& want, bool adamw) {
   }
 }
 
-
-// DIAGNOSTIC (temporary)
-void report(const char* what, const Trajectory& got, const Trajectory& want) {
-  if (comm::testing_support::world().rank() != 0) return;
-  double worstLoss = 0, worstEl = 0, worstNorm = 0;
-  std::string at, atN;
-  int64_t atI = -1;
-  for (int s = 0; s < (int)want.losses.size() && s < (int)got.losses.size(); ++s)
-    worstLoss = std::max(worstLoss, std::abs(got.losses[s] - want.losses[s]) / std::abs(want.losses[s]));
-  for (const auto& [name, w] : want.params) {
-    const ir::Tensor& g = got.params.at(name);
-    double scale = 0, d2 = 0, w2 = 0, md = 0; int64_t mi = -1;
-    const bool kb = name.size() > 11 && name.compare(name.size() - 11, 11, ".attn.qkv.b") == 0;
-    const int64_t h = w.numElements() / 3;
-    for (int64_t i = 0; i < w.numElements(); ++i) {
-      if (kb && i >= h && i < 2 * h) continue;
-      double d = std::abs(g[i] - w[i]);
-      scale = std::max(scale, std::abs(w[i]));
-      d2 += d * d; w2 += w[i] * w[i];
-      if (d > md) md = d, mi = i;
-    }
-    double el = md / scale, nm = std::sqrt(d2 / w2);
-    if (el > worstEl) worstEl = el, at = name, atI = mi;
-    if (nm > worstNorm) worstNorm = nm, atN = name;
-  }
-  std::printf("DIAG %-40s loss %.3g  element/scale %.3g (%s[%lld])  norm %.3g (%s)\n", what, worstLoss,
-              worstEl, at.c_str(), (long long)atI, worstNorm, atN.c_str());
-}
-
-TEST(PipelineDiag, AdamW) {
-  const int n = comm::testing_support::world().size();
-  for (const char* sched : {"1f1b"}) {
-  for (int m : {4}) {
-  Config c{"diag", false, n, sched, m, 0};
-  Config ci = c; ci.engine = EngineKind::Interp;
-  auto plan = makePlan(c, true);
-  ASSERT_TRUE(plan);
-  Trajectory pc = distributed(*plan, EngineKind::Compiled);
-  Trajectory pi = distributed(*plan, EngineKind::Interp);
-  const Trajectory& rc = reference(c, true);
-  const Trajectory& ri = reference(ci, true);
-  Trajectory ra = computeReference(c, true, m);
-  Trajectory rai = computeReference(ci, true, m);
-  std::string tag = std::string(sched) + " M" + std::to_string(m) + " ";
-  report((tag + "pipe compiled vs ref compiled").c_str(), pc, rc);
-  report((tag + "pipe interp vs ref interp").c_str(), pi, ri);
-  report((tag + "ref compiled vs ref interp").c_str(), rc, ri);
-  report((tag + "pipe compiled vs ref interp").c_str(), pc, ri);
-  report((tag + "pipe compiled vs pipe interp").c_str(), pc, pi);
-  report((tag + "pipe compiled vs ref compiled accum=M").c_str(), pc, ra);
-  report((tag + "pipe interp vs ref interp accum=M").c_str(), pi, rai);
-  report((tag + "ref compiled accum=M vs ref compiled").c_str(), ra, rc);
-  }}
-}
-
 class PipelineMpi : public ::testing::TestWithParam<std::tuple<Config, bool>> {};
 
 TEST_P(PipelineMpi, TenStepsEqualOneDevice) {
@@ -299,20 +248,20 @@ TEST_P(PipelineMpi, TenStepsEqualOneDevice) {
   compare(got, want, adamw);
 }
 
-// (config, AdamW?). Within the ~90 s budget per rank count on 2 cores: SGD runs on the compiled
-// engine; AdamW and MoE-GPT on the interpreter (see the file comment).
+// (config, AdamW?). Within the ~90 s budget per rank count on 2 cores: everything on the compiled
+// engine but one SGD configuration per rank count, the interpreter oracle (see the file comment).
 const std::vector<std::tuple<Config, bool>>& configs() {
   static const std::vector<std::tuple<Config, bool>> c = [] {
     const EngineKind interp = EngineKind::Interp;
     return std::vector<std::tuple<Config, bool>>{
-        {{"gpt_pp2_gpipe_m4", false, 2, "gpipe", 4, 0}, false},
+        {{"gpt_pp2_gpipe_m4", false, 2, "gpipe", 4, 0, interp}, false},
         {{"gpt_pp2_1f1b_m8", false, 2, "1f1b", 8, 0}, false},
         {{"gpt_pp2_interleaved_v2_m4", false, 2, "interleaved", 4, 2}, false},
-        {{"gpt_pp2_1f1b_m4", false, 2, "1f1b", 4, 0, interp}, true},
+        {{"gpt_pp2_1f1b_m4", false, 2, "1f1b", 4, 0}, true},
         {{"moe_pp2_interleaved_v2_m4", true, 2, "interleaved", 4, 2}, false},
         {{"gpt_pp4_gpipe_m8", false, 4, "gpipe", 8, 0}, false},
-        {{"gpt_pp4_1f1b_m4", false, 4, "1f1b", 4, 0}, false},
-        {{"gpt_pp4_1f1b_m8", false, 4, "1f1b", 8, 0, interp}, true},
+        {{"gpt_pp4_1f1b_m4", false, 4, "1f1b", 4, 0, interp}, false},
+        {{"gpt_pp4_1f1b_m8", false, 4, "1f1b", 8, 0}, true},
         {{"moe_pp4_1f1b_m4", true, 4, "1f1b", 4, 0}, false},
     };
   }();

@@ -111,7 +111,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Config{"gpt_pp2xdp2_1f1b_m4", "pp=2,dp=2", "dp", "1f1b", 4, false},
                       Config{"gpt_pp2xtp2_megatron", "pp=2,tp=2", "megatron", "1f1b", 4, false},
                       Config{"gpt_pp2xdp2_zero1_remat_adamw", "pp=2,dp=2", "zero=1", "1f1b", 4, true,
-                             passes::RematMode::Full, EngineKind::Interp}),
+                             passes::RematMode::Full}),
     [](const auto& p) { return p.param.name; });
 
 }  // namespace
