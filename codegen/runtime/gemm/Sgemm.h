@@ -1,7 +1,8 @@
-// Tessera's own single-precision GEMM, C = op(A) · op(B), BLIS-style: B is packed once per
-// KC x NC block into a buffer SHARED by all threads of the pool (each packs a share of its
-// micro-panels), then each thread packs its own MC x KC blocks of A and runs the 6 x 16 AVX2
-// micro-kernel over them (codegen/runtime/gemm/: Blocking.h, Packing.h, MicroKernel.h).
+// Tessera's own single-precision GEMM, C = op(A) · op(B), BLIS-style: op(B) is packed once (up to
+// NC columns, all of k, in KC-deep blocks) into a buffer SHARED by all threads of the pool (each
+// packs a share of its micro-panels), then each thread packs its own MC x KC blocks of A and runs
+// the 6 x 16 AVX2 micro-kernel over them (codegen/runtime/gemm/: Blocking.h, Packing.h,
+// MicroKernel.h). Two fork-joins per GEMM (pack, compute), none between k blocks.
 //
 // Why not OpenBLAS split over the pool: every thread's BLAS call packs the whole of B again, and
 // each call reblocks its share of rows on its own; here the packed B is shared and the block
