@@ -18,8 +18,11 @@ if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install o
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch
 fi
-cmake --build build --target fma_peak
+cmake --build build --target fma_peak kernel_bench cpu_calibrate comm_bench
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 /usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak "$@"
 /usr/bin/python3 bench/remat_curve.py --tessera build/tessera
 /usr/bin/python3 bench/ddp_bench.py --tessera build/tessera
+/usr/bin/python3 bench/sim_vs_measured.py --tessera build/tessera --calibrate build/bench/cpu_calibrate \
+  --comm-bench build/bench/comm_bench
+/usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera
