@@ -39,6 +39,8 @@ import tempfile
 
 CONFIGS = {
     "tiny": dict(layers=4, hidden=32, heads=2, seq=16, batch=8, vocab=256),
+    # gpt_bench.py's gpt-small (batch 8, as there).
+    "gpt-small": dict(layers=4, hidden=256, heads=4, seq=128, batch=8, vocab=256),
     # gpt_bench.py's gpt-base, batch 8 (M = 8 must divide it).
     "gpt-base": dict(layers=12, hidden=768, heads=12, seq=256, batch=8, vocab=512),
 }

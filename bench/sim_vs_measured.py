@@ -91,7 +91,7 @@ def measured(tessera, cfg, ranks, mesh, parallel, extra, steps, warmup, d):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tessera", default="build/tessera")
-    ap.add_argument("--cluster", default="cpu.cluster",
+    ap.add_argument("--cluster", default="build/cpu.cluster",
                     help="calibrated cluster file (written by --calibrate if it does not exist)")
     ap.add_argument("--calibrate", default="build/bench/cpu_calibrate")
     ap.add_argument("--comm-bench", default="build/bench/comm_bench")
