@@ -33,34 +33,10 @@ passes::TrainStepOptions options(std::optional<double> clip) {
   return o;
 }
 
-struct ClipRun {
-  std::vector<double> losses;
-  std::map<std::string, Tensor> params;
-};
+using ClipRun = StepRunResult;
 
 ClipRun singleDevice(std::optional<double> clip) {
-  ClipRun out;
-  auto m = tinyGpt();
-  auto info = passes::buildTrainStep(*m, options(clip));
-  EXPECT_TRUE(info.isOk()) << info.status().message();
-  if (!info.isOk()) return out;
-  const ir::Function& f = *m->findFunction(info->function);
-  std::vector<Tensor> carried;
-  for (const auto* names : {&info->params, &info->state})
-    for (const std::string& n : *names) carried.push_back(*m->findParam(n)->init);
-  for (int s = 0; s < kSteps; ++s) {
-    auto batch = tokens(kBatch, 900 + s);
-    std::vector<Tensor> args;
-    for (const std::string& n : info->batchArgs) args.push_back(batch.at(n));
-    args.insert(args.end(), carried.begin(), carried.end());
-    auto r = ir::interpret(f, args);
-    EXPECT_TRUE(r.isOk()) << r.status().message();
-    if (!r.isOk()) return out;
-    out.losses.push_back(r->outputs[0][0]);
-    for (size_t i = 0; i < carried.size(); ++i) carried[i] = r->outputs[1 + i];
-  }
-  for (size_t i = 0; i < info->params.size(); ++i) out.params[info->params[i]] = carried[i];
-  return out;
+  return singleDeviceRun(options(clip), kSteps, kBatch, 900);
 }
 
 ClipRun pipelined(ScheduleKind kind, int p, int M) {

@@ -36,34 +36,8 @@ passes::TrainStepOptions trainOptions(bool adam) {
   return o;
 }
 
-struct StepRunResult {
-  std::vector<double> losses;
-  std::map<std::string, Tensor> params;
-};
-
 StepRunResult singleDevice(bool adam) {
-  StepRunResult out;
-  auto m = tinyGpt();
-  auto info = passes::buildTrainStep(*m, trainOptions(adam));
-  EXPECT_TRUE(info.isOk()) << info.status().message();
-  if (!info.isOk()) return out;
-  const ir::Function& f = *m->findFunction(info->function);
-  std::vector<Tensor> carried;
-  for (const auto* names : {&info->params, &info->state})
-    for (const std::string& n : *names) carried.push_back(*m->findParam(n)->init);
-  for (int step = 0; step < kSteps; ++step) {
-    auto batch = tokens(kBatch, 300 + step);
-    std::vector<Tensor> args;
-    for (const std::string& n : info->batchArgs) args.push_back(batch.at(n));
-    args.insert(args.end(), carried.begin(), carried.end());
-    auto r = ir::interpret(f, args);
-    EXPECT_TRUE(r.isOk()) << r.status().message();
-    if (!r.isOk()) return out;
-    out.losses.push_back(r->outputs[0][0]);
-    for (size_t i = 0; i < carried.size(); ++i) carried[i] = r->outputs[1 + i];
-  }
-  for (size_t i = 0; i < info->params.size(); ++i) out.params[info->params[i]] = carried[i];
-  return out;
+  return singleDeviceRun(trainOptions(adam), kSteps, kBatch, 300);
 }
 
 struct Config {
