@@ -24,30 +24,21 @@
 // Each test needs a given number of ranks and skips at the other rank count of NP.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <cstdlib>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "codegen/dist/RankContext.h"
-#include "frontend/Zoo.h"
-#include "launcher/CharData.h"
 #include "launcher/PipelineTrain.h"
-#include "launcher/PlanFile.h"
-#include "launcher/RankTrainer.h"
-#include "launcher/TrainLoop.h"
 #include "partition/mesh/MeshSpec.h"
-#include "tests/mpi/support/MpiTest.h"
+#include "tests/mpi/support/TrainRuns.h"
 
 namespace tessera {
 namespace {
 
 using launcher::DistributedPlan;
-using launcher::StepRecord;
-using EngineKind = launcher::TrainLoopOptions::EngineKind;
+using mpi_test::EngineKind;
+using mpi_test::Trajectory;
 
 constexpr int kSteps = 10;
 constexpr int64_t kBatch = 8, kSeq = 8;
@@ -63,67 +54,14 @@ struct Config {
   EngineKind engine = EngineKind::Compiled;
 };
 
-std::unique_ptr<ir::Module> model(bool moe) {
-  std::map<std::string, std::string> flags = {{"layers", "4"}, {"hidden", "16"}, {"heads", "4"},
-                                              {"seq", std::to_string(kSeq)}, {"vocab", "257"},
-                                              {"ffn", "32"}, {"seed", "3"}};
-  if (moe) {
-    flags["experts"] = "4";
-    flags["group_size"] = std::to_string(kSeq);
-  }
-  auto m = frontend::buildZooModel(moe ? "moe-gpt" : "gpt", flags);
-  EXPECT_TRUE(m.isOk()) << m.status().message();
-  return m.isOk() ? std::move(*m) : nullptr;
-}
+std::unique_ptr<ir::Module> model(bool moe) { return mpi_test::tinyModel(moe, 4, kSeq); }
 
-passes::TrainStepOptions optimizer(bool adamw) {
-  passes::TrainStepOptions o;
-  if (adamw) {
-    o.optimizer.kind = passes::OptimizerKind::AdamW;
-    o.optimizer.lr = kAdamLr;
-  } else {
-    o.optimizer.kind = passes::OptimizerKind::Sgd;
-    o.optimizer.lr = 0.1;
-    o.optimizer.momentum = 0.9;
-  }
-  return o;
-}
-
-struct Trajectory {
-  std::vector<double> losses;
-  std::map<std::string, ir::Tensor> params;
-};
+passes::TrainStepOptions optimizer(bool adamw) { return mpi_test::optimizerOptions(adamw, kAdamLr); }
 
 Trajectory computeReference(const Config& c, bool adamw) {
-  Trajectory out;
-  auto m = model(c.moe);
-  if (!m) return out;
   passes::TrainStepOptions ts = optimizer(adamw);
   if (c.moe) ts.accum = c.m;
-  auto info = passes::buildTrainStep(*m, ts);
-  EXPECT_TRUE(info.isOk()) << info.status().message();
-  if (!info.isOk()) return out;
-  auto corpus = launcher::CharCorpus::load(launcher::kDefaultCorpus, kSeq);
-  EXPECT_TRUE(corpus.isOk()) << corpus.status().message();
-  if (!corpus.isOk()) return out;
-  std::mt19937_64 rng(kSeed);
-  launcher::DataFn data = [&](int) -> StatusOr<launcher::StepData> {
-    launcher::CharBatch b = corpus->sample(kBatch, kSeq, rng);
-    launcher::StepData d;
-    d.inputs = {{"tokens", b.tokens}, {"targets", b.targets}};
-    d.tokens = kBatch * kSeq;
-    return d;
-  };
-  launcher::TrainLoopOptions lo;
-  lo.steps = kSteps;
-  lo.engine = c.engine;
-  lo.engineOptions.threads = 1;
-  auto records = launcher::runTrainLoop(*m, *info, data, lo);
-  EXPECT_TRUE(records.isOk()) << records.status().message();
-  if (!records.isOk()) return out;
-  for (const StepRecord& r : *records) out.losses.push_back(r.loss);
-  for (const std::string& n : info->params) out.params[n] = *m->findParam(n)->init;
-  return out;
+  return mpi_test::singleDevice(model(c.moe), ts, c.engine, {kSteps, kBatch, kSeq, kSeed});
 }
 
 // The reference of a (model, optimizer, engine, accumulation), computed once per process.
@@ -161,78 +99,20 @@ std::unique_ptr<DistributedPlan> makePlan(const Config& c, bool adamw) {
   auto plan = launcher::buildPipelinePlan(std::move(m), *info, ts, req, *options);
   EXPECT_TRUE(plan.isOk()) << plan.status().message();
   if (!plan.isOk()) return nullptr;
-  auto bytes = launcher::encodePlan(*plan);
-  EXPECT_TRUE(bytes.isOk()) << bytes.status().message();
-  if (!bytes.isOk()) return nullptr;
-  auto read = launcher::decodePlan(*bytes, c.name + ".tpb");
-  EXPECT_TRUE(read.isOk()) << read.status().message();
-  if (!read.isOk()) return nullptr;
+  auto read = mpi_test::throughPlanFile(*plan, c.name);
+  if (!read) return nullptr;
   EXPECT_EQ(read->pipeline.functions, plan->pipeline.functions);
   EXPECT_EQ(read->pipeline.owned, plan->pipeline.owned);
   EXPECT_EQ(read->pipeline.microBatches, c.m);
-  return std::make_unique<DistributedPlan>(std::move(*read));
+  return read;
 }
 
 Trajectory distributed(const DistributedPlan& plan, EngineKind engine) {
-  Trajectory out;
-  comm::Communicator& world = comm::testing_support::world();
-  auto rank = codegen::RankContext::create(world, plan.mesh, plan.localFunction());
-  EXPECT_TRUE(rank.isOk()) << rank.status().message();
-  if (!rank.isOk()) return out;
-  launcher::RankTrainOptions o;
-  o.steps = kSteps;
-  o.engine = engine;
-  o.engineOptions.threads = 1;
-  auto trainer = launcher::RankTrainer::create(plan, **rank, o);
-  EXPECT_TRUE(trainer.isOk()) << trainer.status().message();
-  if (!trainer.isOk()) return out;
-  auto records = (*trainer)->run();
-  EXPECT_TRUE(records.isOk()) << records.status().message();
-  if (!records.isOk()) return out;
-  for (const StepRecord& r : *records) out.losses.push_back(r.loss);
-  auto params = (*trainer)->globalParameters();
-  EXPECT_TRUE(params.isOk()) << params.status().message();
-  if (params.isOk()) out.params = std::move(*params);
-  return out;
-}
-
-// |got - want| <= rel * max_i |want_i| (the rule of tests/mpi/train_equivalence), or an absolute
-// bound for the flagged elements.
-void expectTensorClose(const std::string& name, const ir::Tensor& got, const ir::Tensor& want,
-                       const std::vector<bool>& absolute, double absBound, double rel) {
-  ASSERT_EQ(got.shape(), want.shape()) << name;
-  double scale = 0;
-  for (double w : want.data()) scale = std::max(scale, std::abs(w));
-  int bad = 0;
-  for (int64_t i = 0; i < want.numElements() && bad < 5; ++i) {
-    const double g = got[i], w = want[i];
-    const bool ok = !absolute.empty() && absolute[i] ? std::abs(g - w) <= absBound
-                                                     : std::abs(g - w) <= rel * scale;
-    if (!ok) {
-      ++bad;
-      ADD_FAILURE() << name << "[" << i << "]: got " << g << ", want " << w;
-    }
-  }
+  return mpi_test::runPlan(plan, engine, kSteps);
 }
 
 void compare(const Trajectory& got, const Trajectory& want, bool adamw) {
-  ASSERT_EQ(got.losses.size(), static_cast<size_t>(kSteps));
-  ASSERT_EQ(want.losses.size(), static_cast<size_t>(kSteps));
-  for (int s = 0; s < kSteps; ++s)
-    EXPECT_NEAR(got.losses[s], want.losses[s], 1e-5 * std::abs(want.losses[s])) << "step " << s + 1;
-  EXPECT_NE(want.losses.front(), want.losses.back());
-  ASSERT_EQ(got.params.size(), want.params.size());
-  for (const auto& [name, w] : want.params) {
-    auto it = got.params.find(name);
-    ASSERT_NE(it, got.params.end()) << name;
-    std::vector<bool> absolute;
-    if (adamw && name.size() > 11 && name.compare(name.size() - 11, 11, ".attn.qkv.b") == 0) {
-      const int64_t h = w.numElements() / 3;
-      absolute.assign(w.numElements(), false);
-      for (int64_t i = h; i < 2 * h; ++i) absolute[i] = true;
-    }
-    expectTensorClose(name, it->second, w, absolute, 2 * kAdamLr * kSteps, adamw ? 1e-4 : 1e-5);
-  }
+  mpi_test::compareTrajectories(got, want, kSteps, adamw, kAdamLr, 1e-5, adamw ? 1e-4 : 1e-5);
 }
 
 class PipelineMpi : public ::testing::TestWithParam<std::tuple<Config, bool>> {};
