@@ -4,8 +4,7 @@
 // this rank (as `tessera run` runs it), and the comparison of trajectories.
 //
 // Header-only (tests/mpi/support/ is not a test folder; its MpiTestMain.cpp is the only library
-// there). Used by tests/mpi/pipeline_compose and tests/mpi/pipeline; tests/mpi/train_equivalence
-// still holds its own copies of the same pieces.
+// there). Used by tests/mpi/pipeline_compose, tests/mpi/pipeline and tests/mpi/train_equivalence.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -18,7 +18,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -31,12 +30,13 @@
 #include "launcher/TrainLoop.h"
 #include "partition/mesh/MeshSpec.h"
 #include "tests/mpi/support/MpiTest.h"
+#include "tests/mpi/support/TrainRuns.h"
 
 namespace tessera {
 namespace {
 
 using launcher::DistributedPlan;
-using launcher::StepRecord;
+using mpi_test::Trajectory;
 
 constexpr int kSteps = 10;
 constexpr int64_t kBatch = 4, kSeq = 8;
@@ -61,66 +61,13 @@ using EngineKind = launcher::TrainLoopOptions::EngineKind;
 // with the interpreter's single-device losses (the oracle).
 const char* engineName(EngineKind e) { return e == EngineKind::Compiled ? "compiled" : "interp"; }
 
-std::unique_ptr<ir::Module> model(bool moe) {
-  std::map<std::string, std::string> flags = {{"layers", "2"}, {"hidden", "16"}, {"heads", "4"},
-                                              {"seq", std::to_string(kSeq)}, {"vocab", "257"},
-                                              {"ffn", "32"}, {"seed", "3"}};
-  if (moe) {
-    flags["experts"] = "4";
-    flags["group_size"] = std::to_string(kSeq);
-  }
-  auto m = frontend::buildZooModel(moe ? "moe-gpt" : "gpt", flags);
-  EXPECT_TRUE(m.isOk()) << m.status().message();
-  return m.isOk() ? std::move(*m) : nullptr;
-}
+std::unique_ptr<ir::Module> model(bool moe) { return mpi_test::tinyModel(moe, 2, kSeq); }
 
-passes::TrainStepOptions optimizer(bool adamw) {
-  passes::TrainStepOptions o;
-  if (adamw) {
-    o.optimizer.kind = passes::OptimizerKind::AdamW;
-    o.optimizer.lr = kAdamLr;
-  } else {
-    o.optimizer.kind = passes::OptimizerKind::Sgd;
-    o.optimizer.lr = 0.1;
-    o.optimizer.momentum = 0.9;
-  }
-  return o;
-}
-
-struct Trajectory {
-  std::vector<double> losses;
-  std::map<std::string, ir::Tensor> params;
-};
+passes::TrainStepOptions optimizer(bool adamw) { return mpi_test::optimizerOptions(adamw, kAdamLr); }
 
 // Single-device: the training loop of `tessera train`, batches drawn as `tessera train` draws them.
 Trajectory computeReference(bool moe, bool adamw, EngineKind engine) {
-  Trajectory out;
-  auto m = model(moe);
-  if (!m) return out;
-  auto info = passes::buildTrainStep(*m, optimizer(adamw));
-  EXPECT_TRUE(info.isOk()) << info.status().message();
-  if (!info.isOk()) return out;
-  auto corpus = launcher::CharCorpus::load(launcher::kDefaultCorpus, kSeq);
-  EXPECT_TRUE(corpus.isOk()) << corpus.status().message();
-  if (!corpus.isOk()) return out;
-  std::mt19937_64 rng(kSeed);
-  launcher::DataFn data = [&](int) -> StatusOr<launcher::StepData> {
-    launcher::CharBatch b = corpus->sample(kBatch, kSeq, rng);
-    launcher::StepData d;
-    d.inputs = {{"tokens", b.tokens}, {"targets", b.targets}};
-    d.tokens = kBatch * kSeq;
-    return d;
-  };
-  launcher::TrainLoopOptions lo;
-  lo.steps = kSteps;
-  lo.engine = engine;
-  lo.engineOptions.threads = 1;
-  auto records = launcher::runTrainLoop(*m, *info, data, lo);
-  EXPECT_TRUE(records.isOk()) << records.status().message();
-  if (!records.isOk()) return out;
-  for (const StepRecord& r : *records) out.losses.push_back(r.loss);
-  for (const std::string& n : info->params) out.params[n] = *m->findParam(n)->init;
-  return out;
+  return mpi_test::singleDevice(model(moe), optimizer(adamw), engine, {kSteps, kBatch, kSeq, kSeed});
 }
 
 // The single-device trajectories, computed once per (model, optimizer, engine) on every rank and
@@ -154,37 +101,12 @@ std::unique_ptr<DistributedPlan> makePlan(const Config& c, bool adamw) {
   auto plan = launcher::buildDistributedPlan(std::move(m), *info, req);
   EXPECT_TRUE(plan.isOk()) << plan.status().message();
   if (!plan.isOk()) return nullptr;
-  auto bytes = launcher::encodePlan(*plan);
-  EXPECT_TRUE(bytes.isOk()) << bytes.status().message();
-  if (!bytes.isOk()) return nullptr;
-  auto read = launcher::decodePlan(*bytes, c.name + ".tpb");
-  EXPECT_TRUE(read.isOk()) << read.status().message();
-  if (!read.isOk()) return nullptr;
-  return std::make_unique<DistributedPlan>(std::move(*read));
+  return mpi_test::throughPlanFile(*plan, c.name);
 }
 
 // One run of the plan on this rank, as `tessera run` does it. Every rank must call it.
 Trajectory distributed(const DistributedPlan& plan, EngineKind engine) {
-  Trajectory out;
-  comm::Communicator& world = comm::testing_support::world();
-  auto rank = codegen::RankContext::create(world, plan.mesh, plan.localFunction());
-  EXPECT_TRUE(rank.isOk()) << rank.status().message();
-  if (!rank.isOk()) return out;
-  launcher::RankTrainOptions o;
-  o.steps = kSteps;
-  o.engine = engine;
-  o.engineOptions.threads = 1;
-  auto trainer = launcher::RankTrainer::create(plan, **rank, o);
-  EXPECT_TRUE(trainer.isOk()) << trainer.status().message();
-  if (!trainer.isOk()) return out;
-  auto records = (*trainer)->run();
-  EXPECT_TRUE(records.isOk()) << records.status().message();
-  if (!records.isOk()) return out;
-  for (const StepRecord& r : *records) out.losses.push_back(r.loss);
-  auto params = (*trainer)->globalParameters();
-  EXPECT_TRUE(params.isOk()) << params.status().message();
-  if (params.isOk()) out.params = std::move(*params);
-  return out;
+  return mpi_test::runPlan(plan, engine, kSteps);
 }
 
 // Two measures of a final parameter's error, per tensor:
