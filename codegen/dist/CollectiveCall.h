@@ -19,10 +19,11 @@
 // including bool (1 byte) and f16/bf16 (2 bytes).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <vector>
 
+#include "codegen/dist/BlockReduce.h"
+#include "codegen/dist/CallTimer.h"
 #include "codegen/dist/PairReduce.h"
 #include "codegen/dist/RankContext.h"
 #include "codegen/dist/TwoPhaseReduce.h"
@@ -30,20 +31,6 @@
 #include "ir/Op.h"
 
 namespace tessera::codegen {
-
-// The in-flight time of one communication call and the part of it the rank did not spend blocked
-// in the call's wait (DistStats::inflightSeconds / overlappedSeconds).
-class CallTimer {
- public:
-  void issued();        // in flight from now
-  void sawComplete();   // a poll saw it complete (the first sighting counts)
-  void beginWait();     // its done reached the wait
-  void endWait(DistStats& stats);  // the wait returned: adds the call's times
- private:
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point issued_, completed_, waitBegan_;
-  bool active_ = false, completedSeen_ = false, waiting_ = false;
-};
 
 class CollectiveCall {
  public:
@@ -103,10 +90,5 @@ bool usePair(const DistOptions& o, int64_t bytes, int n, ir::DType t, ir::Reduce
 
 // axis_index: this rank's row-major position over the op's axes, written to `result` (i64).
 Status runAxisIndex(RankContext& rank, const ir::Op& op, const HostArray& result);
-
-// Reduces `n` blocks (block p at base + p * strideBytes, `count` elements of type t each) into
-// dst in block order, accumulating in double (int64 for i64) and rounding once.
-void reduceBlocks(const void* base, int64_t strideBytes, int n, int64_t count, ir::DType t,
-                  ir::ReduceOp op, void* dst);
 
 }  // namespace tessera::codegen

@@ -19,6 +19,23 @@ double loadElement(const void* base, ir::DType t, int64_t i) {
   return 0;
 }
 
+void storeElement(void* base, ir::DType t, int64_t i, double v) {
+  v = ir::roundToDType(v, t);
+  switch (t) {
+    case ir::DType::F32: static_cast<float*>(base)[i] = static_cast<float>(v); break;
+    case ir::DType::F64: static_cast<double*>(base)[i] = v; break;
+    case ir::DType::I32: static_cast<int32_t*>(base)[i] = static_cast<int32_t>(v); break;
+    case ir::DType::I64: static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v); break;
+    case ir::DType::Bool: static_cast<uint8_t*>(base)[i] = v != 0; break;
+    case ir::DType::BF16:
+      static_cast<uint16_t*>(base)[i] = ir::floatToBf16Bits(static_cast<float>(v));
+      break;
+    case ir::DType::F16:
+      static_cast<uint16_t*>(base)[i] = ir::floatToHalfBits(static_cast<float>(v));
+      break;
+  }
+}
+
 void tensorToBuffer(const ir::Tensor& t, void* dst) {
   const std::vector<double>& d = t.data();
   int64_t n = t.numElements();

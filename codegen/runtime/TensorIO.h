@@ -11,5 +11,7 @@ namespace tessera::codegen {
 void tensorToBuffer(const ir::Tensor& t, void* dst);
 ir::Tensor bufferToTensor(const void* src, ir::DType t, const std::vector<int64_t>& shape);
 double loadElement(const void* base, ir::DType t, int64_t i);
+// Stores v rounded to t (as the interpreter rounds) at element i.
+void storeElement(void* base, ir::DType t, int64_t i, double v);
 
 }  // namespace tessera::codegen
