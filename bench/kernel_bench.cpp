@@ -9,7 +9,9 @@
 // median of R interleaved runs of each and the better of the two, then each backend split over
 // the pool and on one thread, with % of the FMA peak, one line per shape:
 //   gemm 32x128x128x64:BT tessera 151.2 GFLOP/s blas 120.3 GFLOP/s best 151.2 GFLOP/s 0.0355 ms
-//     split-openblas 140.1 (76.5%)  split-own 151.2 (82.6%)  1t-openblas ...  1t-own ...
+//     split-openblas 140.1 (76.5%) cpu 150.2 (81.0%)  split-own ...  1t-openblas ...  1t-own ...
+// Each column also in CPU time ("cpu": GFLOP/s per CPU-second of the threads, % of the FMA
+// kernel's GFLOP/s per CPU-second): the figure that survives a machine shared with builds.
 // bench/gpt_bench.py uses the first part to bound a training step by its GEMMs.
 #include <algorithm>
 #include <chrono>
@@ -43,6 +45,12 @@ namespace {
 double cpuNow() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+double threadCpuNow() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
@@ -121,6 +129,8 @@ KernelDesc variant(int k) {
   return b.d;
 }
 
+constexpr long kPeakIterations = 5'000'000;
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -135,7 +145,8 @@ double median(std::vector<double> v) {
 //   split-own      runGemm with Tessera's sgemm on the pool's T threads
 //   1t-openblas / 1t-own   the same on one thread
 // Percentages are of the FMA peak (bench/FmaKernel.h) of T threads (1 for the 1t columns).
-bool gemmShape(const std::string& spec, int threads, int reps, double peak1, double peakT) {
+bool gemmShape(const std::string& spec, int threads, int reps, double peak1, double peakT,
+               double peakCpu1) {
   long long b = 0, m = 0, n = 0, k = 0;
   int used = 0;
   if (std::sscanf(spec.c_str(), "%lldx%lldx%lldx%lld%n", &b, &m, &n, &k, &used) != 4 || b <= 0 ||
@@ -171,34 +182,44 @@ bool gemmShape(const std::string& spec, int threads, int reps, double peak1, dou
   struct Variant {
     const char* name;
     std::function<void()> run;
-    std::vector<double> secs;
+    std::vector<double> secs, cpu;
   };
   std::vector<Variant> vs;
-  vs.push_back({"tessera", [&] { runGemm(p, pool); }, {}});
+  vs.push_back({"tessera", [&] { runGemm(p, pool); }, {}, {}});
   vs.push_back({"blas", [&] {
                   setBlasThreads(threads);
                   runGemm(p, one, GemmBackend::OpenBlas);
                   setBlasThreads(1);
-                }, {}});
-  vs.push_back({"split-openblas", [&] { runGemm(p, pool, GemmBackend::OpenBlas); }, {}});
-  if (own) vs.push_back({"split-own", [&] { runGemm(p, pool, GemmBackend::Tessera); }, {}});
-  vs.push_back({"1t-openblas", [&] { runGemm(p, one, GemmBackend::OpenBlas); }, {}});
-  if (own) vs.push_back({"1t-own", [&] { runGemm(p, one, GemmBackend::Tessera); }, {}});
+                }, {}, {}});
+  vs.push_back({"split-openblas", [&] { runGemm(p, pool, GemmBackend::OpenBlas); }, {}, {}});
+  if (own) vs.push_back({"split-own", [&] { runGemm(p, pool, GemmBackend::Tessera); }, {}, {}});
+  vs.push_back({"1t-openblas", [&] { runGemm(p, one, GemmBackend::OpenBlas); }, {}, {}});
+  if (own) vs.push_back({"1t-own", [&] { runGemm(p, one, GemmBackend::Tessera); }, {}, {}});
   setBlasThreads(1);
   for (auto& v : vs) v.run();  // warm-up: page faults, packing buffers
+  // CPU time next to wall time: on a shared machine wall time includes the time slices other
+  // processes took, CPU time does not (it does include the pool's spinning, a real cost). The 1t
+  // variants count the calling thread only (the other pool's idle worker may still be spinning).
   for (int r = 0; r < reps; ++r)
     for (auto& v : vs) {
-      double s = now();
+      bool oneThread = std::strncmp(v.name, "1t-", 3) == 0;
+      double s = now(), c = oneThread ? threadCpuNow() : cpuNow();
       v.run();
       v.secs.push_back(now() - s);
+      v.cpu.push_back((oneThread ? threadCpuNow() : cpuNow()) - c);
     }
   auto gflops = [&](size_t i) { return flops / median(vs[i].secs) / 1e9; };
   double best = std::max(gflops(0), gflops(1));
   std::printf("gemm %s tessera %.1f GFLOP/s blas %.1f GFLOP/s best %.1f GFLOP/s %.4f ms", spec.c_str(),
               gflops(0), gflops(1), best, flops / best / 1e9 * 1e3);
   for (size_t i = 2; i < vs.size(); ++i) {
-    double peak = std::strncmp(vs[i].name, "1t-", 3) == 0 ? peak1 : peakT;
-    std::printf("  %s %.1f (%.1f%%)", vs[i].name, gflops(i), 100.0 * gflops(i) / peak);
+    bool oneThread = std::strncmp(vs[i].name, "1t-", 3) == 0;
+    double peak = oneThread ? peak1 : peakT;
+    // GFLOP/s per CPU-second of each thread, as % of one core's peak in CPU time.
+    double cpuGflops = flops / median(vs[i].cpu) / 1e9 * (oneThread ? 1 : threads);
+    double cpuPeak = peakCpu1 * (oneThread ? 1 : threads);
+    std::printf("  %s %.1f (%.1f%%) cpu %.1f (%.1f%%)", vs[i].name, gflops(i),
+                100.0 * gflops(i) / peak, cpuGflops, 100.0 * cpuGflops / cpuPeak);
   }
   std::printf("\n");
   std::fflush(stdout);
@@ -226,14 +247,24 @@ int main(int argc, char** argv) {
     bool avx512 = tessera::bench::hasAvx512();
     double peak1 = tessera::bench::fmaGflopsMedian(1, avx512, 3);
     double peakT = tessera::bench::fmaGflopsMedian(threads, avx512, 3);
-    std::printf("fma peak: 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s; gemm backend %s; "
-                "GFLOP/s are medians of %d interleaved runs\n",
-                peak1, threads, peakT,
+    // The peak per CPU-second (what the cpu columns are a share of): immune to other processes.
+    std::vector<double> pc;
+    for (int r = 0; r < 3; ++r) {
+      double c0 = threadCpuNow();
+      double f = avx512 ? tessera::bench::fmaAvx512(kPeakIterations)
+                        : tessera::bench::fmaAvx2(kPeakIterations);
+      pc.push_back(f / (threadCpuNow() - c0) / 1e9);
+    }
+    double peakCpu1 = median(pc);
+    std::printf("fma peak: 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s, per CPU-second %.1f; "
+                "gemm backend %s; GFLOP/s are medians of %d interleaved runs (cpu: per CPU-second)\n",
+                peak1, threads, peakT, peakCpu1,
                 defaultGemmBackend() == GemmBackend::Tessera ? "tessera" : "openblas", gemmReps);
     for (size_t at = 0; at <= gemms.size();) {
       size_t end = gemms.find(',', at);
       if (end == std::string::npos) end = gemms.size();
-      if (!gemmShape(gemms.substr(at, end - at), threads, gemmReps, peak1, peakT)) return 1;
+      if (!gemmShape(gemms.substr(at, end - at), threads, gemmReps, peak1, peakT, peakCpu1))
+        return 1;
       at = end + 1;
     }
     return 0;

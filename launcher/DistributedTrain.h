@@ -39,6 +39,11 @@ struct AutoPlanOutcome {
   std::string mesh;
   std::vector<std::string> parallel;
   int64_t batch = 0;
+  // A pipeline plan (mesh with pp): the pipeline flags and --remat it sets; 0 / "" otherwise.
+  int microBatches = 0;
+  std::string schedule;
+  int virtualStages = 0;
+  std::string remat;
 };
 using AutoPlanHook = std::function<AutoPlanOutcome(const AutoPlanInput&)>;
 

@@ -64,17 +64,22 @@ void printPlanRow(const char* tag, const planner::Plan& p, int64_t devices, doub
               r.stepSeconds / bestStep);
 }
 
-// What `tessera train -np` runs: no pipeline, one micro-batch, no recomputation, no SP.
+// What `tessera train -np` runs (PlanAuto.h): without a pipeline one micro-batch and no
+// recomputation; a pipeline with a uniform remat choice, ZeRO 0/1 and no expert parallelism;
+// never SP or per-layer recompute mixes.
 bool isLaunchable(const planner::Plan& p) {
-  return p.pp == 1 && p.virtualStages == 1 && p.microbatches == 1 &&
-         p.recompute == sim::Recompute::None && p.fullRecomputeLayers == 0 &&
-         !p.sequenceParallel && p.zero <= 3;
+  if (p.sequenceParallel || p.fullRecomputeLayers != 0 || p.zero > 3 || !p.expertsLaunchable()) return false;
+  if (p.pp == 1)
+    return p.virtualStages == 1 && p.microbatches == 1 && p.recompute == sim::Recompute::None;
+  return p.zero <= 1 && p.ep == 1;
 }
 
 // The launchable plans, priced by the same step model as the planner's (sim::predictMegatron):
-// every tp (a power of two dividing the heads, within a node) with dp = N / tp dividing the
-// global batch, with each ZeRO stage the planner prices; the whole per-replica batch is the one
-// micro-batch.
+// every tp (a power of two dividing the heads, within a node) and pp (dividing the layers) with
+// dp = N / (tp pp); without a pipeline dp divides the global batch, each ZeRO stage the planner
+// prices, experts on 1 or all dp ranks, and the whole per-replica batch is the one micro-batch;
+// with one, every micro-batch count M (batch % M = 0, (batch / M) % dp = 0, M <= 4 p or 64),
+// 1F1B or interleaved (v dividing the layers per stage, M % p = 0), ZeRO 0/1 and each remat choice.
 // Errors as the planner's: nothing divides the batch; nothing fits the memory limit.
 StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& shape,
                                              const cost::ClusterSpec& c,
@@ -89,36 +94,66 @@ StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& sh
   res.minMemoryBytes = INFINITY;
   std::vector<planner::Plan> fits;
   bool anyDivides = false;
+  auto price = [&](planner::Plan p) -> Status {
+    TRY_ASSIGN(p.prediction, sim::predictMegatron(planner::runOf(shape, p, N, po), c, &cache));
+    ++res.candidates;
+    res.minMemoryBytes = std::min(res.minMemoryBytes, p.prediction.peakMemoryBytes);
+    if (p.prediction.peakMemoryBytes > limit) {
+      ++res.rejectedMemory;
+      return Status::ok();
+    }
+    fits.push_back(p);
+    return Status::ok();
+  };
+  const bool moe = shape.moeEvery > 0;
   for (int64_t tp = 1; tp <= std::min(N, c.devicesPerNode); tp *= 2) {
     if (shape.heads % tp || N % tp) continue;
-    const int64_t dp = N / tp;
-    if (po.globalBatch % dp) continue;
-    anyDivides = true;
-    const int maxZero = dp == 1 ? 0 : po.allowZero23 ? 3 : po.allowZero1 ? 1 : 0;
-    for (int zero = 0; zero <= maxZero; ++zero) {
-      planner::Plan p;
-      p.dp = dp, p.tp = tp, p.microBatch = po.globalBatch / dp, p.microbatches = 1;
-      p.recompute = sim::Recompute::None, p.zero = zero;
-      TRY_ASSIGN(p.prediction, sim::predictMegatron(planner::runOf(shape, p, N, po), c, &cache));
-      ++res.candidates;
-      res.minMemoryBytes = std::min(res.minMemoryBytes, p.prediction.peakMemoryBytes);
-      if (p.prediction.peakMemoryBytes > limit) {
-        ++res.rejectedMemory;
+    for (int64_t pp = 1; pp <= shape.layers && pp <= N / tp; ++pp) {
+      if (shape.layers % pp || (N / tp) % pp || (pp > 1 && !po.allowPipeline)) continue;
+      const int64_t dp = N / (tp * pp);
+      if (pp == 1) {
+        if (po.globalBatch % dp) continue;
+        anyDivides = true;
+        const int maxZero = dp == 1 ? 0 : po.allowZero23 ? 3 : po.allowZero1 ? 1 : 0;
+        for (int zero = 0; zero <= maxZero; ++zero)
+          for (int64_t ep : {int64_t{1}, dp}) {
+            if (ep > 1 && (!moe || shape.experts % ep)) continue;
+            planner::Plan p;
+            p.dp = dp, p.tp = tp, p.microBatch = po.globalBatch / dp, p.microbatches = 1;
+            p.recompute = sim::Recompute::None, p.zero = zero, p.ep = ep;
+            TRY(price(p));
+            if (dp == 1) break;  // ep = dp = 1 once
+          }
         continue;
       }
-      fits.push_back(p);
+      const int64_t perStage = shape.layers / pp;
+      for (int64_t M = 1; M <= po.globalBatch && M <= std::max<int64_t>(64, 4 * pp); ++M) {
+        if (po.globalBatch % M || (po.globalBatch / M) % dp) continue;
+        anyDivides = true;
+        for (int64_t v = 1; v <= perStage; ++v) {
+          if (perStage % v || (v > 1 && (!po.allowInterleave || M % pp))) continue;
+          for (sim::Recompute rc : {sim::Recompute::None, sim::Recompute::Selective, sim::Recompute::Full})
+            for (int zero = 0; zero <= (dp > 1 && po.allowZero1 ? 1 : 0); ++zero) {
+              planner::Plan p;
+              p.dp = dp, p.tp = tp, p.pp = pp, p.virtualStages = v;
+              p.microBatch = po.globalBatch / (M * dp), p.microbatches = M;
+              p.recompute = rc, p.zero = zero;
+              TRY(price(p));
+            }
+        }
+      }
     }
   }
   if (!anyDivides)
     return fail("no launchable plan divides the global batch " + std::to_string(po.globalBatch) +
-                " over " + std::to_string(N) + " devices (the data-parallel degree N/tp must "
-                "divide it, with tp a power of two dividing the heads, " +
-                std::to_string(shape.heads) + ")");
+                " over " + std::to_string(N) + " devices (the data-parallel degree N/(tp pp) "
+                "must divide it, with tp a power of two dividing the heads, " +
+                std::to_string(shape.heads) + ", and pp the layers)");
   if (fits.empty())
     return fail("no launchable plan fits " + gb(limit) + " per device: the smallest needs at "
                 "least " + gb(res.minMemoryBytes) + " per device (" +
-                std::to_string(res.candidates) + " plans tried; the launcher does not run "
-                "recomputation, micro-batches or pipeline stages yet)");
+                std::to_string(res.candidates) + " plans tried; the launcher runs recomputation "
+                "and micro-batches only with pipeline stages)");
   // Fastest first; on a tie the simpler plan (enumeration order: fewer tp, no ZeRO).
   std::stable_sort(fits.begin(), fits.end(), [](const planner::Plan& a, const planner::Plan& b) {
     return a.prediction.stepSeconds < b.prediction.stepSeconds;
@@ -189,8 +224,20 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
     return usage("plan --auto: '" + o.model +
                  "' is not a GPT-style model with layers, hidden, heads, seq and vocab (the "
                  "planner prices dense transformers)");
-  if (opts.count("moe-every") && opts["moe-every"] != "0")
-    return usage("plan --auto: mixture-of-experts layers are not priced by the planner yet");
+  // The MLP width ("4*hidden" is the zoo's default spelling) and, for moe-gpt, the experts.
+  if (auto it = opts.find("ffn"); it != opts.end() && it->second != "4*hidden" && !get("ffn", shape.ffn))
+    return usage("plan --auto: --ffn '" + it->second + "' is not a positive integer");
+  if (opts.count("moe_every")) {
+    if (!get("moe_every", shape.moeEvery) || !get("experts", shape.experts) || !get("top_k", shape.topK))
+      return usage("plan --auto: '" + o.model + "': moe_every, experts and top_k must be positive integers");
+    try {
+      shape.capacityFactor = std::stod(opts.count("capacity_factor") ? opts["capacity_factor"] : "1");
+    } catch (...) {
+      shape.capacityFactor = 0;
+    }
+    if (!(shape.capacityFactor > 0))
+      return usage("plan --auto: --capacity_factor '" + opts["capacity_factor"] + "' is not a positive number");
+  }
 
   // The cluster: a file, a shorthand, or this machine.
   std::string clusterText = o.cluster;
@@ -229,10 +276,16 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
     return kExitIrError;
   }
   const planner::Plan& b = r->best;
-  std::printf("model    %s: %lld layers, hidden %lld, %lld heads, seq %lld, vocab %lld\n",
+  std::printf("model    %s: %lld layers, hidden %lld, %lld heads, seq %lld, vocab %lld",
               o.model.c_str(), static_cast<long long>(shape.layers),
               static_cast<long long>(shape.hidden), static_cast<long long>(shape.heads),
               static_cast<long long>(shape.seq), static_cast<long long>(shape.vocab));
+  if (shape.moeEvery > 0)
+    std::printf(", every %lld%s layer %lld experts top-%lld (capacity factor %g)",
+                static_cast<long long>(shape.moeEvery), shape.moeEvery == 1 ? "st" : "th",
+                static_cast<long long>(shape.experts), static_cast<long long>(shape.topK),
+                shape.capacityFactor);
+  std::printf("\n");
   std::printf("cluster  %s: %lld x %lld %s, memory limit %.3g GB, global batch %lld\n",
               c.name.c_str(), static_cast<long long>(c.nodes),
               static_cast<long long>(c.devicesPerNode), c.device.name.c_str(),
@@ -264,14 +317,27 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
   out.ranks = N;
   out.globalBatch = po.globalBatch;
   out.launchable = isLaunchable(b);
+  if (b.pp > 1) {
+    out.microBatches = b.microbatches;
+    out.schedule = b.virtualStages > 1 ? "interleaved" : "1f1b";
+    out.virtualStages = b.virtualStages > 1 ? b.virtualStages : 0;
+    out.remat = sim::recomputeName(b.recompute);
+  }
   if (!out.launchable) {
-    std::printf("\nnote: `tessera train -np` does not run this plan yet (it runs data, ZeRO and "
-                "tensor parallelism with one micro-batch and no recomputation, no pipeline "
-                "stages); -o searches only the plans it runs\n");
+    std::printf("\nnote: `tessera train -np` does not run this plan yet (it runs data, ZeRO, "
+                "tensor and expert (ep = dp) parallelism with one micro-batch and no "
+                "recomputation, or pipeline stages with micro-batches, ZeRO-1 and a uniform "
+                "remat; no sequence parallelism, no per-layer recompute mix); -o searches only "
+                "the plans it runs\n");
   } else if (o.printCommand) {
     std::string line = (o.program.empty() ? defaultProgram() : o.program) + " train " + o.model +
                        " -np " + std::to_string(N) + " --mesh " + out.mesh;
     if (!out.parallel.empty()) line += " --parallel " + b.parallelFlag();
+    if (b.pp > 1) {
+      line += " --micro-batches " + std::to_string(out.microBatches) + " --schedule " + out.schedule;
+      if (out.virtualStages > 1) line += " --virtual-stages " + std::to_string(out.virtualStages);
+      if (out.remat != "none") line += " --remat " + out.remat;
+    }
     line += " --batch " + std::to_string(po.globalBatch);
     for (const std::string& w : o.passthrough) line += " " + shellWord(w);
     std::printf("\nrun it:  %s\n", line.c_str());

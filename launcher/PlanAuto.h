@@ -4,8 +4,11 @@
 // `tessera train -np` command line that trains with it.
 //
 // Launchable plans: what `tessera train -np N` / `tessera run` execute today — data parallelism
-// (with ZeRO 1-3), tensor parallelism (Megatron), one micro-batch per step, no recomputation, no
-// pipeline stages, no sequence parallelism (the compiled engine's SP path is not yet equal to one
+// (with ZeRO 1-3), tensor parallelism (Megatron), experts over the whole dp axis
+// (expert-parallel=dp) with one micro-batch per step and no recomputation; or pipeline stages
+// (pp > 1, balanced, 1F1B or interleaved with virtual stages, M micro-batches with batch % M = 0
+// and (batch / M) % dp = 0) composed with dp / ZeRO-1 / tp and a uniform --remat none, selective
+// or full; no sequence parallelism (the compiled engine's SP path is not yet equal to one
 // device, closing10.md). The search is restricted to them when the plan is written (-o) or the
 // cluster is CPUs (this machine, where the printed command runs); a GPU cluster gets the whole
 // menu, and a plan the launcher cannot run prints why instead of a command line.
@@ -40,8 +43,14 @@ struct PlanAutoOptions {
 
 // What the launcher needs of the chosen plan.
 struct PlanAutoChoice {
-  std::string mesh;                   // --mesh, e.g. "dp=2,tp=2"
+  std::string mesh;                   // --mesh, e.g. "dp=2,tp=2" or "pp=2,dp=2"
   std::vector<std::string> parallel;  // --parallel presets, e.g. {"dp", "megatron"}
+  // A pipeline (mesh with pp): --micro-batches, --schedule (1f1b, interleaved), --virtual-stages
+  // (interleaved only, else 0) and --remat (none, selective, full); 0 / "" when not a pipeline.
+  int64_t microBatches = 0;
+  std::string schedule;
+  int64_t virtualStages = 0;
+  std::string remat;
   int64_t ranks = 0;
   int64_t globalBatch = 0;
   bool launchable = false;

@@ -104,6 +104,10 @@ class PlanCommand : public Command {
       out.mesh = choice.mesh;
       out.parallel = choice.parallel;
       out.batch = choice.globalBatch;
+      out.microBatches = static_cast<int>(choice.microBatches);
+      out.schedule = choice.schedule;
+      out.virtualStages = static_cast<int>(choice.virtualStages);
+      out.remat = choice.remat;
       return out;
     };
     return inner_->run();

@@ -15,6 +15,7 @@
 #include "ir/Interpreter.h"
 #include "launcher/CharData.h"
 #include "launcher/PipelineRank.h"
+#include "launcher/RankMemory.h"
 #include "partition/pipeline/PipelineStep.h"
 #include "partition/exec/Shards.h"
 #include "passes/Pipeline.h"
@@ -66,6 +67,10 @@ struct RankTrainer::Impl {
   std::unique_ptr<codegen::Engine> engine;
   // What this rank's collectives cost in each step (the compiled engine's DistStats, per step).
   std::vector<codegen::DistStats> comm;
+  // Compiled engine: this rank's planned and measured memory (RankMemory.h), and every rank's
+  // (gathered after the first step, again after the last).
+  RankMemory memory;
+  std::vector<RankMemory> ranksMemory;
 
   Impl(const DistributedPlan& p, codegen::RankContext& r, RankTrainOptions opts)
       : plan(p), rank(r), o(std::move(opts)) {}
@@ -150,6 +155,23 @@ struct RankTrainer::Impl {
       out[n] = std::move(g);
     }
     return out;
+  }
+
+  // After step `step` ran on the engine: the plan (first step, at its symbols), the allocator's
+  // peak so far, and the step's C++ heap. Never an error that only some ranks would see before
+  // the collective that follows: a plan that cannot be made leaves the planned figures at 0.
+  Status recordMemory(int step, int64_t heapBytes, const StatusOr<std::map<std::string, int64_t>>& symbols) {
+    if (step == 1) {
+      StatusOr<RankMemory> m =
+          symbols.isOk() ? planAndMeasure(*engine, *symbols) : StatusOr<RankMemory>(symbols.status());
+      if (m.isOk()) memory = *m;
+      memory.heapFirstStepBytes = heapBytes;
+      TRY_ASSIGN(ranksMemory, gatherRankMemory(rank.world(), memory));
+    } else {
+      memory.heapLaterStepBytes = std::max(memory.heapLaterStepBytes, heapBytes);
+    }
+    memory.measuredPeakBytes = engine->measuredPeakBytes();
+    return Status::ok();
   }
 
   StatusOr<std::map<std::string, ir::Tensor>> stepInputs() {
@@ -321,9 +343,14 @@ StatusOr<std::unique_ptr<RankTrainer>> RankTrainer::create(const DistributedPlan
 StatusOr<std::vector<StepRecord>> RankTrainer::run() {
   Impl& I = *impl_;
   std::vector<StepRecord> records;
+  StepHeap heap;
   for (int step = 1; step <= I.o.steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
+    heap.begin();
     TRY_ASSIGN(auto inputs, I.stepInputs());
+    // The symbols the first step binds, for the engine's plan (made after the step).
+    StatusOr<std::map<std::string, int64_t>> symbols = std::map<std::string, int64_t>{};
+    if (I.engine && step == 1) symbols = I.engine->symbolsFor(inputs);
     double loss = 0;
     const codegen::DistStats before = I.rank.stats();
     if (I.engine) {
@@ -331,6 +358,7 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
       if (!r.isOk())
         return passes::withNote(r.status(), "note: at training step " + std::to_string(step));
       loss = (*r)[0][0];
+      inputs.clear();  // the micro-batch slices count in the step's heap, not after it
     } else {
       for (auto& [name, t] : inputs) I.args[I.argIndex(name)] = std::move(t);
       StatusOr<ir::InterpretResult> r = ir::interpret(*I.local, I.args, *I.runtime);
@@ -351,6 +379,8 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
     rec.loss = loss;
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rec.tokensPerSecond = rec.seconds > 0 ? static_cast<double>(I.tokensPerStep) / rec.seconds : 0;
+    const int64_t heapBytes = heap.end();
+    if (I.engine) TRY(I.recordMemory(step, heapBytes, symbols));
     if (I.o.progress) *I.o.progress << progressLine(rec, I.o.steps) << std::endl;
     if (I.o.logJson) {
       // The step's record plus this rank's communication in it.
@@ -361,6 +391,21 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
       j["comm_issue_s"] = c.issueSeconds;
       j["comm_inflight_s"] = c.inflightSeconds;
       j["comm_overlapped_s"] = c.overlappedSeconds;
+      if (I.engine) {
+        // This rank's memory (RankMemory.h); after the first step, every rank's peaks too.
+        j["planned_peak_bytes"] = I.memory.plannedPeakBytes;
+        j["measured_peak_bytes"] = I.memory.measuredPeakBytes;
+        j["heap_step_bytes"] = heapBytes;
+        if (step == 1) {
+          std::vector<int64_t> planned, measured;
+          for (const RankMemory& m : I.ranksMemory) {
+            planned.push_back(m.plannedPeakBytes);
+            measured.push_back(m.measuredPeakBytes);
+          }
+          j["ranks_planned_peak_bytes"] = planned;
+          j["ranks_measured_peak_bytes"] = measured;
+        }
+      }
       *I.o.logJson << j.dump() << std::endl;
     }
     if (I.o.log) *I.o.log << progressLine(rec, I.o.steps) << std::endl;
@@ -372,6 +417,12 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
   }
   if (I.o.progress) *I.o.progress << communicationSummary(records) << std::flush;
   if (I.o.log) *I.o.log << communicationSummary(records) << std::flush;
+  if (I.engine) {
+    // Every rank's final figures (a collective: every rank got here after the same steps).
+    TRY_ASSIGN(I.ranksMemory, gatherRankMemory(I.rank.world(), I.memory));
+    if (I.o.log) *I.o.log << rankMemoryLine(I.me, I.memory) << std::flush;
+    if (I.o.progress) *I.o.progress << rankMemoryTable(I.ranksMemory) << std::flush;
+  }
   return records;
 }
 
@@ -405,6 +456,10 @@ std::string RankTrainer::communicationSummary(const std::vector<StepRecord>& rec
                 impl_->rank.options.async ? "async start/done" : "blocking");
   return buf;
 }
+
+const RankMemory& RankTrainer::memory() const { return impl_->memory; }
+
+const std::vector<RankMemory>& RankTrainer::ranksMemory() const { return impl_->ranksMemory; }
 
 StatusOr<ir::Tensor> RankTrainer::localArgument(const std::string& name) const {
   const Impl& I = *impl_;

@@ -18,6 +18,7 @@
 
 #include "codegen/dist/RankContext.h"
 #include "launcher/DistributedPlan.h"
+#include "launcher/RankMemory.h"
 #include "launcher/TrainLoop.h"
 
 namespace tessera::launcher {
@@ -55,6 +56,12 @@ class RankTrainer {
   StatusOr<std::map<std::string, ir::Tensor>> globalParameters(bool withState = false) const;
 
   int64_t tokensPerStep() const;
+
+  // Compiled engine, after run(): this rank's planned and measured memory (RankMemory.h), and
+  // every world rank's in rank order (empty on the interpreter). run() writes this rank's line
+  // to its log, every rank's to the progress stream, and the peaks into each --log-json record.
+  const RankMemory& memory() const;
+  const std::vector<RankMemory>& ranksMemory() const;
 
   // One line on what this rank's collectives cost per step (median over the steps after the
   // first: calls, bytes, exposed wait, pack/reduce time, step time), "" when none ran; run()

@@ -243,6 +243,15 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
     o.dist.parallel = chosen.parallel;
     o.batch = chosen.batch;
     o.batchForced = true;
+    if (chosen.microBatches > 0) {
+      // The planner chose a pipeline: its flags, as if given (PlanAuto.h).
+      o.pipeline.microBatches = chosen.microBatches;
+      o.pipeline.schedule = chosen.schedule;
+      o.pipeline.virtualStages = chosen.virtualStages;
+      rematMode = passes::parseRematMode(chosen.remat.empty() ? "none" : chosen.remat);
+      if (!rematMode.isOk()) return usageError("--remat: " + rematMode.status().message());
+      ts.earlyUpdates = *rematMode != passes::RematMode::None;
+    }
   }
   if (o.batch < 1) return usageError("--batch: must be >= 1, got " + std::to_string(o.batch));
   if (o.seqOpt->count() && o.seq < 1)

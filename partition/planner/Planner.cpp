@@ -42,6 +42,7 @@ PlannerOptions megatronMenu(PlannerOptions o) {
 std::string Plan::describe() const {
   std::ostringstream o;
   o << "dp=" << dp << " tp=" << tp << " pp=" << pp;
+  if (ep > 1) o << " ep=" << ep;
   if (virtualStages > 1) o << " v=" << virtualStages;
   o << " mb=" << microBatch << " m=" << microbatches << (sequenceParallel ? " sp" : "")
     << " remat=" << sim::recomputeName(recompute);
@@ -68,6 +69,7 @@ std::string Plan::parallelFlag() const {
   if (tp > 1) add("megatron");
   if (sequenceParallel) add("sequence-parallel");
   if (zero > 0) add("zero=" + std::to_string(zero));
+  if (ep > 1 && ep == dp) add("expert-parallel=dp");
   return s;
 }
 
@@ -92,6 +94,12 @@ sim::MegatronRun runOf(const TransformerShape& model, const Plan& plan, int64_t 
   r.fullRecomputeLayers = plan.fullRecomputeLayers;
   r.sequenceParallel = plan.sequenceParallel;
   r.zero = plan.zero;
+  r.ffn = model.ffn;
+  r.moeEvery = model.moeEvery;
+  r.experts = model.experts;
+  r.topK = model.topK;
+  r.capacityFactor = model.capacityFactor;
+  r.ep = plan.ep;
   return r;
 }
 
@@ -103,6 +111,9 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
     return fail("layers, hidden, heads, sequence and vocab must be positive");
   if (model.hidden % model.heads) return fail("hidden is not divisible by heads");
   if (o.globalBatch < 1) return fail("the global batch must be positive");
+  if (model.moeEvery < 0 || (model.moeEvery > 0 && (model.experts < 1 || model.topK < 1 ||
+                                                    model.topK > model.experts || !(model.capacityFactor > 0))))
+    return fail("a mixture of experts needs experts >= 1, top-k in 1..experts and a positive capacity factor");
   const int64_t N = cluster.numDevices();
   const double limit = o.memoryLimit > 0 ? o.memoryLimit : cluster.device.memoryBytes;
 
@@ -114,8 +125,8 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
   sim::StageCache cache;
   PlanResult res;
   res.minMemoryBytes = INFINITY;
-  // Best plan per (dp, tp, pp).
-  std::map<std::tuple<int64_t, int64_t, int64_t>, Plan> best;
+  // Best plan per (dp, tp, pp, ep).
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, Plan> best;
   bool anyDivides = false;
 
   auto price = [&](Plan p) -> StatusOr<std::optional<Plan>> {
@@ -155,25 +166,29 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
               const int maxZero = d == 1 ? 0 : o.allowZero23 ? 3 : o.allowZero1 ? 1 : 0;
               for (int zero = 0; zero <= maxZero; ++zero) {
                 if (zero == 1 && !o.allowZero1) continue;
+                for (int64_t ep : divisors(d)) {
+                if (ep > 1 && (model.moeEvery == 0 || model.experts % ep || ep > o.maxEp)) continue;
                 anyDivides = true;
                 Plan p;
                 p.dp = d, p.tp = tp, p.pp = pp, p.virtualStages = v, p.microBatch = mb, p.microbatches = m;
-                p.recompute = rc, p.sequenceParallel = sp, p.zero = zero;
+                p.recompute = rc, p.sequenceParallel = sp, p.zero = zero, p.ep = ep;
+                // Fully recomputed layers are dense ones (MegatronEstimate.h).
+                const int64_t maxFull = perStage - std::max<int64_t>(1, sim::maxMoeLayersPerRank(runOf(model, p, N, o)));
                 TRY_ASSIGN(auto ok, price(p));
                 // Over the limit with a cheap menu item: recompute the fewest layers fully
                 // (time and memory are linear in their number k; solve for k, then check).
-                if (!ok && rc != sim::Recompute::Full && perStage > 1) {
+                if (!ok && rc != sim::Recompute::Full && maxFull >= 1) {
                   Plan hi = p;
-                  hi.fullRecomputeLayers = perStage - 1;
+                  hi.fullRecomputeLayers = maxFull;
                   sim::MegatronRun r0 = runOf(model, p, N, o);
                   sim::MegatronRun r1 = runOf(model, hi, N, o);
                   TRY_ASSIGN(auto m0, sim::predictMegatron(r0, cluster, &cache));
                   TRY_ASSIGN(auto m1, sim::predictMegatron(r1, cluster, &cache));
-                  double slope = (m0.peakMemoryBytes - m1.peakMemoryBytes) / static_cast<double>(perStage - 1);
+                  double slope = (m0.peakMemoryBytes - m1.peakMemoryBytes) / static_cast<double>(maxFull);
                   if (slope > 0 && m1.peakMemoryBytes <= limit) {
                     int64_t k = static_cast<int64_t>(std::ceil((m0.peakMemoryBytes - limit) / slope));
-                    k = std::clamp<int64_t>(k, 1, perStage - 1);
-                    for (; k <= perStage - 1 && !ok; ++k) {
+                    k = std::clamp<int64_t>(k, 1, maxFull);
+                    for (; k <= maxFull && !ok; ++k) {
                       Plan q = p;
                       q.fullRecomputeLayers = k;
                       TRY_ASSIGN(ok, price(q));
@@ -181,10 +196,11 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
                   }
                 }
                 if (!ok) continue;
-                auto key = std::make_tuple(d, tp, pp);
+                auto key = std::make_tuple(d, tp, pp, ep);
                 auto it = best.find(key);
                 if (it == best.end() || ok->prediction.stepSeconds < it->second.prediction.stepSeconds)
                   best[key] = *ok;
+                }
               }
             }
           }

@@ -14,8 +14,11 @@
 // it). Stage placement is balanced (Megatron requires the layer count divisible by the stages).
 //
 // ZeRO stages 1-3 can be searched (memory per device by stage, MegatronEstimate.h prices their
-// communication; 2 and 3 only when asked, see allowZero23). Limits (reported, not hidden): dense
-// transformers only (no expert parallelism yet), tp inside a node and a power of two.
+// communication; 2 and 3 only when asked, see allowZero23). Mixture-of-experts models (moeEvery >
+// 0) also search the expert-parallel degree ep: a divisor of dp that divides the experts (the ep
+// group is inner to the data-parallel ranks, GShard style; MegatronEstimate.h prices the experts'
+// compute, the all_to_all's and the expert states split ep ways). Limits (reported, not hidden):
+// tp inside a node and a power of two.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +35,11 @@ namespace tessera::partition::planner {
 struct TransformerShape {
   std::string name;
   int64_t layers = 0, hidden = 0, heads = 0, seq = 0, vocab = 0;
+  int64_t ffn = 0;              // 0: 4 * hidden
+  // Mixture of experts: 0 = dense; k = layers k-1, 2k-1, ... (the zoo's moe-gpt) route their MLP
+  // to `experts` experts, top-k, with a capacity factor.
+  int64_t moeEvery = 0, experts = 0, topK = 1;
+  double capacityFactor = 1.0;
 };
 
 struct PlannerOptions {
@@ -50,6 +58,7 @@ struct PlannerOptions {
   bool allowInterleave = true;
   bool allowPipeline = true;
   int64_t maxTp = 8;
+  int64_t maxEp = 1 << 20;      // largest expert-parallel degree searched
   int64_t maxMicroBatch = 16;
   bool localDdp = true;         // fp32 main gradients (Megatron's DDP=local); false: 16-bit grads
   ir::DType dtype = ir::DType::BF16;  // F32 for CPU ranks (fp32 training)
@@ -61,15 +70,19 @@ PlannerOptions megatronMenu(PlannerOptions o);
 
 struct Plan {
   int64_t dp = 1, tp = 1, pp = 1, virtualStages = 1, microBatch = 1, microbatches = 1;
+  int64_t ep = 1;                                   // expert parallel, inside dp
   sim::Recompute recompute = sim::Recompute::Full;  // most layers
   int64_t fullRecomputeLayers = 0;                  // per stage, the rest use `recompute`
   bool sequenceParallel = false;
   int zero = 0;
   sim::MegatronPrediction prediction;
   std::string describe() const;                     // "dp=4 tp=8 pp=2 v=3 mb=2 m=24 sp sel zero1"
-  // Launcher flags: `--mesh dp=4,tp=8 --parallel dp,megatron,sequence-parallel,zero=1`.
+  // Launcher flags: `--mesh dp=4,tp=8 --parallel dp,megatron,sequence-parallel,zero=1`; experts
+  // over the whole dp axis (ep = dp) are `expert-parallel=dp` (the launcher's presets split the
+  // batch over dp only, so an ep group smaller than dp has no launcher flags: expertsLaunchable).
   std::string meshFlag() const;
   std::string parallelFlag() const;
+  bool expertsLaunchable() const { return ep == 1 || ep == dp; }
 };
 
 struct PlanResult {

@@ -53,12 +53,45 @@ std::vector<MegatronRun> korthikantiTable5(bool withSpSelective) {
   return rows;
 }
 
+int64_t moeLayersIn(int64_t first, int64_t count, int64_t moeEvery) {
+  if (moeEvery < 1 || count < 1) return 0;
+  // Layers l in [first, first + count) with (l + 1) % k == 0: floor((l+1)/k) counts them up to l.
+  return (first + count) / moeEvery - first / moeEvery;
+}
+
+namespace {
+// MoE layers on pipeline rank r: its v chunks of L/(p v) layers, chunk j = r + i p.
+int64_t moeLayersOnRank(const MegatronRun& run, int64_t r) {
+  if (run.pp < 1 || run.virtualStages < 1) return 0;
+  const int64_t perChunk = run.layers / (run.pp * run.virtualStages);
+  int64_t n = 0;
+  for (int64_t i = 0; i < run.virtualStages; ++i)
+    n += moeLayersIn((r + i * run.pp) * perChunk, perChunk, run.moeEvery);
+  return n;
+}
+}  // namespace
+
+int64_t maxMoeLayersPerRank(const MegatronRun& run) {
+  int64_t n = 0;
+  for (int64_t r = 0; r < run.pp; ++r) n = std::max(n, moeLayersOnRank(run, r));
+  return n;
+}
+
 double megatronFlops(const MegatronRun& run, bool fullRecompute) {
   const double B = static_cast<double>(run.globalBatch), s = static_cast<double>(run.seq),
                L = static_cast<double>(run.layers), h = static_cast<double>(run.hidden),
                V = static_cast<double>(run.vocab);
-  return (fullRecompute ? 96 : 72) * B * s * L * h * h *
-         (1 + s / (6 * h) + V / ((fullRecompute ? 16 : 12) * L * h));
+  double flops = (fullRecompute ? 96 : 72) * B * s * L * h * h *
+                 (1 + s / (6 * h) + V / ((fullRecompute ? 16 : 12) * L * h));
+  // Forward + backward is 3 forwards (4 with the recomputed one); an MLP forward is 4 h f per token.
+  const double passes = fullRecompute ? 4 : 3;
+  const double f = run.ffn > 0 ? static_cast<double>(run.ffn) : 4 * h;
+  flops += passes * 4 * B * s * L * h * (f - 4 * h);
+  if (run.moeEvery > 0 && run.topK > 1) {
+    const double moeLayers = static_cast<double>(moeLayersIn(0, run.layers, run.moeEvery));
+    flops += passes * 4 * B * s * moeLayers * h * f * static_cast<double>(run.topK - 1);
+  }
+  return flops;
 }
 
 namespace {
@@ -160,7 +193,10 @@ StatusOr<LayerSim> StageCache::get(const MegatronStageConfig& s, const cost::Clu
                     std::to_string(s.microBatch) + "/" + std::to_string(s.tp) + "/" +
                     recomputeName(s.recompute) + "/" + std::to_string(s.sequenceParallel) +
                     std::to_string(s.embedding) + std::to_string(s.head) +
-                    std::to_string(s.accumulateMainGrads) + ir::dtypeName(s.dtype);
+                    std::to_string(s.accumulateMainGrads) + ir::dtypeName(s.dtype) + "/" +
+                    std::to_string(s.ffn) + "/" + std::to_string(s.experts) + "/" +
+                    std::to_string(s.topK) + "/" + std::to_string(s.capacityFactor) + "/" +
+                    std::to_string(s.ep);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   TRY_ASSIGN(MegatronProgram prog, buildMegatronStage(s));
@@ -179,6 +215,7 @@ StatusOr<LayerSim> StageCache::get(const MegatronStageConfig& s, const cost::Clu
   out.seconds = r.stepSeconds;
   for (auto& [axes, st] : r.comm) out.exposedTpSeconds += st.exposedSeconds;
   out.params = prog.parametersPerRank;
+  out.expertParams = prog.expertParametersPerRank;
   out.peakBytes = r.memory.peakBytes;
   TRY_ASSIGN(out.storedBytes, storedActivationBytes(*prog.function, prog.forwardBegin, prog.forwardEnd, costs));
   cache_.emplace(key, out);
@@ -210,11 +247,21 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   if (run.virtualStages > 1 && out.microbatches % run.pp != 0)
     return bad("the interleaved schedule needs the micro-batch count to be a multiple of pp");
   const int64_t layersPerStage = run.layers / run.pp;
+  const bool moe = run.moeEvery > 0;
+  if (run.moeEvery < 0 || (moe && (run.experts < 1 || run.topK < 1 || run.topK > run.experts)))
+    return bad("a mixture of experts needs experts >= 1 and top-k in 1..experts");
+  if (run.ep < 1 || d % run.ep || (run.ep > 1 && (!moe || run.experts % run.ep)))
+    return bad("ep " + std::to_string(run.ep) + " must divide the data-parallel degree " +
+               std::to_string(d) + " and the experts " + std::to_string(run.experts));
   StageCache local;
   StageCache& sims = cache ? *cache : local;
 
-  // Megatron's rank order: tensor-parallel ranks adjacent, then data, then pipeline.
-  ir::Mesh mesh = ir::Mesh::make("m", {{"pp", run.pp}, {"dp", d}, {"tp", run.tp}});
+  // Megatron's rank order: tensor-parallel ranks adjacent, then data, then pipeline; with expert
+  // parallelism the data-parallel ranks are (dp/ep) x ep, ep inner.
+  ir::Mesh mesh = run.ep > 1 ? ir::Mesh::make("m", {{"pp", run.pp}, {"dpo", d / run.ep}, {"ep", run.ep}, {"tp", run.tp}})
+                             : ir::Mesh::make("m", {{"pp", run.pp}, {"dp", d}, {"tp", run.tp}});
+  const std::vector<std::string> dpAxes = run.ep > 1 ? std::vector<std::string>{"dpo", "ep"}
+                                                     : std::vector<std::string>{"dp"};
 
   MegatronStageConfig sc;
   sc.layers = 1;
@@ -228,6 +275,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   sc.recompute = run.recompute;
   sc.sequenceParallel = run.sequenceParallel && run.tp > 1;
   sc.dtype = run.dtype;
+  sc.ffn = run.ffn;
   auto stage = [&](bool emb, bool head) {
     MegatronStageConfig s = sc;
     s.embedding = emb;
@@ -248,7 +296,25 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   const double ls = static_cast<double>(layersPerStage), k = static_cast<double>(kFull);
   out.layerSeconds = layer.seconds;
   out.layerExposedTpSeconds = layer.exposedTpSeconds;
-  out.activationBytesPerLayer = ((ls - k) * layer.storedBytes + k * full.storedBytes) / ls;
+  // The MoE layer (its MLP replaced by the experts), simulated once.
+  LayerSim moeLayer = layer;
+  if (moe) {
+    MegatronStageConfig e = sc;
+    e.experts = run.experts;
+    e.topK = run.topK;
+    e.capacityFactor = run.capacityFactor;
+    e.ep = run.ep;
+    TRY_ASSIGN(moeLayer, sims.get(e, c));
+  }
+  auto moeOnRank = [&](int64_t r) { return moeLayersOnRank(run, r); };
+  const int64_t moeMax = maxMoeLayersPerRank(run);
+  if (kFull > layersPerStage - moeMax)
+    return bad("full-recompute layers (" + std::to_string(kFull) + ") exceed a stage's dense layers (" +
+               std::to_string(layersPerStage - moeMax) + ")");
+  auto storedPerLayer = [&](double nMoe) {
+    return ((ls - k - nMoe) * layer.storedBytes + k * full.storedBytes + nMoe * moeLayer.storedBytes) / ls;
+  };
+  out.activationBytesPerLayer = storedPerLayer(static_cast<double>(moeOnRank(0)));
 
   // States: 16-bit weights, gradients (fp32 main gradients under DDP=local), fp32 master
   // weights and Adam moments (split over dp by ZeRO-1).
@@ -260,11 +326,17 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   // ZeRO (Rajbhandari et al.): stage 1 splits the optimizer state d ways, 2 also the gradients,
   // 3 also the weights.
   const double dd = static_cast<double>(d);
-  const double stateBytesPerParam = (run.zero >= 3 ? w / dd : w) + (run.zero >= 2 ? gradBytes / dd : gradBytes) +
-                                    (run.zero >= 1 ? optBytes / dd : optBytes);
+  auto stateBytesPerParam = [&](double dd) {
+    return (run.zero >= 3 ? w / dd : w) + (run.zero >= 2 ? gradBytes / dd : gradBytes) +
+           (run.zero >= 1 ? optBytes / dd : optBytes);
+  };
+  // Expert weights are replicated over the dp/ep ranks that hold the same experts.
+  const double ddExpert = dd / static_cast<double>(run.ep);
+  const double moeTransient = std::max(0.0, (moeLayer.peakBytes - moeLayer.params * w) -
+                                                (layer.peakBytes - layer.params * w));
 
   // The first and last stages (one stage doing both when pp = 1).
-  double stageTime = 0, stageParams = 0;
+  double stageTime = 0, stageParams = 0, stageExpertParams = 0;
   std::vector<std::pair<bool, bool>> ends =
       run.pp == 1 ? std::vector<std::pair<bool, bool>>{{true, true}}
                   : std::vector<std::pair<bool, bool>>{{true, false}, {false, true}};
@@ -277,24 +349,36 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
           : std::min(m * v, 2 * (p - 1) + (v - 1) * p + 1) * static_cast<double>(layersPerStage) / v;
   for (auto [emb, head] : ends) {
     TRY_ASSIGN(LayerSim r, stage(emb, head));
-    double t = r.seconds + (ls - 1 - k) * out.layerSeconds + k * full.seconds;
-    double params = r.params + static_cast<double>(layersPerStage - 1) * layer.params;
+    const double nMoe = static_cast<double>(moeOnRank(emb ? 0 : run.pp - 1));
+    // k dense layers fully recomputed, nMoe layers with experts instead of the dense MLP.
+    double t = r.seconds + (ls - 1 - k) * out.layerSeconds + k * full.seconds +
+               nMoe * (moeLayer.seconds - layer.seconds);
+    double params = r.params + static_cast<double>(layersPerStage - 1) * layer.params +
+                    nMoe * (moeLayer.params - layer.params);
+    const double expertParams = nMoe * moeLayer.expertParams;
     stageTime = std::max(stageTime, t);
     stageParams = std::max(stageParams, params);
+    stageExpertParams = std::max(stageExpertParams, expertParams);
     // One micro-batch of this end stage's program is the transient peak; the rest of the
     // stage's layers hold their states, and earlier micro-batches their stored activations.
     double stageInflight = emb ? inflight : static_cast<double>(layersPerStage);
-    double mem = r.peakBytes - r.params * w + params * stateBytesPerParam +
-                 std::max(0.0, stageInflight - 1) * out.activationBytesPerLayer;
+    const double perLayer = storedPerLayer(nMoe);
+    const double states = (params - expertParams) * stateBytesPerParam(dd) + expertParams * stateBytesPerParam(ddExpert);
+    double mem = r.peakBytes - r.params * w + states + std::max(0.0, stageInflight - 1) * perLayer +
+                 (nMoe > 0 ? moeTransient : 0.0);
     // ZeRO-3 gathers a layer's weights before using them and prefetches the next: two layers'
     // full 16-bit weights are resident besides the shards.
-    if (run.zero >= 3 && d > 1) mem += 2 * layer.params * w;
+    if (run.zero >= 3 && d > 1) mem += 2 * std::max(layer.params, nMoe > 0 ? moeLayer.params : 0.0) * w;
     if (mem > out.peakMemoryBytes) {
       out.peakMemoryBytes = mem;
-      out.stateBytes = params * stateBytesPerParam;
-      out.activationBytes = stageInflight * out.activationBytesPerLayer;
+      out.stateBytes = states;
+      out.activationBytes = stageInflight * perLayer;
     }
   }
+  // Middle stages have no embedding or head but may hold more MoE layers.
+  for (int64_t r = 1; r + 1 < run.pp; ++r)
+    stageTime = std::max(stageTime, ls * layer.seconds + k * (full.seconds - layer.seconds) +
+                                        static_cast<double>(moeOnRank(r)) * (moeLayer.seconds - layer.seconds));
   out.microbatchSeconds = stageTime;
   out.bubbleSeconds = (p - 1) / v * stageTime;
 
@@ -317,8 +401,12 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     out.dataParallelSeconds +=
         cost::estimateCollective(cost::CollectiveKind::AllReduce, embBytes, ends2, c).seconds;
   }
-  if (d > 1) {
-    TRY_ASSIGN(auto ids, cost::axisGroup(mesh, {"dp"}, c));
+  // Gradient reduction (and ZeRO's gathers) of `stageParams` parameters over the group `axes`.
+  auto dataParallel = [&](const std::vector<std::string>& axes, double stageParams,
+                          double layerParams) -> StatusOr<double> {
+    TRY_ASSIGN(auto ids, cost::axisGroup(mesh, axes, c));
+    if (ids.size() <= 1 || stageParams <= 0) return 0.0;
+    double seconds = 0;
     cost::GroupShape g = cost::groupShape(ids, c);
     auto coll = [&](cost::CollectiveKind k, double bytes) {
       return cost::estimateCollective(k, bytes, g, c).seconds;
@@ -333,23 +421,32 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
       const double gathers = run.recompute == Recompute::Full ? 3 : 2;
       const double perMb = gathers * coll(cost::CollectiveKind::AllGather, w * stageParams) +
                            coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams);
-      const double firstLayer = gathers * coll(cost::CollectiveKind::AllGather, w * layer.params);
-      out.dataParallelSeconds += (std::max(0.0, perMb - stageTime) + firstLayer) * m;
+      const double firstLayer = gathers * coll(cost::CollectiveKind::AllGather, w * layerParams);
+      seconds += (std::max(0.0, perMb - stageTime) + firstLayer) * m;
     } else if (run.zero == 2) {
       // The gradients are never whole: each micro-batch's are reduce-scattered into the shard
       // (DeepSpeed's ZeRO-2 under gradient accumulation), then the weights all-gathered once.
-      out.dataParallelSeconds += m * coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams) +
-                                 coll(cost::CollectiveKind::AllGather, w * stageParams);
+      seconds += m * coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams) +
+                 coll(cost::CollectiveKind::AllGather, w * stageParams);
     } else if (run.zero == 1) {
-      out.dataParallelSeconds +=
-          cost::estimateCollective(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams, g, c).seconds +
-          cost::estimateCollective(cost::CollectiveKind::AllGather, w * stageParams, g, c).seconds;
+      seconds += coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams) +
+                 coll(cost::CollectiveKind::AllGather, w * stageParams);
     } else {
-      out.dataParallelSeconds +=
-          cost::estimateCollective(cost::CollectiveKind::AllReduce, gradBytes * stageParams, g, c).seconds;
+      seconds += coll(cost::CollectiveKind::AllReduce, gradBytes * stageParams);
     }
+    return seconds;
+  };
+  if (d > 1 && run.ep == 1) {
+    TRY_ASSIGN(double all, dataParallel(dpAxes, stageParams, std::max(layer.params, moeLayer.params)));
+    out.dataParallelSeconds += all;
+  } else if (d > 1) {
+    // Dense weights over all d ranks, expert weights over the d/ep ranks holding the same experts.
+    TRY_ASSIGN(double dense, dataParallel(dpAxes, stageParams - stageExpertParams, layer.params));
+    TRY_ASSIGN(double experts, dataParallel({"dpo"}, stageExpertParams, moeLayer.params));
+    out.dataParallelSeconds += dense + experts;
   }
-  const double optParams = run.zero >= 1 ? stageParams / static_cast<double>(d) : stageParams;
+  const double optParams = run.zero >= 1 ? (stageParams - stageExpertParams) / dd + stageExpertParams / ddExpert
+                                         : stageParams;
   TRY_ASSIGN(out.optimizerSeconds, optimizerSeconds(optParams, mesh, c));
   out.stepSeconds = m * stageTime + out.bubbleSeconds + out.p2pSeconds + out.dataParallelSeconds +
                     out.optimizerSeconds;

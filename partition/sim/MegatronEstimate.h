@@ -29,6 +29,16 @@
 // layer program (values the forward defines and the backward reads) — times the layers in flight
 // under the schedule, L(1 + (p-1)/(p v)) layers' worth (Korthikanti et al. 2022) capped by m,
 // plus the transient peak of one layer's program.
+//
+// Mixture of experts (moeEvery > 0: the MLP of every moeEvery-th layer is `experts` experts, top-k
+// routed with a capacity factor, split over `ep` ranks inside the data-parallel group): the MoE
+// layer's program (MegatronProgram.h) is simulated once like the dense one, and a stage with n_moe
+// such layers costs n_moe times the difference more. Its expert weights are replicated over dp/ep
+// ranks only: their gradients are reduced (and their ZeRO state split) over that group, the dense
+// ones over all d. Rank order: tp adjacent, then ep, then dp/ep, then pp — an ep group stays in a
+// node while ep*tp fits in one. The all_to_all's (dispatch and combine, forward, backward and a
+// recomputed forward) are priced by the simulator from the program: (n-1)/n of the S*h slot rows
+// per rank over the slowest link the ep group crosses, plus (n-1) latencies.
 #pragma once
 
 #include <map>
@@ -58,7 +68,18 @@ struct MegatronRun {
   // into the fp32 main gradient, with no separate add pass per micro-batch.
   bool fusedGradAccumulation = false;
   double publishedSeconds = 0;  // iteration time, 0 if unknown
+  int64_t ffn = 0;              // MLP width; 0: 4 * hidden
+  int64_t moeEvery = 0;         // 0: dense; k: layers k-1, 2k-1, ... have an MoE MLP
+  int64_t experts = 0, topK = 1;
+  double capacityFactor = 1.0;
+  int64_t ep = 1;               // expert-parallel degree: divides dp and experts
 };
+
+// MoE layers among `count` consecutive layers starting at `first` (layer l is MoE when
+// (l + 1) % moeEvery == 0).
+int64_t moeLayersIn(int64_t first, int64_t count, int64_t moeEvery);
+// The most MoE layers any pipeline rank of `run` holds (its v chunks of L/(p v) layers).
+int64_t maxMoeLayersPerRank(const MegatronRun& run);
 
 // Korthikanti et al. 2022 Table 5 (iteration seconds), the full-recompute runs; `withSpSelective`
 // gives the same runs with sequence parallelism and selective recomputation.
@@ -94,6 +115,7 @@ struct LayerSim {
   double params = 0;            // local parameters
   double storedBytes = 0;       // activations one layer keeps for its backward, per micro-batch
   double peakBytes = 0;         // peak by liveness of the program (its weights included)
+  double expertParams = 0;      // of `params`, expert weights
 };
 class StageCache {
  public:
@@ -105,11 +127,14 @@ class StageCache {
 };
 
 // Megatron's FLOPs of one step (Narayanan et al. 2021): 72 B s L h^2 (1 + s/6h + V/12Lh) without
-// recomputation; 96 (and V/16Lh) when `fullRecompute` counts the recomputed forward.
+// recomputation; 96 (and V/16Lh) when `fullRecompute` counts the recomputed forward. An MLP of
+// width f != 4h adds 3 (4) * 4 B s L h (f - 4h); each MoE layer's top-k experts add
+// 3 (4) * 4 B s h f (k - 1) (active FLOPs: capacity padding and the router are not model FLOPs).
 double megatronFlops(const MegatronRun& run, bool fullRecompute);
 
 // Errors: a plan that does not divide (gpus by tp*pp, layers by pp*v, the batch by d*b, m by p
-// when interleaved), tp wider than a node, or a cluster with fewer devices than the run.
+// when interleaved, d or the experts by ep), tp wider than a node, or a cluster with fewer devices
+// than the run.
 StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost::ClusterSpec& c,
                                              StageCache* cache = nullptr);
 

@@ -1,7 +1,9 @@
 // Builder of Megatron's per-rank GPT stage program (MegatronProgram.h).
 #include "partition/sim/MegatronProgram.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace tessera::partition::sim {
 
@@ -29,12 +31,13 @@ class Emitter {
     if (recompute_) recomputeOps.insert(*r);
     return (*r)->numResults() ? (*r)->result(0) : nullptr;
   }
-  Value* param(const std::string& name, ir::Shape shape) {
+  Value* param(const std::string& name, ir::Shape shape, bool expert = false) {
     ir::TensorType t{dt_, shape};
     m_.params.push_back(ir::Parameter{name, t, std::nullopt, nullptr, true, {}});
     double n = 1;
     for (const Dim& d : shape) n *= static_cast<double>(*d.constant());
     params += n;
+    if (expert) expertParams += n;
     return f_.addArgument(t, name);
   }
   Value* input(const std::string& name, ir::TensorType t) { return f_.addArgument(t, name); }
@@ -86,6 +89,7 @@ class Emitter {
   std::set<const ir::Op*> recomputeOps;
   std::vector<Value*> grads;
   double params = 0;
+  double expertParams = 0;
 
  private:
   ir::Module& m_;
@@ -99,6 +103,7 @@ class Emitter {
 // One layer's weights.
 struct LayerParams {
   Value *ln1g, *ln1b, *wq, *wk, *wv, *wo, *ln2g, *ln2b, *w1, *w2;
+  Value *wr = nullptr;  // MoE: router [h, E]; w1 [E/ep, h, f/t] and w2 [E/ep, f/t, h] are experts
 };
 
 // What the backward pass of a layer needs from its forward. With sequence parallelism ln1/ln2
@@ -106,6 +111,7 @@ struct LayerParams {
 struct LayerActs {
   Value *x, *ln1, *ln1f, *q4, *k4, *v4, *probs, *keepAttn, *pd, *ctx2, *keepO, *x1, *ln2, *ln2f,
       *fc1, *g, *keepM, *y;
+  Value *probs2 = nullptr, *xe = nullptr;  // MoE: router probabilities [T, E], expert inputs
 };
 
 struct Builder {
@@ -113,6 +119,50 @@ struct Builder {
   const MegatronStageConfig& c;
   Value* mask;  // causal, bool [s, s]
   std::set<const ir::Op*>& asyncOps;
+  Value* slots = nullptr;  // MoE: i64 [S], the token row of each routed slot
+
+  bool moe() const { return c.experts > 0; }
+  int64_t El() const { return c.experts / c.ep; }
+  int64_t S() const { return moeSlotRows(c); }
+  Value* allToAll(Value* x) {
+    return e.op(OpKind::AllToAll, {x}, {{"axes", ir::AxisList{{"ep"}}}, {"split_dim", int64_t{0}},
+                                        {"concat_dim", int64_t{0}}});
+  }
+  // Expert rows [S, h] <-> [E/ep, S/(E/ep), h].
+  Value* perExpert(Value* x, int64_t w) { return e.reshape(x, {El(), S() / El(), w}); }
+  // MoE forward of the normalized [T, h] rows (all-gathered under SP): router, dispatch, the
+  // local experts, combine; returns the token rows [T, h], partial over tp.
+  Value* moeForward(LayerActs& a, const LayerParams& p) {
+    a.probs2 = e.op(OpKind::Softmax, {e.matmul(a.ln2f, p.wr)}, {{"axis", int64_t{-1}}});
+    Value* sent = e.op(OpKind::Gather, {a.ln2f, slots}, {{"axis", int64_t{0}}});        // [S, h]
+    a.xe = perExpert(allToAll(sent), c.hidden);
+    a.fc1 = e.dot(a.xe, p.w1, {0}, {0}, {2}, {1});                                      // [El, C, f/t]
+    a.g = e.op(OpKind::Gelu, {a.fc1});
+    Value* ye = e.dot(a.g, p.w2, {0}, {0}, {2}, {1});                                   // [El, C, h]
+    Value* back = allToAll(e.reshape(ye, {S(), c.hidden}));
+    Value* gated = e.op(OpKind::Mul, {back, e.scalar(1.0)});                            // gate weights
+    Value* zeros = e.op(OpKind::Full, {}, {{"value", 0.0}}, {{c.dtype, {T(), c.hidden}}});
+    return e.op(OpKind::ScatterAdd, {zeros, slots, gated}, {{"axis", int64_t{0}}});
+  }
+  // Its backward from the token-row gradient dfc2 [T, h] (gathered under SP): the gradient of
+  // the normalized rows [T, h], partial over tp (the caller's leave() reduces it).
+  Value* moeBackward(Value* dfc2, const LayerActs& a, const LayerParams& p, Value* ln2f,
+                     const std::string& n) {
+    Value* dsent = e.op(OpKind::Gather, {dfc2, slots}, {{"axis", int64_t{0}}});
+    Value* dye = perExpert(allToAll(e.op(OpKind::Mul, {dsent, e.scalar(1.0)})), c.hidden);
+    e.grad(e.dot(a.g, dye, {0}, {0}, {1}, {1}), "grad." + n + ".w2");                   // [El, f/t, h]
+    Value* dg = e.dot(dye, p.w2, {0}, {0}, {2}, {2});                                   // [El, C, f/t]
+    Value* dfc1 = e.op(OpKind::Mul, {dg, e.op(OpKind::Tanh, {a.fc1})});
+    e.grad(e.dot(a.xe, dfc1, {0}, {0}, {1}, {1}), "grad." + n + ".w1");                 // [El, h, f/t]
+    Value* dxe = e.dot(dfc1, p.w1, {0}, {0}, {2}, {2});                                 // [El, C, h]
+    Value* dback = allToAll(e.reshape(dxe, {S(), c.hidden}));
+    Value* zeros = e.op(OpKind::Full, {}, {{"value", 0.0}}, {{c.dtype, {T(), c.hidden}}});
+    Value* dx = e.op(OpKind::ScatterAdd, {zeros, slots, dback}, {{"axis", int64_t{0}}});
+    // Router: softmax backward stand-in, then its weight and input gradients.
+    Value* dlogits = e.op(OpKind::Mul, {a.probs2, a.probs2});
+    e.grad(e.dotT0(ln2f, dlogits), "grad." + n + ".wr");
+    return e.op(OpKind::Add, {dx, e.dotT1(dlogits, p.wr)});
+  }
 
   bool sp() const { return c.sequenceParallel && c.tp > 1; }
   int64_t T() const { return c.microBatch * c.seq; }
@@ -169,9 +219,14 @@ struct Builder {
     a.x1 = e.op(OpKind::Add, {x, e.applyMask(a.keepO, o)});
     a.ln2 = layerNorm(a.x1, p.ln2g, p.ln2b);
     a.ln2f = enter(a.ln2);
-    a.fc1 = e.matmul(a.ln2f, p.w1);
-    a.g = e.op(OpKind::Gelu, {a.fc1});
-    Value* fc2 = leave(e.matmul(a.g, p.w2));
+    Value* fc2 = nullptr;
+    if (moe()) {
+      fc2 = leave(moeForward(a, p));
+    } else {
+      a.fc1 = e.matmul(a.ln2f, p.w1);
+      a.g = e.op(OpKind::Gelu, {a.fc1});
+      fc2 = leave(e.matmul(a.g, p.w2));
+    }
     a.keepM = c.dropout ? e.keepMask({Tl(), c.hidden}) : nullptr;
     a.y = e.op(OpKind::Add, {a.x1, e.applyMask(a.keepM, fc2)});
     return a;
@@ -195,11 +250,16 @@ struct Builder {
     // MLP: y = x1 + dropout(fc2 leaving tp); the backward of `leave` is `enter` and vice versa.
     Value* dfc2 = enter(e.applyMask(a.keepM, dy));
     Value* ln2f = sp() ? regather(a.ln2) : a.ln2f;
-    e.grad(e.dotT0(a.g, dfc2), "grad." + n + ".w2");
-    Value* dg = e.dotT1(dfc2, p.w2);                                          // [T, f]
-    Value* dfc1 = e.op(OpKind::Mul, {dg, e.op(OpKind::Tanh, {a.fc1})});     // GeLU'
-    Value* dln2 = leave(e.dotT1(dfc1, p.w1));
-    e.grad(e.dotT0(ln2f, dfc1), "grad." + n + ".w1");
+    Value* dln2 = nullptr;
+    if (moe()) {
+      dln2 = leave(moeBackward(dfc2, a, p, ln2f, n));
+    } else {
+      e.grad(e.dotT0(a.g, dfc2), "grad." + n + ".w2");
+      Value* dg = e.dotT1(dfc2, p.w2);                                          // [T, f]
+      Value* dfc1 = e.op(OpKind::Mul, {dg, e.op(OpKind::Tanh, {a.fc1})});     // GeLU'
+      dln2 = leave(e.dotT1(dfc1, p.w1));
+      e.grad(e.dotT0(ln2f, dfc1), "grad." + n + ".w1");
+    }
     Value* dx1 = e.op(OpKind::Add, {dy, layerNormBackward(dln2, a.x1, n + ".ln2")});
     // Attention.
     if (c.recompute == Recompute::Selective) {
@@ -241,6 +301,13 @@ Status checkConfig(const MegatronStageConfig& c) {
   if (c.hidden % c.heads) return bad("hidden " + std::to_string(c.hidden) + " is not divisible by heads " + std::to_string(c.heads));
   if (c.heads % c.tp) return bad("heads " + std::to_string(c.heads) + " are not divisible by tp " + std::to_string(c.tp));
   if (c.vocab % c.tp) return bad("vocab " + std::to_string(c.vocab) + " is not divisible by tp " + std::to_string(c.tp));
+  const int64_t ffn = c.ffn ? c.ffn : 4 * c.hidden;
+  if (ffn < 1 || ffn % c.tp) return bad("ffn " + std::to_string(ffn) + " is not divisible by tp " + std::to_string(c.tp));
+  if (c.experts < 0 || c.ep < 1 || (c.experts > 0 && c.experts % c.ep))
+    return bad("experts " + std::to_string(c.experts) + " are not divisible by ep " + std::to_string(c.ep));
+  if (c.experts > 0 && (c.topK < 1 || c.topK > c.experts || !(c.capacityFactor > 0)))
+    return bad("top-k must be in 1..experts and the capacity factor positive");
+  if (c.experts == 0 && c.ep != 1) return bad("ep " + std::to_string(c.ep) + " without experts");
   if (c.sequenceParallel && (c.microBatch * c.seq) % c.tp)
     return bad("sequence parallelism: " + std::to_string(c.microBatch * c.seq) +
                " tokens are not divisible by tp " + std::to_string(c.tp));
@@ -248,6 +315,14 @@ Status checkConfig(const MegatronStageConfig& c) {
 }
 
 }  // namespace
+
+int64_t moeSlotRows(const MegatronStageConfig& c) {
+  if (c.experts < 1 || c.ep < 1) return 0;
+  const int64_t el = std::max<int64_t>(1, c.experts / c.ep);
+  const int64_t unit = std::lcm(c.ep, el);
+  const double rows = std::ceil(static_cast<double>(c.microBatch * c.seq * c.topK) * c.capacityFactor - 1e-9);
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(rows / static_cast<double>(unit)))) * unit;
+}
 
 const char* recomputeName(Recompute r) {
   switch (r) {
@@ -263,26 +338,41 @@ StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
   MegatronProgram prog;
   prog.module = std::make_unique<ir::Module>("megatron_stage");
   ir::Module& m = *prog.module;
-  m.meshes.push_back(ir::Mesh::make("m", {{"tp", c.tp}}));
+  if (c.experts > 0 && c.ep > 1)
+    m.meshes.push_back(ir::Mesh::make("m", {{"ep", c.ep}, {"tp", c.tp}}));
+  else
+    m.meshes.push_back(ir::Mesh::make("m", {{"tp", c.tp}}));
   ir::Function* f = m.addFunction("stage");
   prog.function = f;
   Emitter e(m, *f, c.dtype);
   e.accumulate = c.accumulateMainGrads;
-  const int64_t T = c.microBatch * c.seq, h = c.hidden, hl = h / c.tp, fl = 4 * h / c.tp;
+  const int64_t T = c.microBatch * c.seq, h = c.hidden, hl = h / c.tp,
+                fl = (c.ffn ? c.ffn : 4 * h) / c.tp;
+  const bool moe = c.experts > 0;
+  const int64_t el = moe ? c.experts / c.ep : 0;
 
   std::vector<LayerParams> lp;
   for (int64_t l = 0; l < c.layers; ++l) {
     std::string n = "h" + std::to_string(l);
-    lp.push_back({e.param(n + ".ln1.g", {h}), e.param(n + ".ln1.b", {h}), e.param(n + ".wq", {h, hl}),
+    LayerParams p{e.param(n + ".ln1.g", {h}), e.param(n + ".ln1.b", {h}), e.param(n + ".wq", {h, hl}),
                   e.param(n + ".wk", {h, hl}), e.param(n + ".wv", {h, hl}), e.param(n + ".wo", {hl, h}),
-                  e.param(n + ".ln2.g", {h}), e.param(n + ".ln2.b", {h}), e.param(n + ".w1", {h, fl}),
-                  e.param(n + ".w2", {fl, h})});
+                  e.param(n + ".ln2.g", {h}), e.param(n + ".ln2.b", {h}), nullptr, nullptr};
+    if (moe) {
+      p.w1 = e.param(n + ".w1", {el, h, fl}, true);
+      p.w2 = e.param(n + ".w2", {el, fl, h}, true);
+      p.wr = e.param(n + ".wr", {h, c.experts});
+    } else {
+      p.w1 = e.param(n + ".w1", {h, fl});
+      p.w2 = e.param(n + ".w2", {fl, h});
+    }
+    lp.push_back(p);
   }
   Value* iq = e.op(OpKind::Iota, {}, {{"dim", int64_t{0}}}, {{DType::I64, {c.seq, c.seq}}});
   Value* ik = e.op(OpKind::Iota, {}, {{"dim", int64_t{1}}}, {{DType::I64, {c.seq, c.seq}}});
   Builder bld{e, c, e.op(OpKind::Compare, {iq, ik}, {{"dir", ir::makeEnum(ir::kCompareDirEnum, ir::CompareDir::Ge)}}),
               prog.asyncOps};
   const int64_t Tl = bld.Tl();
+  if (moe) bld.slots = e.input("slots", {DType::I64, {bld.S()}});
 
   Value* wte = (c.embedding || c.head) ? e.param("wte", {c.vocab / c.tp, h}) : nullptr;
   Value* x = nullptr;
@@ -355,6 +445,7 @@ StatusOr<MegatronProgram> buildMegatronStage(const MegatronStageConfig& c) {
   f->setResults(results);
   prog.recomputeOps = std::move(e.recomputeOps);
   prog.parametersPerRank = e.params;
+  prog.expertParametersPerRank = e.expertParams;
   return prog;
 }
 

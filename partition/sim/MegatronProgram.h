@@ -16,6 +16,18 @@
 // cost-shaped stand-ins — they read and write the tensors the real kernels do — not numerically
 // exact gradients: this program is for pricing, never for running.
 //
+// Mixture of experts (`experts` > 0): every layer's MLP is `experts` expert MLPs (each ffn wide,
+// split over tp like the dense MLP), top-k routed with a capacity factor, the experts split over
+// `ep` ranks (the mesh is <ep, tp>, tp adjacent: the ep group sits inside the data-parallel ranks,
+// GShard / DeepSpeed-MoE style). Per layer and micro-batch a rank routes its T tokens (router GEMM
+// [T,h]x[h,E] + softmax), gathers their S = T*k*cf slot rows (padded to a multiple of ep and of
+// the local experts), all_to_all's them over ep (dispatch), runs its E/ep experts as batched GEMMs
+// on S/(E/ep) rows each, all_to_all's the results back (combine) and scatter-adds them into the
+// token rows; the tp reduction follows the combine (it is linear). The backward mirrors it: two
+// all_to_all's, the experts' weight and input gradients, the router's. Dispatch and combine are
+// priced as the row gather / scatter-add Megatron's and DeepSpeed's MoE kernels run, not as the
+// dense one-hot einsums of the zoo's reference layer.
+//
 // Layers: the program runs `layers` forward, then, for each layer from the last, its recompute
 // and its backward. Optionally the first stage's vocab-parallel embedding and the last stage's
 // output layer with the vocab-parallel cross-entropy and their backward.
@@ -51,7 +63,17 @@ struct MegatronStageConfig {
   // (an input, `main_grad.<param>`) right after its GEMM, once per micro-batch.
   bool accumulateMainGrads = false;
   ir::DType dtype = ir::DType::BF16;
+  int64_t ffn = 0;               // MLP (and expert) width; 0: 4 * hidden
+  // Mixture of experts (see above): 0 experts = a dense MLP.
+  int64_t experts = 0;
+  int64_t topK = 1;
+  double capacityFactor = 1.0;
+  int64_t ep = 1;                // expert-parallel ranks (divides experts)
 };
+
+// Slot rows per rank and micro-batch of an MoE layer: ceil(T*k*cf) rounded up to a multiple of
+// ep and of the local experts E/ep (T = micro-batch * seq tokens).
+int64_t moeSlotRows(const MegatronStageConfig& c);
 
 struct MegatronProgram {
   std::unique_ptr<ir::Module> module;  // mesh @m = <tp=t>, function @stage
@@ -59,6 +81,7 @@ struct MegatronProgram {
   std::set<const ir::Op*> recomputeOps;
   std::set<const ir::Op*> asyncOps;    // collectives that overlap compute (SimOptions::asyncOps)
   double parametersPerRank = 0;        // local parameter count of this stage
+  double expertParametersPerRank = 0;  // of which expert weights (replicated over dp/ep only)
   int forwardBegin = 0;                // ops [forwardBegin, forwardEnd) are the layers' forward
   int forwardEnd = 0;                  // pass (after the shared mask and the embedding)
 };
