@@ -9,9 +9,16 @@
 //   - the FP32 FMA peak at every thread count 1..cores (bench/FmaKernel.h, the kernel fma_peak
 //     uses); the device figure is the per-core rate with every core busy, because Tessera's ranks
 //     are single-threaded and run side by side, one per core;
-//   - OpenBLAS sgemm on one thread over a sweep of shapes (square, and the skinny shapes a
-//     transformer layer makes), fitted to the cost model's curve max * Π d/(d + halfDim)
-//     (partition/cost/DeviceSpec.h; least squares on the relative error, grid over halfDim);
+//   - GEMMs through the engine's own entry (codegen runGemm on a 1-thread pool: OpenBLAS, or
+//     Tessera's sgemm under TESSERA_GEMM=tessera — whichever the engine runs) over a sweep of
+//     shapes (square, and the skinny shapes a transformer layer makes), fitted to the cost
+//     model's curve max * Π d/(d + halfDim) (partition/cost/DeviceSpec.h; least squares on the
+//     relative error, grid over halfDim); then, with that curve fixed,
+//       * the transpose forms: the same layer shapes read as A^T and as B^T, against the plain
+//         form (gemm_trans_a / gemm_trans_b: the median ratio), and
+//       * the per-item time of batched GEMMs (gemm_item): attention-sized batches whose items
+//         are distinct operands, as in a training step (each item is one BLAS call packing
+//         fresh operands): the median of (measured - curve) seconds per item, at least 0;
 //   - streaming bandwidth: a triad over arrays far larger than the caches, on every core at once
 //     (per-core share, the same reason as the peak);
 //   - with --comm-bench: the 2-rank f32 all-reduce times of bench/comm_bench (run under mpirun),
@@ -26,7 +33,11 @@
 #include <cblas.h>
 #include <unistd.h>
 
+#include "codegen/runtime/GemmRunner.h"
+#include "codegen/runtime/ThreadPool.h"
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -54,22 +65,50 @@ double median(std::vector<double> v) {
 
 int trials = 5;  // per measurement; --quick: 3
 
-double sgemmRate(int m, int n, int k) {
-  std::vector<float> a(static_cast<size_t>(m) * k, 0.5f), b(static_cast<size_t>(k) * n, 0.25f),
-      c(static_cast<size_t>(m) * n, 0.0f);
-  const double flops = 2.0 * m * n * k;
+// FLOP/s of `batch` items of an f32 m x k by k x n product (op(A) = A^T when ta, op(B) = B^T
+// when tb) through the engine's GEMM entry on one thread. Items are distinct operands laid out
+// one after another, as the engine's batched attention GEMMs read them.
+double gemmRate(int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  tessera::codegen::ThreadPool pool(1);  // the caller alone, as in a single-threaded rank
+  tessera::codegen::setBlasSingleThreaded();
+  const size_t ea = static_cast<size_t>(m * k), eb = static_cast<size_t>(k * n),
+               ec = static_cast<size_t>(m * n), nb = static_cast<size_t>(batch);
+  std::vector<float> a(ea * nb, 0.5f), b(eb * nb, 0.25f), c(ec * nb, 0.0f);
+  std::vector<int64_t> oa, ob, oc;
+  for (int64_t i = 0; i < batch; ++i)
+    oa.push_back(i * m * k * 4), ob.push_back(i * k * n * 4), oc.push_back(i * m * n * 4);
+  tessera::codegen::GemmProblem p;
+  p.transA = ta, p.transB = tb;
+  p.m = m, p.n = n, p.k = k;
+  p.lda = ta ? m : k, p.ldb = tb ? k : n, p.ldc = n;
+  p.a = reinterpret_cast<const char*>(a.data());
+  p.b = reinterpret_cast<const char*>(b.data());
+  p.c = reinterpret_cast<char*>(c.data());
+  if (batch > 1) p.offsets[0] = &oa, p.offsets[1] = &ob, p.offsets[2] = &oc;
+  p.batch = batch;
+  const double flops = 2.0 * static_cast<double>(batch * m * n * k);
   const int reps = std::max(1, static_cast<int>(1e9 / flops));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n,
-              0.0f, c.data(), n);  // warm the caches and OpenBLAS's buffers
+  tessera::codegen::runGemm(p, pool);  // warm the caches and the GEMM's buffers
   std::vector<double> rates;
   for (int t = 0; t < trials; ++t) {
     auto t0 = Clock::now();
-    for (int r = 0; r < reps; ++r)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(),
-                  n, 0.0f, c.data(), n);
+    for (int r = 0; r < reps; ++r) tessera::codegen::runGemm(p, pool);
     rates.push_back(flops * reps / since(t0));
   }
   return median(rates);
+}
+
+double sgemmRate(int m, int n, int k) { return gemmRate(1, m, n, k, false, false); }
+
+// Per-thread FLOP/s of the same GEMM on `threads` threads at once (each its own operands), as
+// that many single-threaded ranks run side by side.
+double gemmRateConcurrent(int threads, int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  std::vector<double> r(static_cast<size_t>(threads));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] { r[static_cast<size_t>(t)] = gemmRate(batch, m, n, k, ta, tb); });
+  for (auto& th : pool) th.join();
+  return median(r);
 }
 
 // Bytes/s per thread of a triad c = a + 1.5 b with `threads` threads on their own arrays at once.
@@ -216,6 +255,9 @@ int main(int argc, char** argv) {
     }
   }
   openblas_set_num_threads(1);
+  std::printf("gemm backend: %s (TESSERA_GEMM)\n",
+              tessera::codegen::defaultGemmBackend() == tessera::codegen::GemmBackend::Tessera
+                  ? "tessera" : "openblas");
   const bool avx512 = tessera::bench::hasAvx512();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::ostringstream notes;
@@ -276,6 +318,74 @@ int main(int argc, char** argv) {
   std::snprintf(line, sizeof line, "fit gemm_max=%.3f gemm_half_dim=%.0f (rms relative error %.1f%%)",
                 bestMax, bestHalf, 100 * rms);
   note(line);
+  auto curve = [&](double m, double n, double k) {
+    return bestMax * m / (m + bestHalf) * n / (n + bestHalf) * k / (k + bestHalf);
+  };
+
+  // Transpose forms: a transformer layer's backward reads X^T (weight gradients) and W^T (input
+  // gradients); the engine folds these into the call, so the BLAS packs the transposed operand.
+  std::vector<double> ratioA, ratioB;
+  for (auto [m, n, k] : {std::array<int, 3>{512, 1024, 256}, {256, 1024, 512}, {512, 256, 1024},
+                         {1024, 256, 512}}) {
+    const double nn = gemmRate(1, m, n, k, false, false), tn = gemmRate(1, m, n, k, true, false),
+                 nt = gemmRate(1, m, n, k, false, true);
+    ratioA.push_back(tn / nn);
+    ratioB.push_back(nt / nn);
+    std::snprintf(line, sizeof line, "gemm threads=1 m=%d n=%d k=%d gflops=%.1f (A^T %.1f, B^T %.1f)",
+                  m, n, k, nn / 1e9, tn / 1e9, nt / 1e9);
+    note(line);
+  }
+  const double transA = std::clamp(median(ratioA), 0.05, 2.0), transB = std::clamp(median(ratioB), 0.05, 2.0);
+  std::snprintf(line, sizeof line, "fit gemm_trans_a=%.3f gemm_trans_b=%.3f (median ratio to the plain form)",
+                transA, transB);
+  note(line);
+
+  // Batched GEMMs: attention's per-head products, items in turn (one BLAS call each, fresh
+  // operands). The curve above prices an item's FLOPs; what is left per item is gemm_item.
+  struct Batched { int64_t batch, m, n, k; bool ta, tb; };
+  std::vector<double> extra;
+  for (const Batched& q : {Batched{16, 128, 128, 64, false, true}, {16, 128, 64, 128, false, false},
+                           {16, 128, 64, 128, true, false}, {48, 128, 128, 64, false, true},
+                           {48, 128, 64, 128, false, false}, {24, 256, 256, 64, false, true},
+                           {24, 256, 64, 256, false, false}}) {
+    const double rate = gemmRate(q.batch, q.m, q.n, q.k, q.ta, q.tb);
+    const double itemFlops = 2.0 * static_cast<double>(q.m * q.n * q.k);
+    const double eff = curve(static_cast<double>(q.m), static_cast<double>(q.n), static_cast<double>(q.k)) *
+                       (q.ta ? transA : 1.0) * (q.tb ? transB : 1.0);
+    const double measuredItem = itemFlops / rate, curveItem = itemFlops / (peak1 * eff);
+    extra.push_back(measuredItem - curveItem);
+    std::snprintf(line, sizeof line,
+                  "gemm threads=1 batch=%lld m=%lld n=%lld k=%lld%s%s gflops=%.1f (%.2fx the curve's; %.2f us per item over it)",
+                  static_cast<long long>(q.batch), static_cast<long long>(q.m),
+                  static_cast<long long>(q.n), static_cast<long long>(q.k), q.ta ? " A^T" : "",
+                  q.tb ? " B^T" : "", rate / 1e9, rate / (peak1 * eff), (measuredItem - curveItem) * 1e6);
+    note(line);
+  }
+  const double itemSeconds = std::max(0.0, median(extra));
+  std::snprintf(line, sizeof line, "fit gemm_item=%.3gus (median over the batched shapes, at least 0)",
+                itemSeconds * 1e6);
+  note(line);
+
+  // Ranks side by side: the device's peak is the per-core FMA rate with every core busy, and
+  // gemm_max (a fraction of the 1-thread peak) rides on it. When GEMMs lose more than FMA chains
+  // do with every core busy (shared caches and memory), gemm_max is scaled by the difference.
+  std::vector<double> sideBySide;
+  for (const Batched& q : {Batched{1, 512, 1024, 256, false, false}, {1, 1024, 256, 512, true, false},
+                           {16, 128, 128, 64, false, true}}) {
+    const double alone = gemmRate(q.batch, q.m, q.n, q.k, q.ta, q.tb);
+    const double busy = gemmRateConcurrent(cores, q.batch, q.m, q.n, q.k, q.ta, q.tb);
+    sideBySide.push_back(busy / alone);
+    std::snprintf(line, sizeof line, "gemm batch=%lld m=%lld n=%lld k=%lld: %.1f GFLOP/s alone, %.1f per thread on %d threads",
+                  static_cast<long long>(q.batch), static_cast<long long>(q.m),
+                  static_cast<long long>(q.n), static_cast<long long>(q.k), alone / 1e9, busy / 1e9, cores);
+    note(line);
+  }
+  const double gemmBusy = median(sideBySide), fmaBusy = perCore / peak1;
+  const double gemmMax = std::min(1.0, bestMax * gemmBusy / fmaBusy);
+  std::snprintf(line, sizeof line,
+                "every core busy: GEMMs keep %.3f of their rate, FMA chains %.3f: gemm_max %.3f -> %.3f",
+                gemmBusy, fmaBusy, bestMax, gemmMax);
+  note(line);
 
   const double bw1 = triadBandwidth(1), bwAll = triadBandwidth(cores);
   std::snprintf(line, sizeof line, "triad threads=1 gbs=%.2f; threads=%d gbs=%.2f per thread", bw1 / 1e9,
@@ -315,15 +425,16 @@ int main(int argc, char** argv) {
     << "# machine is `nodes 1, devices_per_node N` (more ranks than cores time-share them).\n"
     << "# Raw measurements (medians of " << trials << "+ runs):\n"
     << notes.str();
-  char dev[512];
+  char dev[640];
   // bf16/f16 have no native GEMM on this CPU: the f32 rate; f64 half of it (half the lanes).
   std::snprintf(dev, sizeof dev,
                 "device cpu peak.f32=%.4gG peak.bf16=%.4gG peak.f16=%.4gG "
                 "peak.f64=%.4gG peak.i32=%.4gG peak.i64=%.4gG vector=%.4gG memory=%.4gGB "
-                "bandwidth=%.4gGB/s memory_efficiency=1 gemm_max=%.3f gemm_half_dim=%.0f",
+                "bandwidth=%.4gGB/s memory_efficiency=1 gemm_max=%.3f gemm_half_dim=%.0f "
+                "gemm_trans_a=%.3f gemm_trans_b=%.3f gemm_item=%.4gus",
                 perCore / 1e9, perCore / 1e9, perCore / 1e9, perCore / 2e9, perCore / 1e9,
                 perCore / 1e9, perCore / 1e9, memPerCore / 1e9, bwAll / 1e9,
-                bestMax, bestHalf);
+                gemmMax, bestHalf, transA, transB, itemSeconds * 1e6);
   // The device keeps the name `cpu`: the planner and the default network key on it (fp32 training,
   // shared-memory links); the cluster's name says it is calibrated. gemm_max is the fraction of
   // the 1-thread peak; it applies to the loaded per-core peak above, so a GEMM slows with the

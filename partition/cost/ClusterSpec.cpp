@@ -49,7 +49,9 @@ Status ClusterSpec::check(const Location& loc) const {
   for (double p : device.matrixPeak)
     if (!(p > 0)) return fail("device '" + device.name + "': every peak FLOP/s must be positive");
   if (!(device.gemm.max > 0 && device.gemm.max <= 1) || !(device.gemm.halfDim >= 0) ||
-      !(device.memoryEfficiency > 0 && device.memoryEfficiency <= 1) || !(device.launchOverhead >= 0))
+      !(device.memoryEfficiency > 0 && device.memoryEfficiency <= 1) || !(device.launchOverhead >= 0) ||
+      !(device.gemm.transA > 0 && device.gemm.transA <= 2) ||
+      !(device.gemm.transB > 0 && device.gemm.transB <= 2) || !(device.gemm.itemSeconds >= 0))
     return fail("device '" + device.name + "': efficiencies must be in (0, 1], overheads >= 0");
   return Status::ok();
 }
@@ -131,6 +133,7 @@ StatusOr<ClusterSpec> timeShared(const ClusterSpec& c, int64_t ranks) {
   t.device.memoryBandwidth *= share;
   t.device.memoryBytes *= share;
   t.device.launchOverhead /= share;
+  t.device.gemm.itemSeconds /= share;  // a fixed cost, like the launch
   for (NetworkLevel& l : t.levels) {
     l.bandwidth *= share;
     l.largeBandwidth *= share;

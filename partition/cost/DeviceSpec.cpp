@@ -13,6 +13,10 @@ double GemmEfficiency::at(double m, double n, double k) const {
   return max * f(m) * f(n) * f(k);
 }
 
+double GemmEfficiency::at(double m, double n, double k, bool ta, bool tb) const {
+  return at(m, n, k) * (ta ? transA : 1.0) * (tb ? transB : 1.0);
+}
+
 namespace {
 
 using ir::DType;

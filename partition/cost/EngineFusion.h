@@ -13,9 +13,10 @@
 // GPT-small dp=2 / tp=2 and found non-GEMM work priced at ~0.37-0.45 of the GEMM time where the
 // engine spends ~0.21-0.31.
 //
-// This file re-derives the engine's groups from the IR with the engine's own greedy rule (same
-// candidates, same sealing; partition/ may not depend on codegen/, so the rule is restated here,
-// and tests pin it on hand-built functions). A group is one kernel: it reads each distinct value
+// The groups are the engine's own: passes/fusion/FusionGroups.h is the one rule both the engine
+// (codegen/fusion/FusionPlan.h) and this file use (session 13; it was restated here before,
+// because partition/ may not depend on codegen/). Dead ops emit nothing, as in the engine. A
+// group is one kernel: it reads each distinct value
 // from outside the group once and writes each member value that is used outside the group (or
 // returned) once; its FLOPs are its members' and it pays one launch.
 #pragma once

@@ -31,6 +31,31 @@ double product(const std::vector<double>& dims, const std::vector<int64_t>& idx)
   return p;
 }
 
+// Whether an operand whose `rows` dims form the BLAS matrix's rows and `cols` dims its columns is
+// laid out column-first in memory (a transposed read). Dims are followed back through transpose
+// ops, which the engine folds into the call as views; interleaved dims the engine copies into
+// order first (a plain read).
+bool readTransposed(const ir::Value* v, std::vector<int64_t> rows, std::vector<int64_t> cols) {
+  while (const ir::Op* d = v->definingOp()) {
+    if (d->kind() != ir::OpKind::Transpose) break;
+    const auto& perm = d->attrAs<std::vector<int64_t>>("perm");
+    for (auto* list : {&rows, &cols})
+      for (int64_t& x : *list) x = perm[static_cast<size_t>(x)];
+    v = d->operand(0);
+  }
+  if (rows.empty() || cols.empty()) return false;
+  return *std::max_element(cols.begin(), cols.end()) < *std::min_element(rows.begin(), rows.end());
+}
+
+// The dims of a rank-`rank` operand that are in none of `a`, `b`.
+std::vector<int64_t> otherDims(int rank, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  std::vector<int64_t> r;
+  for (int64_t i = 0; i < rank; ++i)
+    if (std::find(a.begin(), a.end(), i) == a.end() && std::find(b.begin(), b.end(), i) == b.end())
+      r.push_back(i);
+  return r;
+}
+
 }  // namespace
 
 CostCategory costCategory(ir::OpKind kind) {
@@ -156,6 +181,10 @@ StatusOr<OpCost> opCost(const ir::Op& op, const SymbolValues& syms) {
       double n = rhsAll / std::max(1.0, product(*rhsD, rb) * product(*rhsD, rc));
       c.isGemm = true;
       c.m = m, c.n = n, c.k = k;
+      c.batch = std::max(1.0, batch);
+      const int lr = op.operand(0)->type().rank(), rr = op.operand(1)->type().rank();
+      c.transA = readTransposed(op.operand(0), otherDims(lr, lb, lc), lc);
+      c.transB = readTransposed(op.operand(1), rc, otherDims(rr, rb, rc));
       c.flops = 2 * batch * m * n * k;
       c.bytesRead = sumIn;
       c.bytesWritten = outBytes;
@@ -171,6 +200,15 @@ StatusOr<OpCost> opCost(const ir::Op& op, const SymbolValues& syms) {
       c.k = k, c.n = n;
       // A shared rank-2 rhs folds the lhs batch into m (one big GEMM); a batched rhs does not.
       c.m = rhsD->size() == 2 ? inElems[0] / std::max(1.0, k) : (*lhsD)[lhsD->size() - 2];
+      c.batch = std::max(1.0, outElems / std::max(1.0, c.m * n));
+      {
+        const int64_t lr = static_cast<int64_t>(lhsD->size()), rr = static_cast<int64_t>(rhsD->size());
+        // A shared rank-2 rhs folds the lhs batch into m: its rows are every dim but the last.
+        std::vector<int64_t> lrows;
+        for (int64_t i = rr == 2 ? 0 : lr - 2; i < lr - 1; ++i) lrows.push_back(i);
+        c.transA = readTransposed(op.operand(0), lrows, {lr - 1});
+        c.transB = readTransposed(op.operand(1), {rr - 2}, {rr - 1});
+      }
       c.flops = 2 * outElems * k;
       c.bytesRead = sumIn;
       c.bytesWritten = outBytes;
@@ -187,10 +225,12 @@ StatusOr<OpCost> opCost(const ir::Op& op, const SymbolValues& syms) {
 
 double computeSeconds(const OpCost& c, const DeviceSpec& d) {
   if (!c.launchesKernel || c.isCollective) return 0;
-  double rate = c.isGemm ? d.peak(c.computeType) * d.gemm.at(c.m, c.n, c.k) : d.vectorPeak;
+  double rate = c.isGemm ? d.peak(c.computeType) * d.gemm.at(c.m, c.n, c.k, c.transA, c.transB)
+                         : d.vectorPeak;
   double tFlops = c.flops > 0 && rate > 0 ? c.flops / rate : 0;
   double tBytes = c.bytes() / (d.memoryBandwidth * d.memoryEfficiency);
-  return std::max(tFlops, tBytes) + (c.fused ? 0.0 : d.launchOverhead);
+  double tItems = c.isGemm ? c.batch * d.gemm.itemSeconds : 0;
+  return std::max(tFlops, tBytes) + tItems + (c.fused ? 0.0 : d.launchOverhead);
 }
 
 }  // namespace tessera::partition::cost

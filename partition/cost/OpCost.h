@@ -32,6 +32,11 @@ struct OpCost {
   bool isCollective = false;
   bool isGemm = false;
   double m = 0, n = 0, k = 0;          // GEMM dims (batch folded out), for the efficiency curve
+  double batch = 1;                    // GEMM batch items (one BLAS call each in the CPU engine)
+  // The transpose form a BLAS call reads the operands in: op(A) = A^T when A's contracted dims
+  // come before its free dims in memory (following transpose ops, which the engine folds into
+  // the call as views), op(B) = B^T when B's free dims come before its contracted dims.
+  bool transA = false, transB = false;
   ir::DType computeType = ir::DType::F32;
   // Fused into its only consumer (ProgramCost.h): its result is never written to memory and it
   // pays no launch of its own.
@@ -53,7 +58,8 @@ StatusOr<double> tensorElements(const ir::TensorType& t, const SymbolValues& sym
 // The op's work with the given symbol values. Errors name the op's location.
 StatusOr<OpCost> opCost(const ir::Op& op, const SymbolValues& syms);
 
-// Roofline time of one op's work on `d`, seconds (0 for ops that launch no kernel).
+// Roofline time of one op's work on `d`, seconds (0 for ops that launch no kernel). A GEMM adds
+// d.gemm.itemSeconds per batch item.
 double computeSeconds(const OpCost& c, const DeviceSpec& d);
 
 }  // namespace tessera::partition::cost

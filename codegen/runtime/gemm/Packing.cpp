@@ -117,6 +117,16 @@ __attribute__((target("avx2,fma"))) void copyPanelsAvx2(const float* src, int64_
           _mm256_store_ps(d + k * 16, _mm256_loadu_ps(s + k * ld));
           _mm256_store_ps(d + k * 16 + 8, _mm256_loadu_ps(s + k * ld + 8));
         }
+      } else if (w == full && full == 6) {
+        // A^T's panels (the dW GEMMs): 4 + 2 floats per k with two vector moves each, not six
+        // scalar ones (an 8-float move would read past the matrix's last row and overwrite
+        // the next panel's first k, packed in an earlier chunk).
+        for (int64_t k = k0; k < k1; ++k) {
+          _mm_storeu_ps(d + k * 6, _mm_loadu_ps(s + k * ld));
+          _mm_storel_pi(reinterpret_cast<__m64*>(d + k * 6 + 4),
+                        _mm_loadl_pi(_mm_setzero_ps(),
+                                     reinterpret_cast<const __m64*>(s + k * ld + 4)));
+        }
       } else if (w == full) {
         for (int64_t k = k0; k < k1; ++k)
           for (int64_t i = 0; i < full; ++i) d[k * full + i] = s[k * ld + i];

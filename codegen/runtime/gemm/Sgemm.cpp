@@ -84,8 +84,11 @@ void sgemm(const SgemmArgs& g, ThreadPool* pool) {
     // takes all its k blocks in turn while it is still in cache.
     auto block = [&](int64_t r0, int64_t r1, int64_t q0, int64_t q1) {
       float* packedA = tlsPackedA.get(kMC * kcMax + kPackSlack);
-      for (int64_t ic = r0; ic < r1; ic += kMC) {
-        int64_t mc = std::min(kMC, r1 - ic);
+      // Row blocks of equal size (whole micro-panels, at most MC): 510 rows as 132+132+132+114,
+      // not 144+144+144+78, whose last block reuses each B micro-panel from L1 only 13 times.
+      int64_t mcStep = ceilDiv(ceilDiv(r1 - r0, ceilDiv(r1 - r0, kMC)), kMR) * kMR;
+      for (int64_t ic = r0; ic < r1; ic += mcStep) {
+        int64_t mc = std::min(mcStep, r1 - ic);
         for (int64_t pk = 0; pk < blocksK; ++pk) {
           int64_t k0 = pk * kcMax, kc = std::min(kcMax, g.k - k0);
           packA(g.transA, g.a, g.lda, ic, mc, k0, kc, packedA);

@@ -192,8 +192,9 @@ inline TensorError expectTensorClose(const std::string& name, const ir::Tensor& 
   EXPECT_LE(e.norm, normRel) << name << ": ||got - want|| / ||want|| = " << e.norm << "; " << worst();
   EXPECT_LE(e.element, elementRel) << name << ": max |got - want| / max |want| = " << e.element
                                    << " > " << elementRel << "; " << worst();
-  if (e.absoluteWorstAt >= 0)
+  if (e.absoluteWorstAt >= 0) {
     EXPECT_LE(e.absoluteWorst, absBound) << name << "[" << e.absoluteWorstAt << "] (absolute bound)";
+  }
   return e;
 }
 
