@@ -19,6 +19,9 @@
 //       * the per-item time of batched GEMMs (gemm_item): attention-sized batches whose items
 //         are distinct operands, as in a training step (each item is one BLAS call packing
 //         fresh operands): the median of (measured - curve) seconds per item, at least 0;
+//       * GEMMs on every core at once against one core alone: when they keep less of their rate
+//         than the FMA chains do (shared caches, memory), gemm_max is scaled down by the ratio
+//         (ranks run side by side; the device's peak is already the every-core-busy FMA rate);
 //   - streaming bandwidth: a triad over arrays far larger than the caches, on every core at once
 //     (per-core share, the same reason as the peak);
 //   - with --comm-bench: the 2-rank f32 all-reduce times of bench/comm_bench (run under mpirun),

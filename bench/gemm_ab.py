@@ -93,11 +93,11 @@ def step_gemms(profile_text):
     return out
 
 
-def gemm_table(kernel_bench, gemms, threads, reps):
+def gemm_table(kernel_bench, gemms, threads, reps, stat):
     specs = ["%dx%dx%dx%d%s%s" % (b, m, n, k, ":AT" if ta else "", ":BT" if tb else "")
              for (_, b, m, n, k, ta, tb) in gemms]
     out = subprocess.run([kernel_bench, "--gemm", ",".join(specs), "--threads", str(threads),
-                          "--reps", str(reps)], check=True, capture_output=True, text=True,
+                          "--reps", str(reps), "--stat", stat], check=True, capture_output=True, text=True,
                          env=base_env()).stdout
     print(out.splitlines()[0])
     cols = ("split-openblas", "split-own", "1t-openblas", "1t-own")
@@ -124,6 +124,8 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="steps per run (0: per config)")
     ap.add_argument("--gemm-table", action="store_true")
     ap.add_argument("--gemm-reps", type=int, default=9)
+    ap.add_argument("--gemm-stat", default="median", choices=("median", "min"),
+                    help="kernel_bench --stat: min suits a busy machine (short GEMMs only)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--tessera-args", default="", help="extra flags for tessera train")
     args = ap.parse_args()
@@ -138,7 +140,8 @@ def main():
             if args.gemm_table:
                 gemms = step_gemms(train(args.tessera, model, cfg, "tessera", 3, extra, True))
                 print("\n%s: %d GEMM shapes per step" % (name, len(gemms)))
-                gemm_table(args.kernel_bench, gemms, args.threads, args.gemm_reps)
+                gemm_table(args.kernel_bench, gemms, args.threads, args.gemm_reps,
+                           args.gemm_stat)
             print("\n%s: %d rounds, %d steps per run, TESSERA_GEMM alternated" %
                   (name, args.rounds, steps))
             print("| round | openblas step s | tessera step s | ratio (openblas/tessera) | "

@@ -18,6 +18,10 @@ and memory bandwidth, and of the shared-memory link's bandwidth, while fixed cos
 overhead, link latency) stretch by ranks/cores. Collectives are priced blocking, as CPU ranks run
 them (codegen/dist/DistDefaults.h). CPU ranks are priced with the compiled engine's fusion groups
 (partition/cost/EngineFusion.h) and the calibrated link's two regimes (small / large messages).
+GEMMs are priced with the calibrated curve, their transpose form and a per-item time for batched
+GEMMs, all measured through the engine's own GEMM entry (bench/cpu_calibrate, session 13); the
+calibration and the measured runs use the same TESSERA_GEMM backend (this script passes its
+environment to both).
 
 Timings on a shared machine are noise while others work; run it on a quiet machine:
   /usr/bin/python3 bench/sim_vs_measured.py --tessera build/tessera \\

@@ -14,21 +14,31 @@ StatusOr<RankMemory> planAndMeasure(codegen::Engine& engine, const std::map<std:
   m.plannedPeakBytes = rep.peakBytes;
   m.plannedArgumentBytes = rep.argumentBytes;
   m.plannedArenaBytes = rep.arenaBytes;
+  for (int64_t b : rep.bytesByCategory) m.plannedLiveBytes += b;
+  m.report = rep.str();
   m.measuredPeakBytes = engine.measuredPeakBytes();
   return m;
 }
 
 StatusOr<std::vector<RankMemory>> gatherRankMemory(comm::Communicator& world, const RankMemory& mine) {
-  constexpr int kFields = 6;
-  const int64_t send[kFields] = {mine.plannedPeakBytes,   mine.plannedArgumentBytes, mine.plannedArenaBytes,
-                                 mine.measuredPeakBytes,  mine.heapFirstStepBytes,   mine.heapLaterStepBytes};
+  constexpr int kFields = 7;
+  const int64_t send[kFields] = {mine.plannedPeakBytes,  mine.plannedArgumentBytes, mine.plannedArenaBytes,
+                                 mine.plannedLiveBytes,  mine.measuredPeakBytes,    mine.heapFirstStepBytes,
+                                 mine.heapLaterStepBytes};
   std::vector<int64_t> all(static_cast<size_t>(kFields) * world.size());
   if (comm::Status st = world.allGather(send, all.data(), kFields, comm::DataType::I64); !st.isOk())
     return Status::error(st.message());
   std::vector<RankMemory> out(world.size());
   for (int r = 0; r < world.size(); ++r) {
     const int64_t* f = all.data() + static_cast<size_t>(r) * kFields;
-    out[r] = {f[0], f[1], f[2], f[3], f[4], f[5]};
+    RankMemory& m = out[r];
+    m.plannedPeakBytes = f[0];
+    m.plannedArgumentBytes = f[1];
+    m.plannedArenaBytes = f[2];
+    m.plannedLiveBytes = f[3];
+    m.measuredPeakBytes = f[4];
+    m.heapFirstStepBytes = f[5];
+    m.heapLaterStepBytes = f[6];
   }
   return out;
 }
@@ -42,12 +52,13 @@ int64_t StepHeap::end() const {
 std::string rankMemoryLine(int64_t rank, const RankMemory& m) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "memory (rank %lld): planned peak %lld bytes (arguments %lld + arena %lld), measured peak "
+                "memory (rank %lld): planned peak %lld bytes (arguments %lld + arena %lld; live at the peak "
+                "%lld), measured peak "
                 "%lld bytes (allocator; measured/planned %.3f); C++ heap during a step: first %lld bytes, "
                 "later %lld bytes\n",
                 static_cast<long long>(rank), static_cast<long long>(m.plannedPeakBytes),
                 static_cast<long long>(m.plannedArgumentBytes), static_cast<long long>(m.plannedArenaBytes),
-                static_cast<long long>(m.measuredPeakBytes), m.ratio(),
+                static_cast<long long>(m.plannedLiveBytes), static_cast<long long>(m.measuredPeakBytes), m.ratio(),
                 static_cast<long long>(m.heapFirstStepBytes), static_cast<long long>(m.heapLaterStepBytes));
   return buf;
 }

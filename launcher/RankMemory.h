@@ -31,11 +31,15 @@ struct RankMemory {
   int64_t plannedPeakBytes = 0;      // arguments + arena (codegen::MemoryReport::peakBytes)
   int64_t plannedArgumentBytes = 0;
   int64_t plannedArenaBytes = 0;
+  // Arguments + the arena buffers live at the plan's peak: plannedPeakBytes minus this is the
+  // arena's fragmentation (first-fit leaves holes that the live bytes do not count).
+  int64_t plannedLiveBytes = 0;
   int64_t measuredPeakBytes = 0;     // argument storage + highest arena byte written
   // C++ heap above the step's start at its high-water mark: the first step (it also builds the
   // runtime's per-symbol plan) and the largest of the later steps; -1: not counted.
   int64_t heapFirstStepBytes = -1;
   int64_t heapLaterStepBytes = -1;
+  std::string report;  // the engine's memory report (this rank only; not gathered)
 
   double ratio() const {
     return plannedPeakBytes > 0 ? static_cast<double>(measuredPeakBytes) / plannedPeakBytes : 0;
@@ -61,9 +65,9 @@ class StepHeap {
 };
 
 // This rank's line for its log (rank r):
-//   memory (rank 1): planned peak 92416 bytes (arguments 30720 + arena 61696), measured peak
-//   92160 bytes (allocator; measured/planned 0.997); C++ heap during a step: first 5120 bytes,
-//   later 2048 bytes
+//   memory (rank 1): planned peak 92416 bytes (arguments 30720 + arena 61696; live at the peak
+//   80000), measured peak 92160 bytes (allocator; measured/planned 0.997); C++ heap during a
+//   step: first 5120 bytes, later 2048 bytes
 std::string rankMemoryLine(int64_t rank, const RankMemory& m);
 // Rank 0's summary of every rank: one line per rank, planned / measured in MiB and the ratio.
 std::string rankMemoryTable(const std::vector<RankMemory>& ranks);

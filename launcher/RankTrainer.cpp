@@ -420,7 +420,7 @@ StatusOr<std::vector<StepRecord>> RankTrainer::run() {
   if (I.engine) {
     // Every rank's final figures (a collective: every rank got here after the same steps).
     TRY_ASSIGN(I.ranksMemory, gatherRankMemory(I.rank.world(), I.memory));
-    if (I.o.log) *I.o.log << rankMemoryLine(I.me, I.memory) << std::flush;
+    if (I.o.log) *I.o.log << rankMemoryLine(I.me, I.memory) << "engine " << I.memory.report << std::flush;
     if (I.o.progress) *I.o.progress << rankMemoryTable(I.ranksMemory) << std::flush;
   }
   return records;

@@ -48,7 +48,9 @@ StatusOr<SimResult> simulate(const ir::Function& f, const ir::Mesh& mesh,
       double dur = cost::computeSeconds(c, cluster.device);
       computeFree = start + dur;
       r.computeSeconds += dur;
-      r.computeByKind[c.isGemm ? std::string("gemm")
+      // Batched GEMMs (one BLAS call per item in the CPU engine) apart, as the engine's profile
+      // lists them by shape.
+      r.computeByKind[c.isGemm ? std::string(c.batch > 1 ? "gemm batched" : "gemm")
                       : c.kernelOps > 1 ? std::string("fused kernel")
                                         : std::string(op.mnemonic())] += dur;
       r.hardwareFlops += c.flops;

@@ -2,6 +2,7 @@
 #include "codegen/runtime/gemm/Sgemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -14,17 +15,24 @@ namespace tessera::codegen::gemm {
 
 namespace {
 
+// Bytes held by all threads' packing buffers (packingBytesHeld()).
+std::atomic<int64_t> gHeldBytes{0};
+
 // A growable 64-byte-aligned buffer, one per thread and role: packing buffers are reused across
 // calls (a fresh multi-MiB allocation per GEMM would page-fault through it every time).
 class Workspace {
  public:
-  ~Workspace() { std::free(data_); }
+  ~Workspace() {
+    std::free(data_);
+    gHeldBytes -= static_cast<int64_t>(capacity_);
+  }
   float* get(int64_t floats) {
     size_t bytes = (static_cast<size_t>(floats) * sizeof(float) + 63) / 64 * 64;
     if (bytes > capacity_) {
       std::free(data_);
       data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
       assert(data_ && "sgemm workspace allocation failed");
+      gHeldBytes += static_cast<int64_t>(bytes - capacity_);
       capacity_ = bytes;
     }
     return data_;
@@ -42,6 +50,8 @@ thread_local Workspace tlsPackedB;  // the calling thread's packed op(B), read b
 enum class Split { Rows, Cols };
 
 }  // namespace
+
+int64_t packingBytesHeld() { return gHeldBytes.load(); }
 
 void sgemm(const SgemmArgs& g, ThreadPool* pool) {
   assert(hasAvx2Fma());

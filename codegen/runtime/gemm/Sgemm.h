@@ -31,4 +31,10 @@ struct SgemmArgs {
 // (nullptr: on the caller alone). Callable from a pool thread with pool = nullptr.
 void sgemm(const SgemmArgs& g, ThreadPool* pool);
 
+// Bytes of packing buffers the sgemm holds right now, over all threads: each thread that ran it
+// keeps its buffers (an MC x KC block of A; for a calling thread also the packed op(B), up to
+// 16 MiB) for the next call, until the thread ends. The engine's memory report can count them as
+// workspace.
+int64_t packingBytesHeld();
+
 }  // namespace tessera::codegen::gemm

@@ -1,5 +1,5 @@
 // Each pipeline rank's measured memory against its plan, under mpirun (issue 6: "per-stage peak
-// memory against the planner's prediction"): the zoo GPT (4 layers, hidden 32, seq 16, vocab 64,
+// memory against the planner's prediction"): the zoo GPT (4 layers, hidden 32, seq 16, vocab 256,
 // batch 16) trained 3 steps by `tessera run`'s rank trainer on the compiled engine, SGD with
 // momentum; pp=2 (np 2) 1F1B and GPipe with M = 8, pp=4 (np 4) 1F1B with M = 8.
 //
@@ -37,7 +37,7 @@ constexpr int64_t kBatch = 16, kSeq = 16;
 
 std::unique_ptr<ir::Module> model() {
   auto m = frontend::buildZooModel("gpt", {{"layers", "4"}, {"hidden", "32"}, {"heads", "4"},
-                                           {"seq", std::to_string(kSeq)}, {"vocab", "64"}, {"seed", "3"}});
+                                           {"seq", std::to_string(kSeq)}, {"vocab", "256"}, {"seed", "3"}});
   EXPECT_TRUE(m.isOk()) << m.status().message();
   return m.isOk() ? std::move(*m) : nullptr;
 }
@@ -78,14 +78,14 @@ std::unique_ptr<launcher::DistributedPlan> makePlan(int p, const std::string& sc
   return mpi_test::throughPlanFile(*plan, "pp" + std::to_string(p) + schedule);
 }
 
-struct Run {
+struct RankRun {
   std::vector<launcher::RankMemory> ranks;  // every rank's, in rank order
   launcher::RankMemory mine;
   std::string log, json;
 };
 
-Run run(int p, const std::string& schedule, int microBatches) {
-  Run out;
+RankRun run(int p, const std::string& schedule, int microBatches) {
+  RankRun out;
   auto plan = makePlan(p, schedule, microBatches);
   if (!plan) return out;
   auto rank = codegen::RankContext::create(comm::testing_support::world(), plan->mesh, plan->localFunction());
@@ -111,7 +111,7 @@ Run run(int p, const std::string& schedule, int microBatches) {
   return out;
 }
 
-void expectMeasuredNearPlanned(const Run& r, int p, const std::string& what) {
+void expectMeasuredNearPlanned(const RankRun& r, int p, const std::string& what) {
   ASSERT_EQ(r.ranks.size(), static_cast<size_t>(p)) << what;
   for (int k = 0; k < p; ++k) {
     const launcher::RankMemory& m = r.ranks[k];
@@ -139,7 +139,7 @@ void expectMeasuredNearPlanned(const Run& r, int p, const std::string& what) {
 TEST(PipelineMemory, MeasuredPeakPerRankFollowsThePlan) {
   const int p = comm::testing_support::world().size();
   const int me = comm::testing_support::world().rank();
-  Run ofb = run(p, "1f1b", 8);
+  RankRun ofb = run(p, "1f1b", 8);
   expectMeasuredNearPlanned(ofb, p, "pp=" + std::to_string(p) + " 1f1b M=8");
   if (ofb.ranks.size() != static_cast<size_t>(p)) return;
   // 1F1B: the first stage holds the most micro-batches in flight.
@@ -169,7 +169,7 @@ TEST(PipelineMemory, MeasuredPeakPerRankFollowsThePlan) {
 
   if (p != 2) return;
   // GPipe: every micro-batch's activations are held until its backward, on every rank.
-  Run gpipe = run(p, "gpipe", 8);
+  RankRun gpipe = run(p, "gpipe", 8);
   expectMeasuredNearPlanned(gpipe, p, "pp=2 gpipe M=8");
   if (gpipe.ranks.size() != static_cast<size_t>(p)) return;
   EXPECT_GT(gpipe.ranks[0].measuredPeakBytes, ofb.ranks[0].measuredPeakBytes);

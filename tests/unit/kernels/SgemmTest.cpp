@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -278,6 +279,25 @@ TEST(Sgemm, RunGemmBatchedEverySplitBothBackends) {
     ASSERT_EQ(0, std::memcmp(results[0].data(), results[1].data(), results[0].size() * 4))
         << "Tessera backend: 2 threads differ from 1";
   }
+}
+
+// The packing buffers a thread keeps are counted while it lives and released when it ends.
+// Hand count for 12 x 40 x 16 (one k block of 16): A block MC x 16 + 8 slack floats = 2312
+// floats = 9248 bytes, rounded to 64: 9280; B: 3 panels x 16 columns x 16 deep = 768 floats =
+// 3072 bytes. Run on a fresh thread so no buffer of an earlier test is reused.
+TEST(Sgemm, PackingBuffersAreCountedWhileTheirThreadLives) {
+  REQUIRE_AVX2();
+  ASSERT_EQ(gemm::kMC, 144);  // the hand count above assumes it
+  int64_t before = gemm::packingBytesHeld(), during = -1;
+  std::thread t([&] {
+    Problem pr(12, 40, 16, false, false);
+    std::vector<float> c = run(pr, nullptr);
+    pr.expectCorrect(c);
+    during = gemm::packingBytesHeld();
+  });
+  t.join();
+  EXPECT_EQ(during - before, 9280 + 3072);
+  EXPECT_EQ(gemm::packingBytesHeld(), before);
 }
 
 TEST(Sgemm, DefaultBackendIsOpenBlasUnlessTheEnvironmentSaysTessera) {

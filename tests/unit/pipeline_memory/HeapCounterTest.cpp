@@ -56,12 +56,14 @@ TEST(RankMemory, LineAndTable) {
   m.plannedPeakBytes = 4000;
   m.plannedArgumentBytes = 1000;
   m.plannedArenaBytes = 3000;
+  m.plannedLiveBytes = 3500;
   m.measuredPeakBytes = 3900;
   m.heapFirstStepBytes = 70;
   m.heapLaterStepBytes = 50;
   EXPECT_DOUBLE_EQ(m.ratio(), 0.975);
   EXPECT_EQ(launcher::rankMemoryLine(1, m),
-            "memory (rank 1): planned peak 4000 bytes (arguments 1000 + arena 3000), measured peak 3900 "
+            "memory (rank 1): planned peak 4000 bytes (arguments 1000 + arena 3000; live at the peak 3500), "
+            "measured peak 3900 "
             "bytes (allocator; measured/planned 0.975); C++ heap during a step: first 70 bytes, later 50 "
             "bytes\n");
   launcher::RankMemory big;
