@@ -16,9 +16,9 @@
 //     relative error, grid over halfDim); then, with that curve fixed,
 //       * the transpose forms: the same layer shapes read as A^T and as B^T, against the plain
 //         form (gemm_trans_a / gemm_trans_b: the median ratio), and
-//       * the per-item time of batched GEMMs (gemm_item): attention-sized batches whose items
-//         are distinct operands, as in a training step (each item is one BLAS call packing
-//         fresh operands): the median of (measured - curve) seconds per item, at least 0;
+//       * batched GEMMs (gemm_batched, gemm_item): attention-sized batches whose items are
+//         distinct operands, as in a training step (each item is one BLAS call packing fresh
+//         operands), fitted per item as item + curve / batched;
 //       * GEMMs on every core at once against one core alone: when they keep less of their rate
 //         than the FMA chains do (shared caches, memory), gemm_max is scaled down by the ratio
 //         (ranks run side by side; the device's peak is already the every-core-busy FMA rate);
@@ -344,29 +344,41 @@ int main(int argc, char** argv) {
   note(line);
 
   // Batched GEMMs: attention's per-head products, items in turn (one BLAS call each, fresh
-  // operands). The curve above prices an item's FLOPs; what is left per item is gemm_item.
+  // operands). Per item, measured = item + curve / batched: a fixed time and a rate factor,
+  // fitted by least squares in relative error (fitLine) over the batched shapes.
   struct Batched { int64_t batch, m, n, k; bool ta, tb; };
-  std::vector<double> extra;
+  std::vector<double> curveItem, measuredItem;
   for (const Batched& q : {Batched{16, 128, 128, 64, false, true}, {16, 128, 64, 128, false, false},
                            {16, 128, 64, 128, true, false}, {48, 128, 128, 64, false, true},
                            {48, 128, 64, 128, false, false}, {24, 256, 256, 64, false, true},
-                           {24, 256, 64, 256, false, false}}) {
+                           {24, 256, 64, 256, false, false}, {24, 256, 64, 256, true, false}}) {
     const double rate = gemmRate(q.batch, q.m, q.n, q.k, q.ta, q.tb);
     const double itemFlops = 2.0 * static_cast<double>(q.m * q.n * q.k);
     const double eff = curve(static_cast<double>(q.m), static_cast<double>(q.n), static_cast<double>(q.k)) *
                        (q.ta ? transA : 1.0) * (q.tb ? transB : 1.0);
-    const double measuredItem = itemFlops / rate, curveItem = itemFlops / (peak1 * eff);
-    extra.push_back(measuredItem - curveItem);
+    curveItem.push_back(itemFlops / (peak1 * eff));
+    measuredItem.push_back(itemFlops / rate);
     std::snprintf(line, sizeof line,
-                  "gemm threads=1 batch=%lld m=%lld n=%lld k=%lld%s%s gflops=%.1f (%.2fx the curve's; %.2f us per item over it)",
+                  "gemm threads=1 batch=%lld m=%lld n=%lld k=%lld%s%s gflops=%.1f (%.2fx the curve's; %.2f us per item, curve %.2f us)",
                   static_cast<long long>(q.batch), static_cast<long long>(q.m),
                   static_cast<long long>(q.n), static_cast<long long>(q.k), q.ta ? " A^T" : "",
-                  q.tb ? " B^T" : "", rate / 1e9, rate / (peak1 * eff), (measuredItem - curveItem) * 1e6);
+                  q.tb ? " B^T" : "", rate / 1e9, rate / (peak1 * eff), measuredItem.back() * 1e6,
+                  curveItem.back() * 1e6);
     note(line);
   }
-  const double itemSeconds = std::max(0.0, median(extra));
-  std::snprintf(line, sizeof line, "fit gemm_item=%.3gus (median over the batched shapes, at least 0)",
-                itemSeconds * 1e6);
+  double itemSeconds = 0, slope = 1;
+  if (!fitLine(curveItem, measuredItem, 0, curveItem.size(), itemSeconds, slope) || itemSeconds < 0) {
+    // No positive fixed part: the rate factor alone (relative least squares through 0).
+    double num = 0, den = 0;
+    for (size_t i = 0; i < curveItem.size(); ++i) {
+      const double w = 1 / (measuredItem[i] * measuredItem[i]);
+      num += w * curveItem[i] * measuredItem[i], den += w * curveItem[i] * curveItem[i];
+    }
+    itemSeconds = 0, slope = num / den;
+  }
+  const double batched = std::clamp(1 / slope, 0.05, 2.0);
+  std::snprintf(line, sizeof line, "fit gemm_batched=%.3f gemm_item=%.3gus (per item: item + curve / batched)",
+                batched, itemSeconds * 1e6);
   note(line);
 
   // Ranks side by side: the device's peak is the per-core FMA rate with every core busy, and
@@ -434,10 +446,10 @@ int main(int argc, char** argv) {
                 "device cpu peak.f32=%.4gG peak.bf16=%.4gG peak.f16=%.4gG "
                 "peak.f64=%.4gG peak.i32=%.4gG peak.i64=%.4gG vector=%.4gG memory=%.4gGB "
                 "bandwidth=%.4gGB/s memory_efficiency=1 gemm_max=%.3f gemm_half_dim=%.0f "
-                "gemm_trans_a=%.3f gemm_trans_b=%.3f gemm_item=%.4gus",
+                "gemm_trans_a=%.3f gemm_trans_b=%.3f gemm_batched=%.3f gemm_item=%.4gus",
                 perCore / 1e9, perCore / 1e9, perCore / 1e9, perCore / 2e9, perCore / 1e9,
                 perCore / 1e9, perCore / 1e9, memPerCore / 1e9, bwAll / 1e9,
-                gemmMax, bestHalf, transA, transB, itemSeconds * 1e6);
+                gemmMax, bestHalf, transA, transB, batched, itemSeconds * 1e6);
   // The device keeps the name `cpu`: the planner and the default network key on it (fp32 training,
   // shared-memory links); the cluster's name says it is calibrated. gemm_max is the fraction of
   // the 1-thread peak; it applies to the loaded per-core peak above, so a GEMM slows with the

@@ -22,12 +22,19 @@ Memory, per rank (what issue 6 asks: per-stage peak memory against the planner's
   - ratio measured / plan, and the C++ heap a step allocates outside the engine (collective
     staging, micro-batch slices, library-kernel temporaries; HeapCounter.h), from the rank logs.
   The process's RSS is not used: its baseline (code, LLVM, MPI, ~250 MiB) dwarfs a step's memory.
+  Measured equals plan to the byte when the runtime follows its plan (the arena's top buffer is
+  written); the informative gap is planner vs plan. Found with it (session 13): under 1F1B the
+  engine's plan on the first rank is about twice the planner's, because fusion puts each
+  parameter's chain of micro-batch gradient adds into one kernel that runs at the last add, so
+  every micro-batch's gradient stays live until then (tiny GPT pp=2 M=8, rank 0 arena 1.28 MB
+  fused vs 0.60 MB with EngineOptions::fuse = false; GPipe 1.30 vs 1.33 MB).
   One device and dp=2 report the same figures (`tessera train --memory-report`, and the dp run's
   --log-json).
 
 Bubble, per rank: the theory's bubble fraction is the idle time of a rank over its compute,
 (p-1)(t_f+t_b) idle around m(t_f+t_b) of work: (p-1)/m for GPipe and 1F1B, (p-1)/(v m) interleaved,
-with EQUAL stages and FREE transfers. Measured: each rank's log ends with the median per step of the
+with EQUAL stages and FREE transfers (idle over compute, as in Narayanan et al. and the simulator's
+unit-time check, docs/pipeline.md; idle over the whole step would be (p-1)/(m+p-1)). Measured: each rank's log ends with the median per step of the
 time it was blocked in send/recv ("exposed wait") and of its step; bubble = wait / (step - wait).
 The simulator's figure is the same ratio from its stage times (waiting / compute, `tessera
 simulate`). What makes the measured bubble differ from (p-1)/m:

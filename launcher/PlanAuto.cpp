@@ -281,10 +281,9 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
               static_cast<long long>(shape.hidden), static_cast<long long>(shape.heads),
               static_cast<long long>(shape.seq), static_cast<long long>(shape.vocab));
   if (shape.moeEvery > 0)
-    std::printf(", every %lld%s layer %lld experts top-%lld (capacity factor %g)",
-                static_cast<long long>(shape.moeEvery), shape.moeEvery == 1 ? "st" : "th",
-                static_cast<long long>(shape.experts), static_cast<long long>(shape.topK),
-                shape.capacityFactor);
+    std::printf(", MoE every %lld layers: %lld experts, top-%lld, capacity factor %g",
+                static_cast<long long>(shape.moeEvery), static_cast<long long>(shape.experts),
+                static_cast<long long>(shape.topK), shape.capacityFactor);
   std::printf("\n");
   std::printf("cluster  %s: %lld x %lld %s, memory limit %.3g GB, global batch %lld\n",
               c.name.c_str(), static_cast<long long>(c.nodes),

@@ -2,10 +2,12 @@
 // computing single-threaded inside the pool's threads, or (f32 only, CPUs with AVX2 + FMA,
 // environment switch TESSERA_GEMM=tessera) Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h:
 // packed B shared by the threads, AVX2 micro-kernel). OpenBLAS stays the default until the own
-// sgemm is shown faster on a quiet machine (bench/kernel_bench --gemm prints both). This file decides how a GEMM is split over the threads: by batch items
-// (attention), by rows of C, or by columns of C when the rows are too few; with OpenBLAS each
-// piece is one BLAS call on a sub-matrix. The split is a function of the shape and the thread
-// count alone, so runs repeat bitwise (Tessera's sgemm: also equal to the 1-thread result).
+// sgemm is shown faster on a quiet machine: bench/kernel_bench --gemm prints both per shape,
+// bench/gemm_ab.py alternates whole training steps of both. This file decides how a GEMM is
+// split over the threads: by batch items (attention), by rows of C, or by columns of C when the
+// rows are too few; with OpenBLAS each piece is one BLAS call on a sub-matrix. The split is a
+// function of the shape and the thread count alone, so runs repeat bitwise (Tessera's sgemm:
+// also equal to the 1-thread result).
 //
 // The benchmark (bench/kernel_bench --gemm) calls the same entry, so the per-shape GFLOP/s it
 // measures is what the engine gets.

@@ -191,16 +191,18 @@ class Parser {
       else if (key == "gemm_trans_a") { slot = &d.gemm.transA; u = Unit::Count; }
       else if (key == "gemm_trans_b") { slot = &d.gemm.transB; u = Unit::Count; }
       else if (key == "gemm_item") { slot = &d.gemm.itemSeconds; u = Unit::Time; }
+      else if (key == "gemm_batched") { slot = &d.gemm.batched; u = Unit::Count; }
       else
         return error(line_, args[i].col, "unknown device property '" + std::string(key) +
                                              "' (expected name, peak.<dtype>, vector, memory, bandwidth, "
                                              "memory_efficiency, launch, gemm_max, gemm_half_dim, "
-                                             "gemm_trans_a, gemm_trans_b, gemm_item)");
+                                             "gemm_trans_a, gemm_trans_b, gemm_batched, gemm_item)");
       TRY_ASSIGN(*slot, quantity(val, u));
       if ((key == "memory_efficiency" || key == "gemm_max") && !(*slot > 0 && *slot <= 1))
         return error(line_, val.col, "'" + std::string(key) + "' must be in (0, 1]");
       // A transposed read may be faster than the plain one (a different packing path): (0, 2].
-      if ((key == "gemm_trans_a" || key == "gemm_trans_b") && !(*slot > 0 && *slot <= 2))
+      if ((key == "gemm_trans_a" || key == "gemm_trans_b" || key == "gemm_batched") &&
+          !(*slot > 0 && *slot <= 2))
         return error(line_, val.col, "'" + std::string(key) + "' must be in (0, 2]");
     }
     device_ = std::move(d);

@@ -51,7 +51,8 @@ Status ClusterSpec::check(const Location& loc) const {
   if (!(device.gemm.max > 0 && device.gemm.max <= 1) || !(device.gemm.halfDim >= 0) ||
       !(device.memoryEfficiency > 0 && device.memoryEfficiency <= 1) || !(device.launchOverhead >= 0) ||
       !(device.gemm.transA > 0 && device.gemm.transA <= 2) ||
-      !(device.gemm.transB > 0 && device.gemm.transB <= 2) || !(device.gemm.itemSeconds >= 0))
+      !(device.gemm.transB > 0 && device.gemm.transB <= 2) || !(device.gemm.itemSeconds >= 0) ||
+      !(device.gemm.batched > 0 && device.gemm.batched <= 2))
     return fail("device '" + device.name + "': efficiencies must be in (0, 1], overheads >= 0");
   return Status::ok();
 }

@@ -13,9 +13,10 @@
 // Why the CPU curve has three more terms (session 13): the engine's batched attention GEMMs ran at
 // ~0.55x the large-GEMM rate in its thunk profile where the (m, n, k) curve, fitted on one hot
 // GEMM repeated, said ~0.8x. A batched GEMM is one BLAS call per batch item, each packing fresh
-// operands (itemSeconds), and the transpose form the engine folds a view into changes the BLAS
-// packing path (transA, transB). bench/cpu_calibrate measures all three through the engine's own
-// GEMM entry (codegen runGemm); the defaults (0 s, 1, 1) leave the GPU specs unchanged.
+// operands that are not in cache: a rate factor (batched) and a fixed time per item
+// (itemSeconds); and the transpose form the engine folds a view into changes the BLAS packing
+// path (transA, transB). bench/cpu_calibrate measures them through the engine's own GEMM entry
+// (codegen runGemm); the defaults (1, 0 s, 1, 1) leave the GPU specs unchanged.
 #pragma once
 
 #include <array>
@@ -32,6 +33,7 @@ struct GemmEfficiency {
   double halfDim = 64;    // a GEMM dimension of this size halves that dimension's factor
   double transA = 1;       // factor on the fraction when A is read transposed (op(A) = A^T)
   double transB = 1;       // likewise for B^T
+  double batched = 1;      // factor on the fraction for a batched GEMM (batch > 1)
   double itemSeconds = 0;  // fixed time per batch item (one BLAS call: its packing, its set-up)
   // Achievable fraction of peak for an m x k by k x n product (batch does not change it).
   double at(double m, double n, double k) const;

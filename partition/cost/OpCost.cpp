@@ -225,7 +225,8 @@ StatusOr<OpCost> opCost(const ir::Op& op, const SymbolValues& syms) {
 
 double computeSeconds(const OpCost& c, const DeviceSpec& d) {
   if (!c.launchesKernel || c.isCollective) return 0;
-  double rate = c.isGemm ? d.peak(c.computeType) * d.gemm.at(c.m, c.n, c.k, c.transA, c.transB)
+  double rate = c.isGemm ? d.peak(c.computeType) * d.gemm.at(c.m, c.n, c.k, c.transA, c.transB) *
+                               (c.batch > 1 ? d.gemm.batched : 1.0)
                          : d.vectorPeak;
   double tFlops = c.flops > 0 && rate > 0 ? c.flops / rate : 0;
   double tBytes = c.bytes() / (d.memoryBandwidth * d.memoryEfficiency);

@@ -58,7 +58,8 @@ StatusOr<double> tensorElements(const ir::TensorType& t, const SymbolValues& sym
 // The op's work with the given symbol values. Errors name the op's location.
 StatusOr<OpCost> opCost(const ir::Op& op, const SymbolValues& syms);
 
-// Roofline time of one op's work on `d`, seconds (0 for ops that launch no kernel). A GEMM adds
+// Roofline time of one op's work on `d`, seconds (0 for ops that launch no kernel). A GEMM runs at
+// the curve's fraction for its form (times d.gemm.batched when batched) and adds
 // d.gemm.itemSeconds per batch item.
 double computeSeconds(const OpCost& c, const DeviceSpec& d);
 

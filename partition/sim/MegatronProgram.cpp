@@ -125,6 +125,7 @@ struct Builder {
   int64_t El() const { return c.experts / c.ep; }
   int64_t S() const { return moeSlotRows(c); }
   Value* allToAll(Value* x) {
+    if (c.ep == 1) return x;  // every expert local: nothing moves
     return e.op(OpKind::AllToAll, {x}, {{"axes", ir::AxisList{{"ep"}}}, {"split_dim", int64_t{0}},
                                         {"concat_dim", int64_t{0}}});
   }

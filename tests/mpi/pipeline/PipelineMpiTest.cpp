@@ -1,27 +1,32 @@
 // Pipeline-parallel training under mpirun equals one device: the zoo GPT and MoE-GPT (4 layers,
 // hidden 16), 10 steps of SGD with momentum and of AdamW, for pp=2 (np 2) and pp=4 (np 4) under
-// GPipe and 1F1B with M = 4 and 8 and interleaved 1F1B with V = 2 (pp=2: 4 stages of one layer);
-// per-step losses and final parameters equal the single-device run within 1e-5 relative (AdamW
-// parameters: 1e-4 of scale and the k-bias bound, as tests/mpi/train_equivalence explains). The
-// same plan run twice is bitwise equal.
-//
-// Engines: SGD configs and MoE-GPT run on the compiled engine (pipeline and reference). AdamW
-// runs on the interpreter (the oracle configuration of each rank count): on the compiled engine
-// one element, h3.mlp.proj.w[493], ends 7.7e-6 off the full-batch single-device step after 10
-// steps, past 1e-4 of the tensor's scale. Measured (pp=2, lr 1e-3): the compiled pipeline equals
-// the compiled single-device step with the same micro-batch accumulation (accum = M) within
-// 2.2e-7 of scale; the difference is the micro-batch summation order, amplified by Adam in an
-// element with a small gradient — the same element differs between the compiled and the
-// interpreted single-device step (no pipeline) by more. MoE-GPT's pipeline step used to fail to
-// compile (dead ops forming a fused group: a kernel with no outputs; fixed in codegen/fusion,
-// tests/unit/fusion/DeadOpsTest.cpp).
+// GPipe and 1F1B with M = 4 and 8 and interleaved 1F1B with V = 2 (pp=2: 4 stages of one layer),
+// all on the compiled engine. Each run is held against two single-device runs (TrainRuns.h
+// compareWithOneDevice): per-step losses within 1e-5 relative and every final parameter within
+// 1e-5 norm-wise per tensor, and element-wise within 1e-5 of the tensor's max |w| (AdamW against
+// the oracle: 1e-4, as tests/mpi/train_equivalence; the attention k-bias bounded by 2·lr·steps):
+// - the compiled single-device step that accumulates the same M micro-batches (accum = M): the
+//   same sums in the same order, so every bound is 1e-5;
+// - the interpreter's full-batch step (the oracle; accum = M for MoE-GPT, whose auxiliary loss is
+//   not linear in the batch).
+// Why not the compiled full-batch step for AdamW: it is the outlier. Measured (pp=2 1F1B M=4,
+// lr 1e-3, 10 steps; norm-wise / element-wise of scale, worst tensor h3.mlp.proj.w, element 493):
+// pipeline vs compiled accum=4 1.1e-7 / 2.1e-7 (losses bitwise equal); interpreter accum=4 vs
+// interpreter accum=1 1.4e-7 / 4.0e-7 (the interpreter rounds each contraction once, so the
+// micro-batch split changes nothing); compiled accum=4 vs interpreter accum=4 6.2e-6 / 4.3e-5;
+// compiled accum=1 vs interpreter accum=1 4.3e-5 / 3.0e-4 — the compiled full-batch step's f32
+// sums over 64 tokens (16 per micro-batch) in hidden unit 30 of layer 3's MLP, a nearly dead unit
+// whose gradients cancel (h3.mlp.fc.b[30] is the worst element of its tensor too), and Adam divides
+// each gradient by its own magnitude, so that rounding becomes an update difference of ~1% of lr.
+// The tensor's scale is small (max |w| 0.029: GPT-2's output projections start at
+// 0.02/sqrt(2·layers)), which is why 7.7e-6 is 2.6e-4 of it. OracleIgnoresMicroBatches checks the
+// premise. SGD meets every bound against either reference.
 //
 // The distributed side is exactly `tessera run`: the plan is built by buildPipelinePlan, goes
 // through the plan file's bytes, and runs through RankTrainer on this rank's RankContext (made
-// with the plan's communicator manifest). The reference runs on every rank: the single-device
-// training loop with the same engine, weights, corpus and seed. MoE-GPT's auxiliary loss is not
-// linear in the batch, so its reference accumulates over the same M micro-batches (accum = M).
-// Each test needs a given number of ranks and skips at the other rank count of NP.
+// with the plan's communicator manifest). The references run on every rank: the single-device
+// training loop with the same weights, corpus and seed. Each test needs a given number of ranks
+// and skips at the other rank count of NP.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -58,19 +63,16 @@ std::unique_ptr<ir::Module> model(bool moe) { return mpi_test::tinyModel(moe, 4,
 
 passes::TrainStepOptions optimizer(bool adamw) { return mpi_test::optimizerOptions(adamw, kAdamLr); }
 
-Trajectory computeReference(const Config& c, bool adamw, int accum) {
-  passes::TrainStepOptions ts = optimizer(adamw);
-  ts.accum = accum;
-  return mpi_test::singleDevice(model(c.moe), ts, c.engine, {kSteps, kBatch, kSeq, kSeed});
-}
-
 // The single-device run of a (model, optimizer, engine, accumulation), computed once per process.
-// accum = M: the step that sums the same M micro-batch gradients (GradAccumulation.h).
-const Trajectory& reference(const Config& c, bool adamw, int accum) {
+const Trajectory& reference(bool moe, bool adamw, EngineKind engine, int accum) {
   static std::map<std::tuple<bool, bool, EngineKind, int>, Trajectory> cache;
-  const auto key = std::make_tuple(c.moe, adamw, c.engine, accum);
+  const auto key = std::make_tuple(moe, adamw, engine, accum);
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, computeReference(c, adamw, accum)).first;
+  if (it == cache.end()) {
+    passes::TrainStepOptions ts = optimizer(adamw);
+    ts.accum = accum;
+    it = cache.emplace(key, mpi_test::singleDevice(model(moe), ts, engine, {kSteps, kBatch, kSeq, kSeed})).first;
+  }
   return it->second;
 }
 
@@ -120,19 +122,22 @@ TEST_P(PipelineMpi, TenStepsEqualOneDevice) {
   auto plan = makePlan(c, adamw);
   ASSERT_TRUE(plan);
   Trajectory got = distributed(*plan, c.engine);
-  // Against the step that accumulates the same M micro-batches: the same sums in the same order
-  // up to the pipeline's transfers, so every bound is 1e-5.
-  mpi_test::compareTrajectories(got, reference(c, adamw, c.m), kSteps, adamw, kAdamLr, 1e-5, 1e-5, 1e-5,
-                                "vs one device, accum = M");
-  if (c.moe) return;  // MoE's auxiliary loss is not linear in the batch: only accum = M is its step.
-  // Against the plain full-batch step: losses 1e-5, parameters norm-wise 1e-5; element-wise
-  // 1e-4 (AdamW) as tests/mpi/train_equivalence.
-  mpi_test::compareTrajectories(got, reference(c, adamw, 1), kSteps, adamw, kAdamLr, 1e-5, adamw ? 1e-4 : 1e-5,
-                                1e-5, "vs one device, full batch");
+  mpi_test::compareWithOneDevice(got, reference(c.moe, adamw, c.engine, c.m),
+                                 reference(c.moe, adamw, EngineKind::Interp, c.moe ? c.m : 1), kSteps, adamw,
+                                 kAdamLr);
 }
 
-// (config, AdamW?). Within the ~90 s budget per rank count on 2 cores: AdamW on the interpreter,
-// the rest on the compiled engine (see the file comment).
+// The premise of the oracle reference: the interpreter's AdamW step does not depend on the
+// micro-batch split (accum = 4 vs the full batch: measured 1.4e-7 norm-wise, 4.0e-7 of scale), while
+// the compiled engine's does (3.7e-5 / 2.6e-4 in h3.mlp.proj.w; not asserted, see the file comment).
+TEST(PipelineMpiOracle, OracleIgnoresMicroBatches) {
+  if (comm::testing_support::world().size() != 2) GTEST_SKIP() << "runs once, at np 2";
+  mpi_test::compareTrajectories(reference(false, true, EngineKind::Interp, 4),
+                                reference(false, true, EngineKind::Interp, 1), kSteps, true, kAdamLr, 1e-5, 1e-5,
+                                1e-5, "interpreter accum 4 vs 1");
+}
+
+// (config, AdamW?), all on the compiled engine.
 const std::vector<std::tuple<Config, bool>>& configs() {
   static const std::vector<std::tuple<Config, bool>> c = [] {
     return std::vector<std::tuple<Config, bool>>{

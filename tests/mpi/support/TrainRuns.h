@@ -244,4 +244,26 @@ inline TrajectoryError compareTrajectories(const Trajectory& got, const Trajecto
   return out;
 }
 
+// The pipeline suites' two references (tests/mpi/pipeline's file comment has the measurements):
+// - `sameMicroBatches`: the compiled single-device step accumulating the same M micro-batches
+//   (accum = M) — the same sums in the same order, so every bound is 1e-5;
+// - `oracle`: the interpreter's single-device step (full batch; accum = M where the loss is not
+//   linear in the batch), which rounds each contraction once, so the micro-batch split does not
+//   move it: losses 1e-5, parameters norm-wise 1e-5, element-wise 1e-5 of scale (AdamW 1e-4, as
+//   tests/mpi/train_equivalence: the compiled engine's f32 sums differ from the oracle's in
+//   elements whose gradients cancel, and Adam divides them by their own magnitude).
+struct OneDeviceErrors {
+  TrajectoryError sameMicroBatches, oracle;
+};
+
+inline OneDeviceErrors compareWithOneDevice(const Trajectory& got, const Trajectory& sameMicroBatches,
+                                            const Trajectory& oracle, int steps, bool adamw, double adamLr) {
+  OneDeviceErrors e;
+  e.sameMicroBatches = compareTrajectories(got, sameMicroBatches, steps, adamw, adamLr, 1e-5, 1e-5, 1e-5,
+                                           "vs compiled one device, same micro-batches");
+  e.oracle = compareTrajectories(got, oracle, steps, adamw, adamLr, 1e-5, adamw ? 1e-4 : 1e-5, 1e-5,
+                                 "vs interpreter one device");
+  return e;
+}
+
 }  // namespace tessera::mpi_test

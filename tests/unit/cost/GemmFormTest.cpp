@@ -1,11 +1,13 @@
 // The CPU GEMM terms of the cost model (session 13): the batch count and the transpose form each
 // dot / matmul is read in, the per-item time and the form factors in computeSeconds, their
-// cluster-file keys, and time-sharing of the per-item time. Expected values by hand.
+// cluster-file keys, time-sharing of the per-item time, and the simulator's pricing and
+// by-kind listing of batched GEMMs. Expected values by hand.
 #include <gtest/gtest.h>
 
 #include "ir/Module.h"
 #include "partition/cost/ClusterSpec.h"
 #include "partition/cost/OpCost.h"
+#include "partition/sim/Simulator.h"
 
 namespace tessera::partition::cost {
 namespace {
@@ -97,6 +99,7 @@ TEST(GemmForm, ComputeSecondsChargesFormAndItems) {
   d.gemm.transA = 0.8;
   d.gemm.transB = 0.5;
   d.gemm.itemSeconds = 2e-6;
+  d.gemm.batched = 0.9;
   d.launchOverhead = 1e-6;
   d.memoryBandwidth = 1e15;  // compute-bound
   OpCost g;
@@ -104,12 +107,14 @@ TEST(GemmForm, ComputeSecondsChargesFormAndItems) {
   g.m = g.n = g.k = 100;
   g.batch = 10;
   g.flops = 2.0 * 10 * 100 * 100 * 100;  // 2e7
-  // 2e7 / (96e9 * 0.5) + 10 items * 2 us + 1 launch.
-  EXPECT_NEAR(computeSeconds(g, d), 2e7 / 48e9 + 20e-6 + 1e-6, 1e-15);
-  g.transA = true;  // 0.5 * 0.8 of peak
-  EXPECT_NEAR(computeSeconds(g, d), 2e7 / (96e9 * 0.4) + 20e-6 + 1e-6, 1e-15);
-  g.transB = true;  // 0.5 * 0.8 * 0.5
-  EXPECT_NEAR(computeSeconds(g, d), 2e7 / (96e9 * 0.2) + 20e-6 + 1e-6, 1e-15);
+  // 2e7 / (96e9 * 0.5 * 0.9 batched) + 10 items * 2 us + 1 launch.
+  EXPECT_NEAR(computeSeconds(g, d), 2e7 / (96e9 * 0.45) + 20e-6 + 1e-6, 1e-15);
+  g.transA = true;  // 0.5 * 0.8 * 0.9 of peak
+  EXPECT_NEAR(computeSeconds(g, d), 2e7 / (96e9 * 0.36) + 20e-6 + 1e-6, 1e-15);
+  g.transB = true;  // 0.5 * 0.8 * 0.5 * 0.9
+  EXPECT_NEAR(computeSeconds(g, d), 2e7 / (96e9 * 0.18) + 20e-6 + 1e-6, 1e-15);
+  g.batch = 1;  // one item: no batched factor, one item's time
+  EXPECT_NEAR(computeSeconds(g, d), 2e7 / (96e9 * 0.2) + 2e-6 + 1e-6, 1e-15);
   // A non-GEMM op pays no item time.
   OpCost e;
   e.flops = 96e3;
@@ -123,17 +128,20 @@ TEST(GemmForm, GpuSpecsKeepTheFormNeutralDefaults) {
     EXPECT_EQ(d.gemm.transA, 1.0) << n;
     EXPECT_EQ(d.gemm.transB, 1.0) << n;
     EXPECT_EQ(d.gemm.itemSeconds, 0.0) << n;
+    EXPECT_EQ(d.gemm.batched, 1.0) << n;
     EXPECT_EQ(d.gemm.at(512, 256, 64, true, true), d.gemm.at(512, 256, 64)) << n;
   }
 }
 
 TEST(GemmForm, ClusterFileKeysAndTimeSharing) {
   auto c = parseClusterFile(
-      "device cpu gemm_trans_a=0.9 gemm_trans_b=1.1 gemm_item=3us\nnodes 1\ndevices_per_node 2\n", "f");
+      "device cpu gemm_trans_a=0.9 gemm_trans_b=1.1 gemm_item=3us gemm_batched=0.7\nnodes 1\n"
+      "devices_per_node 2\n", "f");
   ASSERT_TRUE(c.isOk()) << c.status().message();
   EXPECT_DOUBLE_EQ(c->device.gemm.transA, 0.9);
   EXPECT_DOUBLE_EQ(c->device.gemm.transB, 1.1);
   EXPECT_DOUBLE_EQ(c->device.gemm.itemSeconds, 3e-6);
+  EXPECT_DOUBLE_EQ(c->device.gemm.batched, 0.7);
   auto t = timeShared(*c, 4);  // half a core each: a fixed cost takes twice as long
   ASSERT_TRUE(t.isOk()) << t.status().message();
   EXPECT_DOUBLE_EQ(t->device.gemm.itemSeconds, 6e-6);
@@ -142,6 +150,29 @@ TEST(GemmForm, ClusterFileKeysAndTimeSharing) {
   ASSERT_FALSE(bad.isOk());
   EXPECT_NE(bad.status().message().find("g:1:"), std::string::npos) << bad.status().message();
   EXPECT_NE(bad.status().message().find("gemm_trans_b"), std::string::npos);
+}
+
+TEST(GemmForm, SimulatorChargesItemsAndListsBatchedGemmsApart) {
+  Fixture fx;
+  // A batched B^T product (8 items of 32 x 32 x 16) and a plain one (64 x 16 x 32).
+  ir::Op* kt = fx.op(OpKind::Transpose, {fx.arg({8, 32, 16})}, {{"perm", IL{0, 2, 1}}});
+  ir::Op* s = fx.dot(fx.arg({8, 32, 16}), kt->result(0), {0}, {2}, {0}, {1});
+  ir::Op* p = fx.dot(fx.arg({64, 32}), fx.arg({32, 16}), {}, {1}, {}, {0});
+  fx.f->setResults({s->result(0), p->result(0)});
+  auto c = parseClusterFile("device cpu gemm_max=0.5 gemm_half_dim=0 gemm_trans_b=0.5 gemm_item=4us "
+                            "gemm_batched=0.8 "
+                            "bandwidth=1000TB/s launch=1us\nnodes 1\ndevices_per_node 1\n", "f");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  sim::SimOptions o;
+  o.fusion = FusionRule::Engine;
+  auto r = sim::simulate(*fx.f, ir::Mesh::make("m", {}), *c, o);
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  // 96 GFLOP/s; batched: fraction 0.5 * 0.5 (B^T) * 0.8, 8 items of 4 us; plain: 0.5, 1 item.
+  const double batched = 2.0 * 8 * 32 * 32 * 16 / (96e9 * 0.2) + 8 * 4e-6 + 1e-6;
+  const double plain = 2.0 * 64 * 16 * 32 / (96e9 * 0.5) + 4e-6 + 1e-6;
+  EXPECT_NEAR(r->computeByKind.at("gemm batched"), batched, 1e-12);
+  EXPECT_NEAR(r->computeByKind.at("gemm"), plain, 1e-12);
+  EXPECT_NEAR(r->computeSeconds, batched + plain, 1e-12);
 }
 
 }  // namespace
