@@ -33,6 +33,11 @@ struct AutoPlanInput {
   int np = 0;                                      // -np N (0: not given)
   int64_t batch = 0;                               // --batch if given, else 0
   bool writes = false;                             // -o given
+  // Pipeline flags given with --auto: constraints (only pipeline plans with these); 0 / "": free.
+  int stages = 0;
+  int microBatches = 0;
+  std::string schedule;
+  int virtualStages = 0;
 };
 struct AutoPlanOutcome {
   int exitCode = -1;  // >= 0: the command ends with this code (plan printed, or an error)

@@ -83,7 +83,8 @@ bool isLaunchable(const planner::Plan& p) {
 // Errors as the planner's: nothing divides the batch; nothing fits the memory limit.
 StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& shape,
                                              const cost::ClusterSpec& c,
-                                             const planner::PlannerOptions& po) {
+                                             const planner::PlannerOptions& po,
+                                             const PlanAutoOptions& want) {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t N = c.numDevices();
   const double limit = po.memoryLimit > 0 ? po.memoryLimit : c.device.memoryBytes;
@@ -110,6 +111,7 @@ StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& sh
     if (shape.heads % tp || N % tp) continue;
     for (int64_t pp = 1; pp <= shape.layers && pp <= N / tp; ++pp) {
       if (shape.layers % pp || (N / tp) % pp || (pp > 1 && !po.allowPipeline)) continue;
+      if (want.pipelineConstrained() && (pp == 1 || (want.stages > 0 && pp != want.stages))) continue;
       const int64_t dp = N / (tp * pp);
       if (pp == 1) {
         if (po.globalBatch % dp) continue;
@@ -129,9 +131,13 @@ StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& sh
       const int64_t perStage = shape.layers / pp;
       for (int64_t M = 1; M <= po.globalBatch && M <= std::max<int64_t>(64, 4 * pp); ++M) {
         if (po.globalBatch % M || (po.globalBatch / M) % dp) continue;
+        if (want.microBatches > 0 && M != want.microBatches) continue;
         anyDivides = true;
         for (int64_t v = 1; v <= perStage; ++v) {
           if (perStage % v || (v > 1 && (!po.allowInterleave || M % pp))) continue;
+          if ((want.schedule == "1f1b" && v > 1) || (want.schedule == "interleaved" && v == 1) ||
+              (want.virtualStages > 0 && v != want.virtualStages))
+            continue;
           for (sim::Recompute rc : {sim::Recompute::None, sim::Recompute::Selective, sim::Recompute::Full})
             for (int zero = 0; zero <= (dp > 1 && po.allowZero1 ? 1 : 0); ++zero) {
               planner::Plan p;
@@ -144,6 +150,10 @@ StatusOr<planner::PlanResult> planLaunchable(const planner::TransformerShape& sh
       }
     }
   }
+  if (!anyDivides && want.pipelineConstrained())
+    return fail("no launchable pipeline plan matches the pipeline flags given (stages dividing the "
+                "layers and the devices, micro-batches dividing the global batch " +
+                std::to_string(po.globalBatch) + " with (batch / M) % dp = 0)");
   if (!anyDivides)
     return fail("no launchable plan divides the global batch " + std::to_string(po.globalBatch) +
                 " over " + std::to_string(N) + " devices (the data-parallel degree N/(tp pp) "
@@ -270,7 +280,13 @@ int runPlanAuto(const PlanAutoOptions& o, PlanAutoChoice* choice) {
   if (launchable && o.megatronMenu)
     return usage("--megatron-menu: Megatron's menu recomputes every layer, which the launcher "
                  "does not run; it applies to GPU clusters without -o");
-  auto r = launchable ? planLaunchable(shape, c, po) : planner::planTransformer(shape, c, po);
+  if (o.pipelineConstrained() && !launchable)
+    return usage("plan --auto: pipeline flags constrain the plans the launcher runs (a CPU "
+                 "cluster, or -o); a GPU cluster's search takes no pipeline flags");
+  if (!o.schedule.empty() && o.schedule != "1f1b" && o.schedule != "interleaved")
+    return usage("plan --auto: --schedule " + o.schedule + ": the planner prices 1f1b and "
+                 "interleaved pipelines");
+  auto r = launchable ? planLaunchable(shape, c, po, o) : planner::planTransformer(shape, c, po);
   if (!r) {
     std::cerr << r.status().message() << "\n";
     return kExitIrError;

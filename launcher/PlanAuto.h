@@ -39,6 +39,16 @@ struct PlanAutoOptions {
   std::string program;
   std::vector<std::string> passthrough;
   bool printCommand = true;  // false when the plan is written instead (-o)
+  // Pipeline constraints (pipeline flags given with --auto; launchable searches only): a
+  // pipeline with `stages` stages, `microBatches` micro-batches, `schedule` (1f1b, interleaved)
+  // and `virtualStages` per rank; 0 / "": free.
+  int64_t stages = 0;
+  int64_t microBatches = 0;
+  std::string schedule;
+  int64_t virtualStages = 0;
+  bool pipelineConstrained() const {
+    return stages > 0 || microBatches > 0 || !schedule.empty() || virtualStages > 0;
+  }
 };
 
 // What the launcher needs of the chosen plan.

@@ -94,6 +94,10 @@ class PlanCommand : public Command {
       po.runnersUp = auto_.runnersUp;
       po.passthrough = passthrough;
       po.printCommand = !in.writes;
+      po.stages = in.stages;
+      po.microBatches = in.microBatches;
+      po.schedule = in.schedule;
+      po.virtualStages = in.virtualStages;
       PlanAutoChoice choice;
       const int code = runPlanAuto(po, &choice);
       if (code != kExitOk || !in.writes) {
@@ -125,6 +129,10 @@ class PlanCommand : public Command {
       if (!opt->count() || skip.count(opt) || !opt->nonpositional()) continue;
       const std::string name = opt->get_name();
       if (name == "--output" || name == "--batch" || name == "--help") continue;
+      // Pipeline constraints: the plan's own pipeline flags are printed instead.
+      if (name == "--stages" || name == "--micro-batches" || name == "--schedule" ||
+          name == "--virtual-stages")
+        continue;
       if (opt->get_type_size() == 0) {  // a flag
         out.push_back(name);
         continue;

@@ -225,9 +225,18 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
                       "--remat and --memory-report)");
   if (o.dist.autoPlan) {
     // plan --auto: the planner picks the mesh, the presets and the global batch (PlanAuto.h).
-    if (o.pipeline.given())
-      return usageError("--auto chooses the plan: give --auto or the pipeline flags, not both");
+    // Pipeline flags are constraints on the plan (a pipeline with that many stages, micro-batches,
+    // that schedule); the timeline flags and cut points are not.
+    if (o.pipeline.showSchedule || !o.pipeline.scheduleSvg.empty() ||
+        (!o.pipeline.stages.empty() &&
+         o.pipeline.stages.find_first_not_of("0123456789") != std::string::npos))
+      return usageError("--auto chooses the plan: with it --stages takes a number of stages, and "
+                        "--show-schedule / --schedule-svg need the plan's flags instead of --auto");
     AutoPlanInput in;
+    if (!o.pipeline.stages.empty()) in.stages = std::stoi(o.pipeline.stages.substr(0, 9));
+    in.microBatches = o.pipeline.microBatches;
+    in.schedule = o.pipeline.schedule;
+    in.virtualStages = o.pipeline.virtualStages;
     in.model = o.model;
     StatusOr<std::map<std::string, std::string>> flags = modelFlags(extras);
     if (!flags.isOk()) return usageError(usageText(flags.status().message()));
@@ -248,6 +257,7 @@ int runTrain(TrainOptions& o, const std::vector<std::string>& extras) {
       o.pipeline.microBatches = chosen.microBatches;
       o.pipeline.schedule = chosen.schedule;
       o.pipeline.virtualStages = chosen.virtualStages;
+      o.pipeline.stages.clear();  // --stages N was a constraint; the split is the balanced one
       rematMode = passes::parseRematMode(chosen.remat.empty() ? "none" : chosen.remat);
       if (!rematMode.isOk()) return usageError("--remat: " + rematMode.status().message());
       ts.earlyUpdates = *rematMode != passes::RematMode::None;
