@@ -2,13 +2,13 @@
 // hidden 16), 10 steps of SGD with momentum and of AdamW, for pp=2 (np 2) and pp=4 (np 4) under
 // GPipe and 1F1B with M = 4 and 8 and interleaved 1F1B with V = 2 (pp=2: 4 stages of one layer),
 // all on the compiled engine. Each run is held against two single-device runs (TrainRuns.h
-// compareWithOneDevice): per-step losses within 1e-5 relative and every final parameter within
-// 1e-5 norm-wise per tensor, and element-wise within 1e-5 of the tensor's max |w| (AdamW against
-// the oracle: 1e-4, as tests/mpi/train_equivalence; the attention k-bias bounded by 2·lr·steps):
+// compareWithOneDevice; AdamW: the attention k-bias bounded by 2·lr·steps):
 // - the compiled single-device step that accumulates the same M micro-batches (accum = M): the
-//   same sums in the same order, so every bound is 1e-5;
+//   same sums in the same order, so per-step losses, parameters norm-wise per tensor and
+//   element-wise against the tensor's max |w|, all within 1e-5;
 // - the interpreter's full-batch step (the oracle; accum = M for MoE-GPT, whose auxiliary loss is
-//   not linear in the batch).
+//   not linear in the batch): losses 1e-5; parameters 1e-5 (SGD); AdamW 1e-4 norm-wise and 1e-3
+//   element-wise, the measured distance of the compiled engine itself from the oracle (below).
 // Why not the compiled full-batch step for AdamW: it is the outlier. Measured (pp=2 1F1B M=4,
 // lr 1e-3, 10 steps; norm-wise / element-wise of scale, worst tensor h3.mlp.proj.w, element 493):
 // pipeline vs compiled accum=4 1.1e-7 / 2.1e-7 (losses bitwise equal); interpreter accum=4 vs
@@ -20,7 +20,11 @@
 // each gradient by its own magnitude, so that rounding becomes an update difference of ~1% of lr.
 // The tensor's scale is small (max |w| 0.029: GPT-2's output projections start at
 // 0.02/sqrt(2·layers)), which is why 7.7e-6 is 2.6e-4 of it. OracleIgnoresMicroBatches checks the
-// premise. SGD meets every bound against either reference.
+// premise. Against the oracle the compiled pipelines measure up to 2.0e-5 norm-wise and 1.4e-4 of
+// scale (pp=4 1F1B M=8, same tensor and element; compiled accum = 8 vs the oracle is the same
+// distance): the compiled engine's distance from the oracle, not the pipeline's, which is why the
+// AdamW oracle bounds are 1e-4 / 1e-3 (a bound below the compiled single-device step's own 4.3e-5 / 3.0e-4
+// would fail the engine, not the pipeline). SGD meets 1e-5 against either reference.
 //
 // The distributed side is exactly `tessera run`: the plan is built by buildPipelinePlan, goes
 // through the plan file's bytes, and runs through RankTrainer on this rank's RankContext (made

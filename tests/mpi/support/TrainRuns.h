@@ -246,12 +246,15 @@ inline TrajectoryError compareTrajectories(const Trajectory& got, const Trajecto
 
 // The pipeline suites' two references (tests/mpi/pipeline's file comment has the measurements):
 // - `sameMicroBatches`: the compiled single-device step accumulating the same M micro-batches
-//   (accum = M) — the same sums in the same order, so every bound is 1e-5;
+//   (accum = M) — the same sums in the same order, so every bound is 1e-5 (measured <= 2.5e-7);
 // - `oracle`: the interpreter's single-device step (full batch; accum = M where the loss is not
 //   linear in the batch), which rounds each contraction once, so the micro-batch split does not
-//   move it: losses 1e-5, parameters norm-wise 1e-5, element-wise 1e-5 of scale (AdamW 1e-4, as
-//   tests/mpi/train_equivalence: the compiled engine's f32 sums differ from the oracle's in
-//   elements whose gradients cancel, and Adam divides them by their own magnitude).
+//   move it (1.4e-7). Losses 1e-5; parameters 1e-5 norm-wise and element-wise for SGD. AdamW:
+//   1e-4 norm-wise and 1e-3 of scale element-wise, because the compiled engine alone, with no
+//   pipeline, is that far from the oracle: the compiled single-device full-batch step vs the
+//   interpreter's, 10 steps, lr 1e-3, measured 4.3e-5 norm-wise and 3.0e-4 of scale in
+//   h3.mlp.proj.w (a nearly dead MLP unit whose gradient terms cancel; Adam divides the f32
+//   rounding of that sum by its own magnitude). The pipelines' worst: 2.0e-5 / 1.4e-4 (pp=4 M=8).
 struct OneDeviceErrors {
   TrajectoryError sameMicroBatches, oracle;
 };
@@ -261,7 +264,7 @@ inline OneDeviceErrors compareWithOneDevice(const Trajectory& got, const Traject
   OneDeviceErrors e;
   e.sameMicroBatches = compareTrajectories(got, sameMicroBatches, steps, adamw, adamLr, 1e-5, 1e-5, 1e-5,
                                            "vs compiled one device, same micro-batches");
-  e.oracle = compareTrajectories(got, oracle, steps, adamw, adamLr, 1e-5, adamw ? 1e-4 : 1e-5, 1e-5,
+  e.oracle = compareTrajectories(got, oracle, steps, adamw, adamLr, 1e-5, adamw ? 1e-3 : 1e-5, adamw ? 1e-4 : 1e-5,
                                  "vs interpreter one device");
   return e;
 }

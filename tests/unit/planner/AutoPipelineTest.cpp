@@ -103,11 +103,12 @@ TEST(AutoPipeline, MicroBatchesDivideOverDataParallelRanks) {
   dp4.dp = 4, dp4.zero = 1, dp4.microBatch = 3, dp4.recompute = sim::Recompute::None;
   auto memDp4 = sim::predictMegatron(planner::runOf(shape(), dp4, 4, po), *c);
   ASSERT_TRUE(memDp4.isOk());
-  if (memBoth->peakMemoryBytes >= memDp4->peakMemoryBytes) GTEST_SKIP() << "no limit separates them";
+  ASSERT_LT(memBoth->peakMemoryBytes, memDp4->peakMemoryBytes);  // the premise
   o.memoryLimit = std::to_string(static_cast<int64_t>((memBoth->peakMemoryBytes + memDp4->peakMemoryBytes) / 2));
   PlanAutoChoice choice;
   ASSERT_EQ(runPlanAuto(o, &choice), kExitOk);
   ASSERT_GT(choice.microBatches, 0) << choice.mesh;
+  EXPECT_EQ(choice.mesh.rfind("pp=", 0), 0u) << choice.mesh;
   int64_t dpSize = 1;
   if (auto at = choice.mesh.find("dp="); at != std::string::npos) dpSize = std::stoll(choice.mesh.substr(at + 3));
   EXPECT_EQ(choice.globalBatch % choice.microBatches, 0);
