@@ -47,6 +47,10 @@ simulate`). What makes the measured bubble differ from (p-1)/m:
     sent from the last stage to every rank — it adds to busy time or to waits;
   - oversubscription (pp=4 on 2 cores): a rank also waits while another rank holds its core.
 
+Time: a gpt-base plan file holds the global initial values and AdamW state (~2 GB); on the loaded
+2-core machine `tessera plan` took ~3 min per pipeline row, `tessera simulate` ~2 min (reading it),
+and each rank reads it again. --no-sim skips the simulator; --runs picks fewer rows.
+
 Run:  /usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera [--config gpt-base]
       [--runs 1dev,dp2,pp2-1f1b-m8] [--steps N]
 """
@@ -181,7 +185,7 @@ def rank_heap(logdir, p):
     return out
 
 
-def pipeline(tessera, cfg, steps, p, sched, m, v, d):
+def pipeline(tessera, cfg, steps, p, sched, m, v, d, sim):
     plan = os.path.join(d, "plan.tpb")
     cmd = [tessera, "plan", "gpt"] + model_flags(cfg) + [
         "--mesh", "pp=%d" % p, "--schedule", sched, "--micro-batches", str(m), "--memory-report",
@@ -189,7 +193,7 @@ def pipeline(tessera, cfg, steps, p, sched, m, v, d):
     if v > 1:
         cmd += ["--virtual-stages", str(v)]
     planner = planner_memory(sh(cmd))
-    predicted = simulated_bubble(tessera, plan, p)
+    predicted = simulated_bubble(tessera, plan, p) if sim else None
     logdir = os.path.join(d, "logs")
     log = os.path.join(d, "run.json")
     sh(["mpirun", "-np", str(p), "--oversubscribe", "--bind-to", "none", tessera, "run", plan,
@@ -212,6 +216,8 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="steps per run (default: 3 gpt-base, 5 gpt-small)")
     ap.add_argument("--runs", default=",".join(DEFAULT_RUNS),
                     help="comma-separated: 1dev, dp2, " + ", ".join(PIPELINE_RUNS))
+    ap.add_argument("--no-sim", action="store_true",
+                    help="skip `tessera simulate` (it reads the whole plan file: ~2 GB for gpt-base)")
     args = ap.parse_args()
     cfg = CONFIGS[args.config]
     steps = args.steps or DEFAULT_STEPS[args.config]
@@ -241,7 +247,7 @@ def main():
                         print("  skip %s: M=%d does not divide batch %d or %d stages > %d layers"
                               % (name, m, cfg["batch"], p * v, cfg["layers"]), flush=True)
                         continue
-                    r = pipeline(args.tessera, cfg, steps, p, sched, m, v, rd)
+                    r = pipeline(args.tessera, cfg, steps, p, sched, m, v, rd, not args.no_sim)
                     label = "pp=%d %s M=%d%s%s" % (p, sched, m, " V=%d" % v if v > 1 else "",
                                                    " (oversub.)" if p > 2 else "")
             r["name"] = label

@@ -28,8 +28,9 @@ struct Builder {
     m.operandLinear.assign(op.numOperands(), false);
   }
   using Value = ir::Value;
-  int add(FactorKind k, std::string name, Dim size, bool evenOnly = false) {
-    m.factors.push_back(Factor{k, std::move(name), std::move(size), evenOnly});
+  int add(FactorKind k, std::string name, Dim size, bool evenOnly = false,
+          std::optional<Dim> alsoDivides = std::nullopt) {
+    m.factors.push_back(Factor{k, std::move(name), std::move(size), evenOnly, std::move(alsoDivides)});
     return static_cast<int>(m.factors.size()) - 1;
   }
 };
@@ -211,7 +212,10 @@ double estimate(const Dim& d) {
 // Reshape as splits and merges: dims are grouped into runs with equal products; a 1:1 run keeps
 // its factor; in a merge/split run only the two MAJOR dims share a factor, which must split
 // evenly (a block of the major dim is then a contiguous block of the other side). Size-1 dims
-// map to nothing.
+// map to nothing. Symbolic majors that differ ([B, S] -> [B*S/G, G], routing tokens in groups)
+// share it too: a split dividing both majors cuts both sides into the same contiguous blocks,
+// so the factor carries the second extent (alsoDivides) for propagation to check against the
+// symbols' divisibility facts.
 StatusOr<FactorMap> reshapeRule(const Op& op) {
   Builder b(op);
   const ir::Shape& in = opShape(op, 0);
@@ -245,19 +249,17 @@ StatusOr<FactorMap> reshapeRule(const Op& op) {
       // A pure merge (one result dim) is split evenly iff its operand major is; a pure split
       // (one operand dim) iff its result major is; otherwise both majors must divide (gcd).
       Dim size = ma;
-      bool share = true;
+      std::optional<Dim> also;
       if (c2 - c == 1) size = ma;
       else if (a2 - a == 1) size = mc;
       else if (ma != mc) {
         auto x = ma.constant(), y = mc.constant();
         if (x && y) size = Dim(std::gcd(*x, *y));
-        else share = false;
+        else also = mc;
       }
-      if (share) {
-        int f = b.add(FactorKind::Parallel, "m" + std::to_string(oi[c]), size, /*evenOnly=*/true);
-        b.m.operandDims[0][ii[a]] = f;
-        b.m.resultDims[0][oi[c]] = f;
-      }
+      int f = b.add(FactorKind::Parallel, "m" + std::to_string(oi[c]), size, /*evenOnly=*/true, also);
+      b.m.operandDims[0][ii[a]] = f;
+      b.m.resultDims[0][oi[c]] = f;
     }
     a = a2;
     c = c2;
@@ -482,7 +484,7 @@ FactorMap transferFactors(const ir::TensorType& in, const ir::TensorType& out) {
   m.operandLinear = {false};  // a pending partial sum is resolved before it travels
   for (int d = 0; d < in.rank() && d < out.rank(); ++d)
     if (in.shape[d] == out.shape[d]) {
-      m.factors.push_back(Factor{FactorKind::Parallel, "d" + std::to_string(d), in.shape[d], false});
+      m.factors.push_back(Factor{FactorKind::Parallel, "d" + std::to_string(d), in.shape[d], false, std::nullopt});
       m.operandDims[0][d] = m.resultDims[0][d] = static_cast<int>(m.factors.size()) - 1;
     }
   return m;

@@ -8,6 +8,7 @@
 // passes/autodiff/GradRules.def for gradients); a test fails when an op of ir/OpKinds.def has none.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct Factor {
   // merges or splits dims keeps a split only on the major dim and only when it divides evenly
   // (SHARDING.md §2); propagation never assigns axes that do not divide such a factor.
   bool evenOnly = false;
+  // A second extent an evenOnly split must also divide: a reshape run whose two major dims
+  // differ symbolically ([B, S] -> [B*S/G, G]) shares a factor of size = the operand's major,
+  // and a block of it is a block of the result's major only if the split divides that too.
+  std::optional<ir::Dim> alsoDivides;
 };
 
 struct FactorMap {

@@ -1,12 +1,12 @@
 // Finding pad-sums and copy-needing reshapes, and their slots (see Placement.h).
 #include "codegen/fusion/Placement.h"
 
-#include <algorithm>
 #include <optional>
 #include <vector>
 
 #include "codegen/fusion/Lowering.h"
 #include "ir/Op.h"
+#include "passes/fusion/PadSums.h"
 
 namespace tessera::codegen {
 
@@ -45,7 +45,7 @@ class Planner {
   explicit Planner(const ir::Function& f) : f_(f) {}
 
   Placement run() {
-    for (int i = f_.numOps(); i-- > 0;) padSum(*f_.ops()[i]);
+    for (const passes::PadSum& s : passes::findPadSums(f_).sums) padSum(s);
     for (int i = 0; i < f_.numOps(); ++i) mergedHeads(*f_.ops()[i]);
     return std::move(p_);
   }
@@ -72,71 +72,21 @@ class Planner {
     }
   }
 
-  // Collects the pads of an add tree rooted at `v`; false when it is not a pure pad-sum.
-  bool terms(const ir::Value* v, bool root, std::vector<const ir::Op*>* pads,
-             std::vector<const ir::Op*>* adds) {
-    const ir::Op* d = v->definingOp();
-    if (!d || (!root && !singleUse(v)) || p_.assembled.count(d)) return false;
-    if (d->kind() == OpKind::Add) {
-      for (const ir::Value* x : d->operands())
-        if (x->type().shape != v->type().shape || x->type().dtype != v->type().dtype) return false;
-      adds->push_back(d);
-      return terms(d->operand(0), false, pads, adds) && terms(d->operand(1), false, pads, adds);
-    }
-    if (d->kind() == OpKind::Pad && d->floatAttr("value", 0.0) == 0.0 && !root) {
-      pads->push_back(d);
-      return true;
-    }
-    return false;
-  }
-
-  void padSum(const ir::Op& op) {
-    if (op.kind() != OpKind::Add || p_.assembled.count(&op)) return;
-    const ir::Value* sum = op.result();
-    ir::DType t = sum->type().dtype;
-    if (t != ir::DType::F32 && t != ir::DType::F64) return;
-    std::vector<const ir::Op*> pads, adds;
-    if (!terms(sum, true, &pads, &adds) || pads.size() < 2) return;
+  // Slots for a pad-sum (the IR rule is passes/fusion/PadSums.h): the sum's result is a root,
+  // and each piece's operand is placed at its offset along the concatenated axis.
+  void padSum(const passes::PadSum& s) {
+    const ir::Value* sum = s.root->result();
     const ir::Shape& shape = sum->type().shape;
-    // One padded axis, shared by every pad; the pieces tile it exactly.
-    int axis = -1;
-    std::vector<std::pair<int64_t, const ir::Op*>> pieces;
-    for (const ir::Op* pad : pads) {
-      const auto& low = pad->attrAs<std::vector<int64_t>>("low");
-      const auto& high = pad->attrAs<std::vector<int64_t>>("high");
-      if (low.size() != shape.size() || high.size() != shape.size()) return;
-      int a = -1;
-      for (size_t d = 0; d < low.size(); ++d) {
-        if (low[d] < 0 || high[d] < 0) return;
-        if (low[d] == 0 && high[d] == 0) continue;
-        if (a >= 0) return;
-        a = static_cast<int>(d);
-      }
-      if (a < 0 || (axis >= 0 && a != axis)) return;
-      axis = a;
-      pieces.emplace_back(low[a], pad);
-    }
-    std::optional<int64_t> total = shape[axis].constant();
-    if (!total) return;
-    std::sort(pieces.begin(), pieces.end(),
-              [](const auto& x, const auto& y) { return x.first < y.first; });
-    int64_t at = 0;
-    for (auto [low, pad] : pieces) {
-      std::optional<int64_t> len = pad->operand(0)->type().shape[axis].constant();
-      if (!len || low != at) return;
-      at += *len;
-    }
-    if (at != *total) return;
-    for (const ir::Op* a : adds) p_.assembled.insert(a);
-    for (const ir::Op* pad : pads) p_.assembled.insert(pad);
+    for (const ir::Op* a : s.adds) p_.assembled.insert(a);
+    for (const auto& piece : s.pieces) p_.assembled.insert(piece.second);
     p_.sumRoots.insert(sum);
     BufferView whole = rowMajorView(shape);
     p_.slots[sum] = Slot{sum, whole};
-    for (auto [low, pad] : pieces) {
+    for (auto [low, pad] : s.pieces) {
       const ir::Value* x = pad->operand(0);
       BufferView part = whole;
       part.shape = x->type().shape;
-      part.offset = ir::Dim(low) * whole.strides[axis];
+      part.offset = ir::Dim(low) * whole.strides[s.axis];
       p_.padPieces[pad] = Slot{sum, part};
       if (p_.slots.count(x) || x->isArgument() || !singleUse(x)) continue;  // copied at the pad
       propagate(x, sum, part);

@@ -5,7 +5,8 @@
 //  - a pad-sum: add(pad(x1), pad(x2), ...) with zero pads that tile one axis exactly (the
 //    gradient of slicing the fused QKV projection) is a concatenation. Each x_i gets a slot in the
 //    sum's buffer; the pads and adds emit nothing, where they used to fill and re-add three
-//    [B,S,3H] tensors.
+//    [B,S,3H] tensors. Which adds and pads form such a sum is an IR-level rule shared with the
+//    cost model (passes/fusion/PadSums.h); this file decides where each piece goes.
 //  - a reshape that strides cannot express (merging the heads of a GEMM's [B,heads,S,hd] output
 //    into [B,S,H] after a transpose): the reshape's result gets a row-major buffer of its own.
 // A slot propagates backwards through the single-use reshape/transpose chain that produced the

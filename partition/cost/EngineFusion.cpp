@@ -8,6 +8,7 @@
 
 #include "ir/Module.h"
 #include "passes/fusion/FusionGroups.h"
+#include "passes/fusion/PadSums.h"
 
 namespace tessera::partition::cost {
 
@@ -16,14 +17,23 @@ namespace {
 using passes::FusionRole;
 
 // Ops that run and store nothing of their own in the engine: views (new strides over the
-// operand's buffer), leaves (recomputed inside each kernel that reads them) and dead ops.
+// operand's buffer), leaves (recomputed inside each kernel that reads them), dead ops, and the
+// pads and adds of pad-sums (Excluded: the engine stores each piece straight into its slice of
+// the concatenation, so its producer's write is the only cost).
 bool emitsNothing(FusionRole r) {
-  return r == FusionRole::View || r == FusionRole::Leaf || r == FusionRole::Dead;
+  return r == FusionRole::View || r == FusionRole::Leaf || r == FusionRole::Dead ||
+         r == FusionRole::Excluded;
+}
+
+// The engine's groups: the pad-sums' ops join none, as in codegen/fusion/Lowering.
+passes::FusionGroups engineGroups(const ir::Function& f) {
+  const passes::PadSums sums = passes::findPadSums(f);
+  return passes::fusionGroups(f, true, &sums.members);
 }
 
 }  // namespace
 
-std::vector<int> engineFusionGroups(const ir::Function& f) { return passes::fusionGroups(f).group; }
+std::vector<int> engineFusionGroups(const ir::Function& f) { return engineGroups(f).group; }
 
 StatusOr<std::vector<OpCost>> engineProgramCosts(const ir::Function& f, const SymbolValues& syms) {
   std::vector<OpCost> costs;
@@ -32,7 +42,7 @@ StatusOr<std::vector<OpCost>> engineProgramCosts(const ir::Function& f, const Sy
     TRY_ASSIGN(OpCost c, opCost(*op, syms));
     costs.push_back(c);
   }
-  const passes::FusionGroups g = passes::fusionGroups(f);
+  const passes::FusionGroups g = engineGroups(f);
   std::set<const ir::Value*> returned(f.results().begin(), f.results().end());
   std::map<int, std::vector<int>> members;  // group -> op indices, program order
   for (int i = 0; i < f.numOps(); ++i) {

@@ -15,10 +15,14 @@
 //
 // The groups are the engine's own: passes/fusion/FusionGroups.h is the one rule both the engine
 // (codegen/fusion/FusionPlan.h) and this file use (session 13; it was restated here before,
-// because partition/ may not depend on codegen/). Dead ops emit nothing, as in the engine. A
-// group is one kernel: it reads each distinct value
-// from outside the group once and writes each member value that is used outside the group (or
-// returned) once; its FLOPs are its members' and it pays one launch.
+// because partition/ may not depend on codegen/). Dead ops emit nothing, as in the engine, and
+// so do the pads and adds of a pad-sum (passes/fusion/PadSums.h, the rule the engine's
+// destination passing uses): the engine stores each piece straight into its slice of the
+// concatenation, so the pieces' producers pay the only write. (Where a piece cannot be written in
+// place — a function argument, a value read elsewhere — the engine copies it once at the pad;
+// that copy is codegen's decision and is not priced.) A group is one kernel: it reads each
+// distinct value from outside the group once and writes each member value that is used outside
+// the group (or returned) once; its FLOPs are its members' and it pays one launch.
 #pragma once
 
 #include <vector>
@@ -34,9 +38,10 @@ enum class FusionRule {
   Engine,    // this file: the CPU engine's groups, views and leaves
 };
 
-// Per-op costs with the engine's fusion applied: costs[i] belongs to f.ops()[i]. A view or leaf
-// launches nothing and moves nothing; a group's members are `fused` except its last, which
-// carries the group's bytes and its launch (FLOPs stay with each member). Errors as programCosts.
+// Per-op costs with the engine's fusion applied: costs[i] belongs to f.ops()[i]. A view, leaf,
+// dead op or pad-sum member launches nothing and moves nothing; a group's members are `fused`
+// except its last, which carries the group's bytes and its launch (FLOPs stay with each member).
+// Errors as programCosts.
 StatusOr<std::vector<OpCost>> engineProgramCosts(const ir::Function& f, const SymbolValues& syms);
 
 // The engine's group id of every op (-1: not in a group), for tests.

@@ -18,15 +18,17 @@ using ir::Value;
 bool dimDivisibleBy(const Dim& d, int64_t n, const ir::Module* m) {
   if (n <= 1) return true;
   if (auto c = d.constant()) return *c % n == 0;
-  // Every term c * s1*s2*... must be a multiple of n given each symbol's divisibility fact.
+  // Every term (p/q) * s1*s2*... must be a multiple of n given each symbol's divisibility fact
+  // s_i = k_i * t_i (t_i any integer): p * k_1*k_2*... must be a multiple of q * n. A rational
+  // coefficient is common in token counts: B*S/G routing groups with S divisible by G.
   for (const auto& [mono, coef] : d.terms()) {
-    if (!coef.isInteger()) return false;
-    int64_t g = coef.num < 0 ? -coef.num : coef.num;
+    const int64_t mod = coef.den * n;
+    int64_t g = (coef.num < 0 ? -coef.num : coef.num) % mod;
     for (const std::string& s : mono) {
       const ir::SymbolDecl* decl = m ? m->findSymbol(s) : nullptr;
-      g = (g % n) * ((decl ? decl->divisibleBy : 1) % n) % n;
+      g = g * ((decl ? decl->divisibleBy : 1) % mod) % mod;
     }
-    if (g % n != 0) return false;
+    if (g % mod != 0) return false;
   }
   return true;
 }
@@ -287,7 +289,9 @@ class Propagator {
       out.push_back(a);
     }
     if (fac.evenOnly)
-      while (!out.empty() && !dimDivisibleBy(fac.size, axisProduct(out), module_)) out.pop_back();
+      while (!out.empty() && (!dimDivisibleBy(fac.size, axisProduct(out), module_) ||
+                              (fac.alsoDivides && !dimDivisibleBy(*fac.alsoDivides, axisProduct(out), module_))))
+        out.pop_back();
     return out;
   }
 

@@ -46,7 +46,8 @@ std::vector<AxisNames> effectiveAxes(const ir::Mesh& mesh, const ir::Op& op, con
     // A receive's factors live on its result only, yet it receives a piece, not a whole tensor.
     bool resultOnly = !onOperand[f] && op.kind() != OpKind::Recv;
     bool drop = fac.kind == FactorKind::Local || resultOnly ||
-                (fac.evenOnly && !isEvenSplit(fac.size, axesSize(mesh, out[f])));
+                (fac.evenOnly && (!isEvenSplit(fac.size, axesSize(mesh, out[f])) ||
+                                  (fac.alsoDivides && !isEvenSplit(*fac.alsoDivides, axesSize(mesh, out[f])))));
     if (drop) out[f].clear();
   }
   return out;
@@ -135,7 +136,9 @@ StatusOr<ShardingPlan> planFromAnnotations(const ir::Function& f) {
       const AxisNames& axes = s->dims[d].axes;
       const Factor& fac = fm.factors[factor];
       if (fac.kind == FactorKind::Local) return;
-      if (fac.evenOnly && !isEvenSplit(fac.size, axesSize(*mesh, axes))) return;
+      if (fac.evenOnly && (!isEvenSplit(fac.size, axesSize(*mesh, axes)) ||
+                           (fac.alsoDivides && !isEvenSplit(*fac.alsoDivides, axesSize(*mesh, axes)))))
+        return;
       for (const std::string& a : axes)
         if (used.count(a)) return;
       os.factorAxes[factor] = axes;

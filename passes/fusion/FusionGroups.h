@@ -4,10 +4,10 @@
 // Why here: the engine (codegen/fusion/FusionPlan.h) lowers each group to one loop nest, and the
 // cost model (partition/cost/EngineFusion.h) prices a CPU rank by the same groups. Both layers
 // sit above passes/, so the one rule lives here and neither can drift from the other (session 12
-// had a restated copy in partition/). What only codegen knows (which ops destination passing
-// assembles into concatenations, GEMM vs library kernels) stays in codegen: callers pass the
-// assembled ops in as `excluded`, and everything that is neither view, leaf, fused, dead nor
-// excluded is `Other`.
+// had a restated copy in partition/). The ops destination passing assembles into
+// concatenations are recognized by PadSums.h; callers pass them in as `excluded` (the engine and
+// the cost model both do). What only codegen knows (GEMM vs library kernels, buffer views) stays
+// in codegen: everything that is neither view, leaf, fused, dead nor excluded is `Other`.
 //
 // A group is a set of elementwise / last-axis-reduction / normalization ops over one iteration
 // space (rows = all dims but the last, cols = the last dim). Ops join greedily in program order:
