@@ -156,6 +156,14 @@ FusionGroups fusionGroups(const ir::Function& f, bool fuse, const std::set<const
       role = allLeaves ? FusionRole::Leaf : FusionRole::Fused;
     } else role = FusionRole::Other;
     out.role[i] = role;
+    if (role == FusionRole::Collective) {
+      // Communication seals every open group. A group's kernel runs at its last member's
+      // position, so a group spanning a communication would hold its inputs across it and across
+      // everything scheduled in between: a pipeline's per-micro-batch gradient sums (one add per
+      // micro-batch, micro-batches separated by sends and receives) would become one kernel at
+      // the last micro-batch and keep every micro-batch's gradient live to the end of the step.
+      for (FusionGroup& g : out.groups) g.sealed = true;
+    }
 
     int joined = -1;
     if (role == FusionRole::Fused) {

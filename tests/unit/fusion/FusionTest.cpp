@@ -70,6 +70,42 @@ TEST(Fusion, AValueReadOutsideItsGroupIsStoredAndSealsTheGroup) {
   EXPECT_EQ(countKind(*e, ThunkKind::Gemm), 1) << e->str();
 }
 
+// A pipeline stage's gradient accumulation: one add per micro-batch, micro-batches separated by
+// communication. Without the seal the whole running sum is one kernel at the last add, and
+// every micro-batch's gradient (%g0, %g1, %g2) stays live until then.
+TEST(Fusion, CommunicationSealsOpenGroupsSoARunningSumIsNotDeferred) {
+  auto m = parse(R"(module @m {
+ mesh @mesh = <pp=2>
+ func @main(%g0: f32[4,8], %x: f32[4,8]) -> (f32[4,8]) {
+  %r1 = recv axes=[pp] peer=1 : f32[4,8]
+  %g1 = exp %r1 : f32[4,8]
+  %s1 = add %g0, %g1 : f32[4,8]
+  send %g1 axes=[pp] peer=1
+  %r2 = recv axes=[pp] peer=1 : f32[4,8]
+  %g2 = exp %r2 : f32[4,8]
+  %s2 = add %s1, %g2 : f32[4,8]
+  %y = neg %x : f32[4,8]
+  %z = add %s2, %y : f32[4,8]
+  return %z
+ }
+})");
+  ASSERT_TRUE(m);
+  const ir::Function* f = m->findFunction("main");
+  FusionPlan p = planFusion(*f);
+  // Within a micro-batch the ops still fuse: exp and the add are one group.
+  EXPECT_EQ(p.opGroup[1], p.opGroup[2]);
+  // The send sealed it: the next micro-batch's add starts a new group, so %s1 is stored and the
+  // first group runs before the send.
+  EXPECT_NE(p.opGroup[2], p.opGroup[6]);
+  EXPECT_EQ(p.opGroup[5], p.opGroup[6]);
+  // After the last communication, fusion goes on as before.
+  EXPECT_EQ(p.opGroup[6], p.opGroup[8]);
+  EXPECT_EQ(p.opGroup[7], p.opGroup[8]);
+  auto e = lowerFunction(*f, {});
+  ASSERT_TRUE(e.isOk()) << e.status().message();
+  EXPECT_EQ(countKind(*e, ThunkKind::Kernel), 2) << e->str();
+}
+
 TEST(Fusion, UnfusedModeGivesOneKernelPerOp) {
   auto m = parse(R"(module @m {
  func @main(%x: f32[4,8]) -> (f32[4,8]) {
