@@ -41,7 +41,7 @@ std::string fingerprintOf(const ir::Module& m, const std::string& function) {
     // Each op's text (not printModule: that also prints every parameter's values).
     for (int i = 0; i < f->numArguments(); ++i)
       text += f->argument(i)->name() + ":" + f->argument(i)->type().str() + ";";
-    for (const auto& op : f->ops()) text += ir::printOp(*op) + "\n";
+    for (const std::string& op : ir::printOps(*f)) text += op + "\n";
   }
   for (const ir::Parameter& p : m.params) text += p.name + ":" + p.type.str() + ";";
   char buf[17];

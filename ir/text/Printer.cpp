@@ -164,6 +164,14 @@ std::string printOp(const Op& op) {
   return printOpWith(op, ValueNamer(*op.function()));
 }
 
+std::vector<std::string> printOps(const Function& f) {
+  const ValueNamer name(f);
+  std::vector<std::string> out;
+  out.reserve(f.ops().size());
+  for (const auto& op : f.ops()) out.push_back(printOpWith(*op, name));
+  return out;
+}
+
 std::string printModule(const Module& m) {
   std::string out = "module";
   if (!m.name.empty()) out += " @" + m.name;

@@ -15,12 +15,12 @@
 // result is [rows..., 1] joins as a per-row computation), merging every other open group of the
 // same space that it reads. A group closes ("seals") as soon as an op outside it reads one of its
 // values: later ops then cannot join it, which keeps the group graph acyclic, so a group's kernel
-// can run at the position of its last member. Every communication op (collectives, send/recv)
-// seals all open groups, so no kernel holds its inputs across one (a pipeline's per-micro-batch
-// gradient sums stay one add per micro-batch instead of one kernel at the end of the step). Leaves (full, scalar constants, iota, and pure
-// elementwise ops of leaves) are recomputed inside each kernel that reads them instead of being
-// stored. Dead ops (no side effect, no result reaching the function's results or a side effect)
-// emit nothing and read nothing.
+// can run at the position of its last member. Every send and recv seals all open groups, so no
+// kernel holds its inputs across one (a pipeline's per-micro-batch gradient sums stay one add per
+// micro-batch instead of one kernel at the end of the step). Leaves (full, scalar constants, iota,
+// and pure elementwise ops of leaves) are recomputed inside each kernel that reads them instead of
+// being stored. Dead ops (no side effect, no result reaching the function's results or a side
+// effect) emit nothing and read nothing.
 #pragma once
 
 #include <set>

@@ -105,6 +105,11 @@ TEST(TextRoundTrip, ParsedStructureMatchesTheText) {
   EXPECT_EQ(f->ops()[2]->enumAttr("approximate", GeluApprox::None), GeluApprox::Tanh);
   EXPECT_EQ(printOp(topk), "%v, %i = top_k %a k=2 : f32[B,2], i64[B,2]");
   EXPECT_EQ(printOp(*f->ops()[8]), "send %y axes=[dp] peer=1");
+  // printOps prints every op as printOp does, with one naming of the function.
+  const std::vector<std::string> all = printOps(*f);
+  ASSERT_EQ(all.size(), 10u);
+  EXPECT_EQ(all[3], "%v, %i = top_k %a k=2 : f32[B,2], i64[B,2]");
+  for (int i = 0; i < f->numOps(); ++i) EXPECT_EQ(all[i], printOp(*f->ops()[i])) << i;
   const Op& slice = *f->ops()[6];
   EXPECT_EQ(slice.attrAs<std::vector<Dim>>("limit"), (std::vector<Dim>{Dim::symbol("B"), Dim(4)}));
   const Op& send = *f->ops()[8];
