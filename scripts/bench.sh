@@ -5,6 +5,9 @@
 #   bench/gpt_bench.py        Tessera vs PyTorch eager, GPT-small and GPT-base training steps
 #   bench/remat_curve.py      remat=auto on GPT-base: budget, planned peak, step time
 #   bench/ddp_bench.py        Tessera dp=2 / tp=2 vs PyTorch DDP (gloo), 2 ranks x 1 thread
+#   bench/sim_vs_measured.py  the simulator's predicted step time vs measured, 2 and 4 CPU ranks
+#   bench/pipeline_bench.py   pipeline schedules: bubble vs theory, per-rank memory, vs dp=2
+#   bench/gemm_ab.py          whole steps with OpenBLAS vs Tessera's own sgemm, alternated
 # Arguments are passed to gpt_bench.py (e.g. --configs gpt-small --steps 8).
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every side alike.
 set -euo pipefail
@@ -25,4 +28,8 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 /usr/bin/python3 bench/ddp_bench.py --tessera build/tessera
 /usr/bin/python3 bench/sim_vs_measured.py --tessera build/tessera --calibrate build/bench/cpu_calibrate \
   --comm-bench build/bench/comm_bench
-/usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera
+/usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera --config gpt-small
+# GPT-base's plan files are ~2 GB (initial values and AdamW state): a few rows, no simulation.
+/usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera --config gpt-base \
+  --runs 1dev,dp2,pp2-1f1b-m4,pp2-gpipe-m4 --no-sim --steps 3
+/usr/bin/python3 bench/gemm_ab.py --tessera build/tessera --kernel-bench build/bench/kernel_bench --rounds 5
