@@ -30,13 +30,14 @@ import sys
 import tempfile
 import time
 
+from gpt_bench import step_gemms  # the profile's "GEMMs by shape" table, parsed once
+
 CONFIGS = {
     "gpt-small": dict(layers=4, hidden=256, heads=4, seq=128, batch=8, vocab=256, steps=12),
     "gpt-base": dict(layers=12, hidden=768, heads=12, seq=256, batch=4, vocab=512, steps=5),
 }
 BACKENDS = ("openblas", "tessera")
 
-_GEMM_LINE = re.compile(r"^\s+(\d+)x (\d+)x(\d+)x(\d+)x(\d+)( A\^T)?( B\^T)?\s")
 
 
 def base_env():
@@ -75,22 +76,6 @@ def train(tessera, model, cfg, backend, steps, extra, profile=False):
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     times = [r["step_time_s"] for r in recs]
     return statistics.median(times[1:]), cpu, [r["loss"] for r in recs]
-
-
-def step_gemms(profile_text):
-    """[(count, batch, m, n, k, transA, transB)] from a TESSERA_PROFILE report."""
-    out, on = [], False
-    for line in profile_text.splitlines():
-        if "GEMMs by shape" in line:
-            on = True
-            continue
-        if on:
-            mt = _GEMM_LINE.match(line)
-            if not mt:
-                break
-            c, b, m, n, k = (int(mt.group(i)) for i in range(1, 6))
-            out.append((c, b, m, n, k, bool(mt.group(6)), bool(mt.group(7))))
-    return out
 
 
 def gemm_table(kernel_bench, gemms, threads, reps, stat):
