@@ -53,7 +53,10 @@ struct MemoryReport {
   std::vector<int64_t> bytesByCategory;  // at the peak: argument storage + live arena buffers
   int64_t argumentBytes = 0;  // parameters, optimizer state and inputs (outside the arena)
   int64_t arenaBytes = 0;     // the arena: peak of everything else, fragmentation included
-  int64_t peakBytes = 0;      // argumentBytes + arenaBytes
+  // The own sgemm's packing buffers (codegen/memory/GemmWorkspace.h), held for the engine's
+  // life; also counted in bytesByCategory's workspace. 0 when OpenBLAS runs the GEMMs.
+  int64_t gemmWorkspaceBytes = 0;
+  int64_t peakBytes = 0;      // argumentBytes + arenaBytes + gemmWorkspaceBytes
   std::string peakAt;         // the thunk where the live arena bytes peak
   std::vector<Entry> largestAtPeak;  // the largest live tensors at the peak (arena and arguments)
   std::string str() const;    // the printed report
@@ -74,9 +77,12 @@ struct MemoryTimeline {
 };
 StatusOr<Executable> lowerForPlanning(const ir::Module& m, const std::string& function,
                                       const EngineOptions& o);
+// `threads`: the engine's EngineOptions::threads, for the GEMM workspace every thunk's live
+// bytes include (GemmWorkspace.h).
 StatusOr<MemoryTimeline> planMemoryTimeline(const Executable& exe,
                                             const std::map<std::string, int64_t>& symbols,
-                                            const std::map<int, int>& resultAliases);
+                                            const std::map<int, int>& resultAliases,
+                                            int threads = 0);
 
 class Engine {
  public:
@@ -103,7 +109,8 @@ class Engine {
   // current or initial values), without running.
   StatusOr<std::map<std::string, int64_t>> symbolsFor(
       const std::map<std::string, ir::Tensor>& inputs);
-  // What the runtime really used so far: argument storage + the highest arena byte written.
+  // What the runtime really used so far: argument storage + the highest arena byte written +
+  // the GEMM packing buffers it holds.
   int64_t measuredPeakBytes() const;
 
   const Executable& executable() const;

@@ -13,8 +13,11 @@
 //              staging, library-kernel temporaries, the micro-batch slices and shards the rank
 //              trainer cuts, the loss gather — not planned by anyone, so reported on its own:
 //              the heap's high-water mark during the step above its level at the step's start.
+//   gemm       the own sgemm's packing buffers (the default GEMM on AVX2+FMA hosts): planned from
+//              the step's GEMM shapes (MemoryReport::gemmWorkspaceBytes, inside plannedPeakBytes),
+//              measured as what the engine's workspace holds (inside measuredPeakBytes).
 // Not measurable here: OpenBLAS's packing buffers (allocated by the library once, outside any
-// step) and MPI's internal buffers.
+// step; TESSERA_GEMM=openblas) and MPI's internal buffers.
 #pragma once
 
 #include <cstdint>
@@ -28,13 +31,13 @@
 namespace tessera::launcher {
 
 struct RankMemory {
-  int64_t plannedPeakBytes = 0;      // arguments + arena (codegen::MemoryReport::peakBytes)
+  int64_t plannedPeakBytes = 0;      // arguments + arena + gemm (codegen::MemoryReport::peakBytes)
   int64_t plannedArgumentBytes = 0;
   int64_t plannedArenaBytes = 0;
   // Arguments + the arena buffers live at the plan's peak: plannedPeakBytes minus this is the
   // arena's fragmentation (first-fit leaves holes that the live bytes do not count).
   int64_t plannedLiveBytes = 0;
-  int64_t measuredPeakBytes = 0;     // argument storage + highest arena byte written
+  int64_t measuredPeakBytes = 0;     // argument storage + highest arena byte written + gemm
   // C++ heap above the step's start at its high-water mark: the first step (it also builds the
   // runtime's per-symbol plan) and the largest of the later steps; -1: not counted.
   int64_t heapFirstStepBytes = -1;

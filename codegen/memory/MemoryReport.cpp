@@ -33,6 +33,7 @@ std::string MemoryReport::str() const {
   }
   s += "  arena (reused)      " + human(arenaBytes) + "\n";
   s += "  arguments           " + human(argumentBytes) + "\n";
+  if (gemmWorkspaceBytes > 0) s += "  gemm packing        " + human(gemmWorkspaceBytes) + "\n";
   if (!peakAt.empty()) s += "  peak at             " + peakAt + "\n";
   s += "  largest live tensors at the peak:\n";
   for (const Entry& e : largestAtPeak)

@@ -8,6 +8,7 @@
 #include "codegen/Engine.h"
 #include "codegen/fusion/Lowering.h"
 #include "codegen/memory/BufferPlan.h"
+#include "codegen/memory/GemmWorkspace.h"
 
 namespace tessera::codegen {
 
@@ -24,14 +25,18 @@ StatusOr<Executable> lowerForPlanning(const ir::Module& m, const std::string& fu
 
 StatusOr<MemoryTimeline> planMemoryTimeline(const Executable& exe,
                                             const std::map<std::string, int64_t>& symbols,
-                                            const std::map<int, int>& resultAliases) {
+                                            const std::map<int, int>& resultAliases,
+                                            int threads) {
   TRY_ASSIGN(BufferPlan p, planBuffers(exe, symbols, resultAliases));
+  // The GEMM packing buffers are held all step long: a constant under every thunk.
+  TRY_ASSIGN(int64_t gemmWorkspace, plannedGemmWorkspaceBytes(exe, symbols, threads));
   MemoryTimeline out;
   for (int64_t b : p.argumentBytesByCategory) out.argumentBytes += b;
-  out.peakBytes = out.argumentBytes + p.arenaBytes;
+  out.peakBytes = out.argumentBytes + p.arenaBytes + gemmWorkspace;
   out.bytesByCategory = p.peakByCategory;
   for (size_t c = 0; c < out.bytesByCategory.size(); ++c)
     out.bytesByCategory[c] += p.argumentBytesByCategory[c];
+  out.bytesByCategory[static_cast<int>(MemCategory::Workspace)] += gemmWorkspace;
   // Live arena blocks per thunk, counted as the plan counts them: a buffer is live from its
   // first to its last use; an in-place output shares its input's block (same offset), which is
   // counted once. Sizes are aligned like the arena's blocks.
@@ -49,7 +54,7 @@ StatusOr<MemoryTimeline> planMemoryTimeline(const Executable& exe,
   for (int t = 0; t < nt; ++t) {
     for (int b : born[t])
       if (blockUsers[p.offset[b]]++ == 0) live += blockBytes(b);
-    out.liveBytes[t] = out.argumentBytes + live;
+    out.liveBytes[t] = out.argumentBytes + gemmWorkspace + live;
     for (int b : dies[t])
       if (--blockUsers[p.offset[b]] == 0) live -= blockBytes(b);
   }

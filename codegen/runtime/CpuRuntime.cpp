@@ -48,7 +48,8 @@ struct CpuRuntime::Resolved {
 };
 
 CpuRuntime::CpuRuntime(const Executable& exe, std::vector<KernelFn> compiled, int threads)
-    : exe_(exe), compiled_(std::move(compiled)), pool_(std::make_unique<ThreadPool>(threads)) {
+    : exe_(exe), compiled_(std::move(compiled)), pool_(std::make_unique<ThreadPool>(threads)),
+      packing_(std::make_unique<gemm::PackingWorkspace>(pool_->size())) {
   // Tessera owns the threads: OpenBLAS computes on whichever pool thread calls it.
   setBlasSingleThreaded();
   if (ThunkProfile::enabledByEnvironment()) profile_ = std::make_unique<ThunkProfile>();
@@ -58,6 +59,8 @@ CpuRuntime::~CpuRuntime() {
   if (profile_) std::fputs(profile_->report(exe_).c_str(), stderr);
   std::free(arena_);
 }
+
+int64_t CpuRuntime::packingBytesHeld() const { return packing_->heldBytes(); }
 
 void CpuRuntime::setRankContext(RankContext* rank) {
   collectives_ = rank ? std::make_unique<CollectiveRunner>(*rank, exe_) : nullptr;
@@ -292,6 +295,7 @@ Status CpuRuntime::runThunk(size_t i) {
       p.c = static_cast<char*>(r.ptrs[2]);
       p.batch = static_cast<int64_t>(r.batchByteOffsets[2].size());
       for (int o = 0; o < 3; ++o) p.offsets[o] = &r.batchByteOffsets[o];
+      p.workspace = packing_.get();
       runGemm(p, *pool_);
       return Status::ok();
     }

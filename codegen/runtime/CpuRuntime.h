@@ -20,6 +20,7 @@
 #include "codegen/memory/BufferPlan.h"
 #include "codegen/runtime/ThreadPool.h"
 #include "codegen/runtime/ThunkProfile.h"
+#include "codegen/runtime/gemm/Workspace.h"
 
 namespace tessera::codegen {
 
@@ -56,6 +57,10 @@ class CpuRuntime {
   // The highest arena byte written by any run so far (0 before the first run).
   int64_t measuredArenaPeak() const { return measuredArenaPeak_; }
   ThreadPool& pool() { return *pool_; }
+  int threads() const { return pool_->size(); }
+  // Bytes the own sgemm's packing buffers hold now (one slot per pool thread, grown to the
+  // largest GEMM each slot ran; gemm/Workspace.h). 0 while OpenBLAS runs the GEMMs.
+  int64_t packingBytesHeld() const;
 
  private:
   struct Resolved;
@@ -66,6 +71,7 @@ class CpuRuntime {
   const Executable& exe_;
   std::vector<KernelFn> compiled_;
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<gemm::PackingWorkspace> packing_;  // the own sgemm's buffers, one slot a thread
   std::unique_ptr<BufferPlan> plan_;
   std::map<int, int> aliases_;
   std::vector<std::unique_ptr<Resolved>> resolved_;

@@ -8,6 +8,7 @@
 #include "codegen/dist/AsyncSchedule.h"
 #include "codegen/dist/RankContext.h"
 #include "codegen/fusion/Lowering.h"
+#include "codegen/memory/GemmWorkspace.h"
 #include "codegen/runtime/CpuRuntime.h"
 #include "codegen/runtime/TensorIO.h"
 
@@ -266,7 +267,10 @@ StatusOr<MemoryReport> Engine::memoryReport(const std::map<std::string, int64_t>
     r.argumentBytes += p.argumentBytesByCategory[c];
   }
   r.arenaBytes = p.arenaBytes;
-  r.peakBytes = r.argumentBytes + r.arenaBytes;
+  TRY_ASSIGN(r.gemmWorkspaceBytes,
+             plannedGemmWorkspaceBytes(exe, symbols, impl_->runtime->threads()));
+  r.bytesByCategory[static_cast<int>(MemCategory::Workspace)] += r.gemmWorkspaceBytes;
+  r.peakBytes = r.argumentBytes + r.arenaBytes + r.gemmWorkspaceBytes;
   if (p.peakThunk >= 0) {
     const Thunk& t = exe.thunks[p.peakThunk];
     r.peakAt = "thunk " + std::to_string(p.peakThunk) + " (" + t.label +
@@ -290,7 +294,7 @@ int64_t Engine::measuredPeakBytes() const {
     if (impl_->args[a].valid)
       args += ir::numElementsOf(impl_->args[a].shape) *
               ir::dtypeBytes(impl_->function->argument(static_cast<int>(a))->type().dtype);
-  return args + impl_->runtime->measuredArenaPeak();
+  return args + impl_->runtime->measuredArenaPeak() + impl_->runtime->packingBytesHeld();
 }
 
 const Executable& Engine::executable() const { return impl_->exe; }

@@ -4,6 +4,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "codegen/runtime/gemm/MicroKernel.h"
 #include "codegen/runtime/gemm/Sgemm.h"
+#include "codegen/runtime/gemm/Workspace.h"
 
 namespace tessera::codegen {
 
@@ -53,8 +55,9 @@ void piece(const GemmProblem& p, int64_t i, int64_t m0, int64_t m1, int64_t n0, 
   gemmCall(p.f64, p.transA, p.transB, m1 - m0, n1 - n0, p.k, a, p.lda, b, p.ldb, c, p.ldc);
 }
 
-// Batch item `i` of an f32 problem through Tessera's sgemm, on `pool` (nullptr: this thread).
-void ownItem(const GemmProblem& p, int64_t i, ThreadPool* pool) {
+// Batch item `i` of an f32 problem through Tessera's sgemm, on `pool` (nullptr: this thread),
+// packing into p.workspace's slots from `slot` on.
+void ownItem(const GemmProblem& p, int64_t i, ThreadPool* pool, int slot) {
   gemm::SgemmArgs g;
   g.transA = p.transA;
   g.transB = p.transB;
@@ -62,40 +65,53 @@ void ownItem(const GemmProblem& p, int64_t i, ThreadPool* pool) {
   g.a = reinterpret_cast<const float*>(p.a + (p.offsets[0] ? (*p.offsets[0])[i] : 0));
   g.b = reinterpret_cast<const float*>(p.b + (p.offsets[1] ? (*p.offsets[1])[i] : 0));
   g.c = reinterpret_cast<float*>(p.c + (p.offsets[2] ? (*p.offsets[2])[i] : 0));
-  gemm::sgemm(g, pool);
+  gemm::sgemm(g, pool, p.workspace, slot);
 }
 
+// Batch split: part t (slot t) takes items [batch * t / parts, batch * (t + 1) / parts).
+int64_t batchPartBegin(int64_t batch, int64_t t, int parts) { return batch * t / parts; }
+
 void runOwn(const GemmProblem& p, ThreadPool& pool) {
+  assert(!p.workspace || p.workspace->slots() >= pool.size());
   switch (chooseGemmSplit(p, pool.size())) {
     case GemmSplit::Serial:
-      for (int64_t i = 0; i < p.batch; ++i) ownItem(p, i, nullptr);
+      for (int64_t i = 0; i < p.batch; ++i) ownItem(p, i, nullptr, 0);
       return;
-    case GemmSplit::Batch:
-      pool.parallelFor(p.batch, [&](int64_t b0, int64_t b1) {
-        for (int64_t i = b0; i < b1; ++i) ownItem(p, i, nullptr);
+    case GemmSplit::Batch: {
+      // One chunk per part (not per item) so that a part always packs into its own slot,
+      // whichever thread claims it.
+      int parts = static_cast<int>(std::min<int64_t>(p.batch, pool.size()));
+      pool.parallelFor(parts, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t)
+          for (int64_t i = batchPartBegin(p.batch, t, parts);
+               i < batchPartBegin(p.batch, t + 1, parts); ++i)
+            ownItem(p, i, nullptr, static_cast<int>(t));
       });
       return;
+    }
     case GemmSplit::Rows:
     case GemmSplit::Cols:  // the sgemm splits rows or columns itself, sharing the packed B
-      for (int64_t i = 0; i < p.batch; ++i) ownItem(p, i, &pool);
+      for (int64_t i = 0; i < p.batch; ++i) ownItem(p, i, &pool, 0);
       return;
   }
 }
 
 GemmBackend backendFromEnvironment() {
+  const GemmBackend fallback = gemmBackendAvailable(GemmBackend::Tessera) ? GemmBackend::Tessera
+                                                                          : GemmBackend::OpenBlas;
   const char* env = std::getenv("TESSERA_GEMM");
-  if (!env || !*env) return GemmBackend::OpenBlas;
+  if (!env || !*env) return fallback;
   std::string v = env;
   if (v == "openblas") return GemmBackend::OpenBlas;
   if (v == "tessera") {
-    if (gemmBackendAvailable(GemmBackend::Tessera)) return GemmBackend::Tessera;
+    if (fallback == GemmBackend::Tessera) return GemmBackend::Tessera;
     std::fprintf(stderr, "tessera: warning: TESSERA_GEMM=tessera needs AVX2 + FMA; using "
                  "openblas\n");
     return GemmBackend::OpenBlas;
   }
   std::fprintf(stderr, "tessera: warning: TESSERA_GEMM='%s' is not 'openblas' or 'tessera'; "
-               "using openblas\n", env);
-  return GemmBackend::OpenBlas;
+               "using %s\n", env, fallback == GemmBackend::Tessera ? "tessera" : "openblas");
+  return fallback;
 }
 
 }  // namespace
@@ -162,6 +178,47 @@ void runGemm(const GemmProblem& p, ThreadPool& pool, GemmBackend backend) {
       return;
     }
   }
+}
+
+int64_t plannedPackingBytes(const std::vector<GemmProblem>& shapes, int threads,
+                            GemmBackend backend) {
+  if (backend != GemmBackend::Tessera || !gemmBackendAvailable(backend)) return 0;
+  threads = std::max(threads, 1);
+  // Per slot, the largest request (in floats) of its packed-A and packed-B buffer, following
+  // runOwn's split and the sgemm's own rule (gemm::sgemmPacking).
+  std::vector<int64_t> aMax(static_cast<size_t>(threads), 0), bMax(aMax);
+  // One sgemm call packing op(B) into `slot` and part t's A into slot + t.
+  auto note = [&](int slot, const gemm::SgemmPacking& s) {
+    for (int t = 0; t < s.parts; ++t)
+      aMax[static_cast<size_t>(slot + t)] = std::max(aMax[static_cast<size_t>(slot + t)], s.aFloats);
+    if (s.parts > 0)
+      bMax[static_cast<size_t>(slot)] = std::max(bMax[static_cast<size_t>(slot)], s.bFloats);
+  };
+  for (const GemmProblem& p : shapes) {
+    if (p.f64 || p.m == 0 || p.n == 0 || p.batch == 0) continue;
+    switch (chooseGemmSplit(p, threads)) {
+      case GemmSplit::Serial:
+        note(0, gemm::sgemmPacking(p.m, p.n, p.k, 1));
+        break;
+      case GemmSplit::Batch: {
+        int parts = static_cast<int>(std::min<int64_t>(p.batch, threads));
+        for (int t = 0; t < parts; ++t)
+          if (batchPartBegin(p.batch, t + 1, parts) > batchPartBegin(p.batch, t, parts))
+            note(t, gemm::sgemmPacking(p.m, p.n, p.k, 1));
+        break;
+      }
+      case GemmSplit::Rows:
+      case GemmSplit::Cols:
+        note(0, gemm::sgemmPacking(p.m, p.n, p.k, threads));
+        break;
+    }
+  }
+  int64_t bytes = 0;
+  for (int t = 0; t < threads; ++t) {
+    if (aMax[static_cast<size_t>(t)] > 0) bytes += gemm::packingBufferBytes(aMax[static_cast<size_t>(t)]);
+    if (bMax[static_cast<size_t>(t)] > 0) bytes += gemm::packingBufferBytes(bMax[static_cast<size_t>(t)]);
+  }
+  return bytes;
 }
 
 }  // namespace tessera::codegen

@@ -1,9 +1,10 @@
 // Running one (batched) GEMM thunk on Tessera's thread pool, and which GEMM runs it: OpenBLAS
 // computing single-threaded inside the pool's threads, or (f32 only, CPUs with AVX2 + FMA,
-// environment switch TESSERA_GEMM=tessera) Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h:
-// packed B shared by the threads, AVX2 micro-kernel). OpenBLAS stays the default until the own
-// sgemm is shown faster on a quiet machine: bench/kernel_bench --gemm prints both per shape,
-// bench/gemm_ab.py alternates whole training steps of both. This file decides how a GEMM is
+// the default on CPUs with AVX2 + FMA) Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h: packed
+// B shared by the threads, AVX2 micro-kernel); TESSERA_GEMM=openblas keeps OpenBLAS. The own
+// sgemm measured faster on whole training steps (bench/gemm_ab.py, session 13: GPT-small 5 of 5
+// rounds, GPT-base 4 of 5) and its packing buffers are planned and counted in the memory report
+// (plannedPackingBytes below, gemm/Workspace.h). This file decides how a GEMM is
 // split over the threads: by batch items (attention), by rows of C, or by columns of C when the
 // rows are too few; with OpenBLAS each piece is one BLAS call on a sub-matrix. The split is a
 // function of the shape and the thread count alone, so runs repeat bitwise (Tessera's sgemm:
@@ -20,6 +21,10 @@
 
 namespace tessera::codegen {
 
+namespace gemm {
+class PackingWorkspace;  // gemm/Workspace.h
+}
+
 struct GemmProblem {
   bool f64 = false;
   bool transA = false, transB = false;
@@ -30,6 +35,9 @@ struct GemmProblem {
   // Batch items: byte offsets of item i's A, B and C from a, b, c (all empty: one item).
   const std::vector<int64_t>* offsets[3] = {nullptr, nullptr, nullptr};
   int64_t batch = 1;
+  // Tessera's sgemm packs into this workspace (at least the pool's size in slots; part t of the
+  // split into slot t); null: into buffers kept by each OS thread (tests, benchmarks).
+  gemm::PackingWorkspace* workspace = nullptr;
 };
 
 // How a problem is split over `threads` (exposed for tests and the benchmark's report).
@@ -44,9 +52,9 @@ void setBlasThreads(int threads);
 
 // Which GEMM computes the f32 problems (f64 always goes to OpenBLAS).
 enum class GemmBackend { OpenBlas, Tessera };
-// OpenBLAS, unless the environment says TESSERA_GEMM=tessera and the CPU has AVX2 + FMA (read
-// once per process; TESSERA_GEMM=openblas or unset: OpenBLAS; anything else: a warning on stderr
-// and OpenBLAS).
+// Tessera's sgemm when the CPU has AVX2 + FMA, else OpenBLAS (read once per process;
+// TESSERA_GEMM=openblas: OpenBLAS; TESSERA_GEMM=tessera or unset: Tessera's when available;
+// anything else: a warning on stderr and the default).
 GemmBackend defaultGemmBackend();
 // Whether `backend` can run on this CPU (Tessera's needs AVX2 + FMA).
 bool gemmBackendAvailable(GemmBackend backend);
@@ -56,5 +64,12 @@ void runGemm(const GemmProblem& p, ThreadPool& pool);
 // The same with a chosen backend (tests and the benchmark compare the two); an unavailable
 // Tessera backend falls back to OpenBLAS.
 void runGemm(const GemmProblem& p, ThreadPool& pool, GemmBackend backend);
+
+// The bytes a PackingWorkspace of `threads` slots holds after runGemm ran each of `shapes` on a
+// pool of `threads` with `backend` (the shapes' pointers are not read): per slot, the largest
+// packed-A and packed-B buffer any of them asks of it. 0 for OpenBLAS (its buffers are its own)
+// and for f64 problems.
+int64_t plannedPackingBytes(const std::vector<GemmProblem>& shapes, int threads,
+                            GemmBackend backend);
 
 }  // namespace tessera::codegen

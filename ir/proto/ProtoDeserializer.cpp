@@ -160,6 +160,22 @@ StatusOr<std::shared_ptr<const Tensor>> Reader::readTensor(const proto::TensorDa
   const size_t bytes = static_cast<size_t>(dtypeBytes(dtype));
   const size_t have = pt.data().size();
   const uint64_t count = empty ? 0 : nonZeroProduct;
+  if (pt.splat()) {
+    // One element repeated over the shape. The shape alone sets the allocation here, so bound it
+    // (a damaged file must not ask for terabytes): 2^31 elements is 16 GiB of doubles in memory,
+    // more than any tensor a plan of this machine's runs holds.
+    constexpr uint64_t kMaxSplat = uint64_t{1} << 31;
+    if (have != bytes)
+      return fail(path + ".data", "a splat holds one element of " + std::string(dtypeName(dtype)) +
+                                      " (" + std::to_string(bytes) + " bytes), not " +
+                                      std::to_string(have) + " bytes");
+    if (count > kMaxSplat)
+      return fail(path + ".shape", "a splat of " + std::to_string(count) +
+                                       " elements is more than the 2^31 a tensor may hold");
+    const double v = codec::decodeElement(codec::readLittleEndian(pt.data().data(), static_cast<int>(bytes)),
+                                          dtype);
+    return std::make_shared<const Tensor>(dtype, std::move(shape), std::vector<double>(count, v));
+  }
   // Compare before multiplying: count * bytes may not fit, and count > have already disagrees.
   if (count > have)
     return fail(path + ".data", "holds " + std::to_string(have) + " bytes, far fewer than the " +

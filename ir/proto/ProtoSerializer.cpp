@@ -62,8 +62,23 @@ void writeTensor(const Tensor& t, proto::TensorData* out) {
   for (int64_t d : t.shape()) out->add_shape(d);
   int bytes = dtypeBytes(t.dtype());
   std::string data;
-  data.reserve(static_cast<size_t>(t.numElements()) * static_cast<size_t>(bytes));
-  for (double v : t.data()) codec::appendLittleEndian(data, codec::encodeElement(v, t.dtype()), bytes);
+  // Splat when every element encodes to the same bits (compared encoded, so -0.0 and 0.0 or two
+  // NaN payloads are never merged).
+  const std::vector<double>& values = t.data();
+  if (values.size() >= 2) {
+    const uint64_t first = codec::encodeElement(values[0], t.dtype());
+    bool same = true;
+    for (size_t i = 1; i < values.size() && same; ++i)
+      same = codec::encodeElement(values[i], t.dtype()) == first;
+    if (same) {
+      codec::appendLittleEndian(data, first, bytes);
+      out->set_splat(true);
+      out->set_data(std::move(data));
+      return;
+    }
+  }
+  data.reserve(values.size() * static_cast<size_t>(bytes));
+  for (double v : values) codec::appendLittleEndian(data, codec::encodeElement(v, t.dtype()), bytes);
   out->set_data(std::move(data));
 }
 

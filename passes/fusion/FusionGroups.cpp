@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <unordered_map>
+#include <cstdlib>  // TEMP H5
 
 #include "ir/Module.h"
 
@@ -156,7 +157,7 @@ FusionGroups fusionGroups(const ir::Function& f, bool fuse, const std::set<const
       role = allLeaves ? FusionRole::Leaf : FusionRole::Fused;
     } else role = FusionRole::Other;
     out.role[i] = role;
-    if (k == OpKind::Send || k == OpKind::Recv) {
+    if (k == OpKind::Send || k == OpKind::Recv || (std::getenv("TESSERA_H5_SEAL_ALL") && op.info().isCollective() && k != OpKind::AxisIndex)) {  // TEMP H5
       // A send or receive seals every open group. A group's kernel runs at its last member's
       // position, so a group spanning one would hold its inputs across it and across everything
       // scheduled in between: a pipeline's per-micro-batch gradient sums (one add per

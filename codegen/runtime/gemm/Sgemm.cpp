@@ -10,50 +10,63 @@
 #include "codegen/runtime/gemm/Blocking.h"
 #include "codegen/runtime/gemm/MicroKernel.h"
 #include "codegen/runtime/gemm/Packing.h"
+#include "codegen/runtime/gemm/Workspace.h"
 
 namespace tessera::codegen::gemm {
 
 namespace {
 
-// Bytes held by all threads' packing buffers (packingBytesHeld()).
+// Bytes held by every packing buffer of the process (packingBytesHeld()).
 std::atomic<int64_t> gHeldBytes{0};
 
-// A growable 64-byte-aligned buffer, one per thread and role: packing buffers are reused across
-// calls (a fresh multi-MiB allocation per GEMM would page-fault through it every time).
-class Workspace {
- public:
-  ~Workspace() {
-    std::free(data_);
-    gHeldBytes -= static_cast<int64_t>(capacity_);
-  }
-  float* get(int64_t floats) {
-    size_t bytes = (static_cast<size_t>(floats) * sizeof(float) + 63) / 64 * 64;
-    if (bytes > capacity_) {
-      std::free(data_);
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      assert(data_ && "sgemm workspace allocation failed");
-      gHeldBytes += static_cast<int64_t>(bytes - capacity_);
-      capacity_ = bytes;
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-
-thread_local Workspace tlsPackedA;  // each thread's MC x KC block of A
-thread_local Workspace tlsPackedB;  // the calling thread's packed op(B), read by all threads
+// Buffers of calls without a workspace: kept by the executing OS thread until it ends.
+thread_local PackingWorkspace tlsWorkspace(1);
 
 // How the threads share one KC x NC block of C's update.
 enum class Split { Rows, Cols };
+struct PartSplit {
+  int parts;
+  Split split;
+};
+
+// Rows when each thread gets several micro-panels of rows (A is then packed once overall);
+// columns when the rows are few (each thread then packs all of A, which is small); one part when
+// neither has enough.
+PartSplit splitFor(int64_t panelsM, int64_t panelsN, int threads) {
+  PartSplit s{threads, Split::Rows};
+  if (panelsM < 4 * threads) {
+    if (panelsN >= 2 * threads) s.split = Split::Cols;
+    else s.parts = 1;
+  }
+  return s;
+}
+
+// Columns of op(B) packed at once, all of k deep (see Blocking.h: kPackedBFloats).
+int64_t ncMaxFor(int64_t blocksK, int64_t kcMax) {
+  return std::clamp(kPackedBFloats / (blocksK * kcMax) / kNR * kNR, kNR, kNC);
+}
 
 }  // namespace
 
+namespace detail {
+void countHeld(int64_t delta) { gHeldBytes += delta; }
+}  // namespace detail
+
 int64_t packingBytesHeld() { return gHeldBytes.load(); }
 
-void sgemm(const SgemmArgs& g, ThreadPool* pool) {
+SgemmPacking sgemmPacking(int64_t m, int64_t n, int64_t k, int threads) {
+  SgemmPacking out;
+  if (m <= 0 || n <= 0 || k <= 0) return out;
+  int64_t kcMax = kcFor(k), blocksK = ceilDiv(k, kcMax);
+  int64_t nc = std::min(ncMaxFor(blocksK, kcMax), n), panelsN = ceilDiv(nc, kNR);
+  // The first column block is the widest, so its split has the most parts.
+  out.parts = splitFor(ceilDiv(m, kMR), panelsN, std::max(threads, 1)).parts;
+  out.aFloats = kMC * kcMax + kPackSlack;
+  out.bFloats = blocksK * panelsN * kNR * kcMax;
+  return out;
+}
+
+void sgemm(const SgemmArgs& g, ThreadPool* pool, PackingWorkspace* ws, int slot) {
   assert(hasAvx2Fma());
   if (g.m <= 0 || g.n <= 0) return;
   if (g.k == 0) {
@@ -62,23 +75,17 @@ void sgemm(const SgemmArgs& g, ThreadPool* pool) {
     return;
   }
   int threads = pool ? pool->size() : 1;
+  assert(!ws || (slot >= 0 && slot + threads <= ws->slots()));
   int64_t kcMax = kcFor(g.k), blocksK = ceilDiv(g.k, kcMax);
   int64_t panelsM = ceilDiv(g.m, kMR);
-  // Columns of op(B) packed at once, all of k deep (see Blocking.h: kPackedBFloats).
-  int64_t ncMax = std::clamp(kPackedBFloats / (blocksK * kcMax) / kNR * kNR, kNR, kNC);
+  int64_t ncMax = ncMaxFor(blocksK, kcMax);
   for (int64_t jc = 0; jc < g.n; jc += ncMax) {
     int64_t nc = std::min(ncMax, g.n - jc), panelsN = ceilDiv(nc, kNR);
     // k block pk's panels start at packedB + pk * blockFloats; panel q of it at q * kc * NR.
     int64_t blockFloats = panelsN * kNR * kcMax;
-    float* packedB = tlsPackedB.get(blocksK * blockFloats);
-    // Rows when each thread gets several micro-panels of rows (A is then packed once overall);
-    // columns when the rows are few (each thread then packs all of A, which is small).
-    int parts = threads;
-    Split split = Split::Rows;
-    if (panelsM < 4 * threads) {
-      if (panelsN >= 2 * threads) split = Split::Cols;
-      else parts = 1;
-    }
+    float* packedB = ws ? ws->packedB(slot, blocksK * blockFloats)
+                        : tlsWorkspace.packedB(0, blocksK * blockFloats);
+    auto [parts, split] = splitFor(panelsM, panelsN, threads);
     // Packing units: (k block, micro-panel) pairs, k block major.
     auto packPart = [&](int64_t u0, int64_t u1) {
       for (int64_t u = u0; u < u1;) {
@@ -90,10 +97,12 @@ void sgemm(const SgemmArgs& g, ThreadPool* pool) {
     };
     if (parts > 1) pool->parallelFor(blocksK * panelsN, packPart);
     else packPart(0, blocksK * panelsN);
-    // Rows [r0, r1) (multiples of MR, or m) by B micro-panels [q0, q1). Each MC-row block of C
-    // takes all its k blocks in turn while it is still in cache.
-    auto block = [&](int64_t r0, int64_t r1, int64_t q0, int64_t q1) {
-      float* packedA = tlsPackedA.get(kMC * kcMax + kPackSlack);
+    // Part t: rows [r0, r1) (multiples of MR, or m) by B micro-panels [q0, q1). Each MC-row
+    // block of C takes all its k blocks in turn while it is still in cache.
+    auto block = [&](int64_t t, int64_t r0, int64_t r1, int64_t q0, int64_t q1) {
+      int64_t aFloats = kMC * kcMax + kPackSlack;  // sgemmPacking's aFloats
+      float* packedA = ws ? ws->packedA(slot + static_cast<int>(t), aFloats)
+                          : tlsWorkspace.packedA(0, aFloats);
       // Row blocks of equal size (whole micro-panels, at most MC): 510 rows as 132+132+132+114,
       // not 144+144+144+78, whose last block reuses each B micro-panel from L1 only 13 times.
       int64_t mcStep = ceilDiv(ceilDiv(r1 - r0, ceilDiv(r1 - r0, kMC)), kMR) * kMR;
@@ -114,16 +123,16 @@ void sgemm(const SgemmArgs& g, ThreadPool* pool) {
       }
     };
     if (parts == 1) {
-      block(0, g.m, 0, panelsN);
+      block(0, 0, g.m, 0, panelsN);
       continue;
     }
     pool->parallelFor(parts, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         if (split == Split::Rows)
-          block(std::min(g.m, panelsM * t / parts * kMR),
+          block(t, std::min(g.m, panelsM * t / parts * kMR),
                 std::min(g.m, panelsM * (t + 1) / parts * kMR), 0, panelsN);
         else
-          block(0, g.m, panelsN * t / parts, panelsN * (t + 1) / parts);
+          block(t, 0, g.m, panelsN * t / parts, panelsN * (t + 1) / parts);
       }
     });
   }

@@ -19,6 +19,8 @@
 
 namespace tessera::codegen::gemm {
 
+class PackingWorkspace;  // Workspace.h
+
 struct SgemmArgs {
   bool transA = false, transB = false;
   int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;  // row-major, as cblas takes them
@@ -29,12 +31,27 @@ struct SgemmArgs {
 
 // C = op(A) · op(B) (C's previous contents ignored; k = 0 gives zeros), on the pool's threads
 // (nullptr: on the caller alone). Callable from a pool thread with pool = nullptr.
-void sgemm(const SgemmArgs& g, ThreadPool* pool);
+// Packing buffers: with a workspace, the packed op(B) goes to slot `slot` and part t's packed A
+// to slot `slot` + t (parts <= pool size; slot + parts <= ws->slots()); without one, to buffers
+// kept by the executing OS thread until it ends.
+void sgemm(const SgemmArgs& g, ThreadPool* pool, PackingWorkspace* ws = nullptr, int slot = 0);
 
-// Bytes of packing buffers the sgemm holds right now, over all threads: each thread that ran it
-// keeps its buffers (an MC x KC block of A; for a calling thread also the packed op(B), up to
-// 16 MiB) for the next call, until the thread ends. The engine's memory report can count them as
-// workspace.
+// What one sgemm call of this shape asks of its packing buffers (the driver's own rule, exposed
+// so the memory report can plan the workspace before anything runs). Zero parts when m, n or k
+// is 0 (nothing is packed).
+struct SgemmPacking {
+  int parts = 0;        // parts that pack A: slots slot .. slot + parts - 1
+  int64_t aFloats = 0;  // each part's packed A block (MC x KC + slack)
+  int64_t bFloats = 0;  // the packed op(B) of the largest column block (slot `slot`)
+};
+SgemmPacking sgemmPacking(int64_t m, int64_t n, int64_t k, int threads);
+
+// Bytes of packing buffers held right now by the whole process: every PackingWorkspace and the
+// per-thread buffers of calls without one.
 int64_t packingBytesHeld();
+
+namespace detail {
+void countHeld(int64_t delta);  // Workspace.cpp's buffers report their capacity changes here
+}  // namespace detail
 
 }  // namespace tessera::codegen::gemm

@@ -300,12 +300,13 @@ TEST(Sgemm, PackingBuffersAreCountedWhileTheirThreadLives) {
   EXPECT_EQ(gemm::packingBytesHeld(), before);
 }
 
-TEST(Sgemm, DefaultBackendIsOpenBlasUnlessTheEnvironmentSaysTessera) {
+TEST(Sgemm, DefaultBackendIsTesseraOnAvx2FmaUnlessTheEnvironmentSaysOpenBlas) {
   // The test environment leaves TESSERA_GEMM unset (ctest does not set it).
   if (std::getenv("TESSERA_GEMM")) GTEST_SKIP() << "TESSERA_GEMM is set";
   EXPECT_TRUE(gemmBackendAvailable(GemmBackend::OpenBlas));
   EXPECT_EQ(gemmBackendAvailable(GemmBackend::Tessera), gemm::hasAvx2Fma());
-  EXPECT_EQ(defaultGemmBackend(), GemmBackend::OpenBlas);
+  EXPECT_EQ(defaultGemmBackend(),
+            gemm::hasAvx2Fma() ? GemmBackend::Tessera : GemmBackend::OpenBlas);
 }
 
 }  // namespace

@@ -261,6 +261,25 @@ TEST(ProtoBadInput, HugeShapeIsRejectedWithoutAllocating) {
                            "1099511627776 elements of the shape need"));
 }
 
+TEST(ProtoBadInput, SplatHoldsExactlyOneElement) {
+  proto::Module pm = base();
+  tensorParam(pm, {2, 3}, 8)->mutable_init()->set_splat(true);
+  EXPECT_EQ(read(pm), err("params[0].init.data: a splat holds one element of f32 (4 bytes), not 8 "
+                          "bytes"));
+  proto::Module pm2 = base();
+  tensorParam(pm2, {2, 3}, 0)->mutable_init()->set_splat(true);
+  EXPECT_EQ(read(pm2), err("params[0].init.data: a splat holds one element of f32 (4 bytes), not 0 "
+                           "bytes"));
+}
+
+TEST(ProtoBadInput, HugeSplatIsRejectedWithoutAllocating) {
+  // Four bytes that claim 2^40 elements: the shape alone would set the allocation.
+  proto::Module pm = base();
+  tensorParam(pm, {int64_t{1} << 20, int64_t{1} << 20}, 4)->mutable_init()->set_splat(true);
+  EXPECT_EQ(read(pm), err("params[0].init.shape: a splat of 1099511627776 elements is more than the "
+                          "2^31 a tensor may hold"));
+}
+
 TEST(ProtoBadInput, ZeroDimDoesNotExcuseAnOverflowingShape) {
   // Empty, but Tensor computes strides from the other dims, so their product must still fit.
   proto::Module pm = base();

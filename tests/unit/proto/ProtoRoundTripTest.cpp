@@ -3,6 +3,8 @@
 // by hand (little-endian element bytes, dims as polynomial terms, kinds by mnemonic).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "ir/Printer.h"
 #include "ir/ProtoSerializer.h"
 #include "ir/Verifier.h"
@@ -89,6 +91,36 @@ TEST(ProtoRoundTrip, ElementBytesAreLittleEndianInTheElementType) {
   EXPECT_EQ(pm.params(6).init().dtype(), proto::DTYPE_BOOL);
   ASSERT_EQ(pm.params(0).init().shape_size(), 1);
   EXPECT_EQ(pm.params(0).init().shape(0), 2);
+}
+
+// A tensor whose elements all encode to the same bits is stored as one element (the AdamW state
+// of a plan file); anything else, including -0.0 next to 0.0, keeps every element.
+TEST(ProtoRoundTrip, ConstantTensorsAreStoredAsOneElement) {
+  Module m("splat");
+  m.params.push_back(testing::param("zeros", DType::F32, {3, 4}, std::vector<double>(12, 0.0)));
+  m.params.push_back(testing::param("halves", DType::BF16, {5}, std::vector<double>(5, 0.5)));
+  m.params.push_back(testing::param("signed", DType::F32, {2}, {0.0, -0.0}));
+  m.params.push_back(testing::param("one", DType::F32, {1}, {7.0}));
+  auto bytes = serializeModule(m);
+  ASSERT_TRUE(bytes.isOk());
+  proto::Module pm;
+  ASSERT_TRUE(pm.ParseFromString(*bytes));
+  EXPECT_TRUE(pm.params(0).init().splat());
+  EXPECT_EQ(pm.params(0).init().data(), bytesOf({0, 0, 0, 0}));
+  EXPECT_TRUE(pm.params(1).init().splat());
+  EXPECT_EQ(pm.params(1).init().data(), bytesOf({0x00, 0x3F}));
+  EXPECT_FALSE(pm.params(2).init().splat());
+  EXPECT_EQ(pm.params(2).init().data(), bytesOf({0, 0, 0, 0, 0, 0, 0, 0x80}));
+  EXPECT_FALSE(pm.params(3).init().splat());
+
+  auto back = deserializeModule(*bytes, "splat.tpb");
+  ASSERT_TRUE(back.isOk()) << back.status().message();
+  const auto& zeros = *(*back)->params[0].init;
+  EXPECT_EQ(zeros.shape(), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(zeros.data(), std::vector<double>(12, 0.0));
+  EXPECT_EQ((*back)->params[1].init->data(), std::vector<double>(5, 0.5));
+  EXPECT_TRUE(std::signbit((*back)->params[2].init->data()[1]));
+  expectModulesEqual(m, **back);
 }
 
 TEST(ProtoRoundTrip, DimsAreWrittenAsPolynomialTerms) {
