@@ -33,6 +33,9 @@ import tempfile
 import time
 
 MODEL = ["--layers=12", "--hidden=768", "--heads=12", "--seq=256", "--vocab=512"]
+SEQ = 256
+# --smoke: a tiny GPT, to check the script itself in seconds (its timings mean nothing).
+SMOKE = ["--layers=3", "--hidden=64", "--heads=2", "--seq=64", "--vocab=256"]
 KINDS = ("gemm", "fused", "copy", "library", "other")
 T0 = time.time()
 
@@ -84,7 +87,7 @@ def run(tessera, model, steps, extra, report=False):
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "log.jsonl")
         env = dict(os.environ, TESSERA_PROFILE="1")
-        cmd = [tessera, "train", model, "--batch", "4", "--seq", "256", "--steps", str(steps),
+        cmd = [tessera, "train", model, "--batch", "4", "--seq", str(SEQ), "--steps", str(steps),
                "--log-json", log] + (["--memory-report"] if report else []) + extra
         p = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if p.returncode != 0:
@@ -99,10 +102,11 @@ def run(tessera, model, steps, extra, report=False):
     if report:
         out["peak"] = int(re.search(r"planned peak .*\((\d+) bytes\)", p.stdout).group(1))
         out["act"] = int(re.search(r"activations .*\((\d+) bytes\)", p.stdout).group(1))
-    m = re.search(r"remat auto: .*\[([ksf]+)\]; planned peak (\d+) .*recomputing ([\d.]+) GFLOP",
-                  p.stdout)
-    out["plan"], out["planned"], out["gflop"] = (m.group(1), int(m.group(2)), float(m.group(3))) \
-        if m else ("-", None, 0.0)
+    m = re.search(r"remat auto: .*\[([ksf]+)\]; planned peak (\d+) .*recomputing ([\d.]+) GFLOP"
+                  r"(?: per step \(estimated (\d+) ms\))?", p.stdout)
+    out["plan"], out["planned"], out["gflop"], out["est_ms"] = \
+        (m.group(1), int(m.group(2)), float(m.group(3)), int(m.group(4) or 0)) if m \
+        else ("-", None, 0.0, 0)
     return out, ""
 
 
@@ -118,14 +122,18 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--fractions", default="0.75,0.5,0.3333,0.25",
                     help="fractions of the no-remat activation bytes to budget")
+    ap.add_argument("--smoke", action="store_true", help="a tiny GPT: checks the script only")
     args = ap.parse_args()
+    global SEQ
+    flags = SMOKE if args.smoke else MODEL
+    SEQ = 64 if args.smoke else SEQ
     if args.steps < 2 or args.rounds < 1:
         sys.exit("remat_curve: --steps must be >= 2 (the first is not timed), --rounds >= 1")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TESSERA_GEMM"):
         os.environ.pop(var, None)
     with tempfile.TemporaryDirectory() as d:
         model = os.path.join(d, "gpt-base.tpb")
-        subprocess.run([args.tessera, "zoo", "gpt"] + MODEL + ["-o", model], check=True)
+        subprocess.run([args.tessera, "zoo", "gpt"] + flags + ["-o", model], check=True)
         base, err = run(args.tessera, model, 2, [], report=True)
         if base is None:
             sys.exit(err)
@@ -171,24 +179,26 @@ def main():
                 prev = nxt
     gemm_gflop = statistics.median(n["gemm_flops"] for n in nones) / 1e9
     tn = [n["t"] for n in nones]
-    print("GPT-base, remat auto; %d rounds, %d steps per run (median after the first), "
+    print("%s, remat auto; %d rounds, %d steps per run (median after the first), "
           "%d no-remat runs: %.3f s/step median [%.3f..%.3f]"
-          % (args.rounds, args.steps, len(tn), statistics.median(tn), min(tn), max(tn)))
+          % ("tiny GPT (--smoke)" if args.smoke else "GPT-base", args.rounds, args.steps,
+             len(tn), statistics.median(tn), min(tn), max(tn)))
     print("no remat: planned peak %d bytes, activations %d bytes, GEMM work %.1f GFLOP/step"
           % (peak0, act0, gemm_gflop))
     print("smallest feasible budget (remat pass): %s bytes" % minimum)
-    print("%-14s %-8s %14s %14s %-12s %9s  %-24s %s" % (
+    print("%-14s %-8s %14s %14s %-12s %9s %7s  %-24s %s" % (
         "budget bytes", "fraction", "planned peak", "activations", "plan", "recompute",
-        "slowdown med [min..max]", "added time by kind, % of step (gemm/fused/copy/lib/other)"))
+        "est.", "slowdown med [min..max]",
+        "added time by kind, % of step (gemm/fused/copy/lib/other)"))
     for budget, label in budgets:
         if budget in failed:
             print("%-14d %-8s %s" % (budget, label, failed[budget]))
             continue
         r = info[budget]
         added = " ".join("%+.1f" % (100 * statistics.median(kind_ratio[budget][k])) for k in KINDS)
-        print("%-14d %-8s %14d %14d %-12s %8.1f%%  %-24s %s" % (
+        print("%-14d %-8s %14d %14d %-12s %8.1f%% %6.1f%%  %-24s %s" % (
             budget, label, r["peak"], r["act"], r["plan"], 100 * r["gflop"] / gemm_gflop,
-            spread(ratios[budget]), added))
+            r["est_ms"] / (statistics.median(tn) * 10), spread(ratios[budget]), added))
     progress("done")
 
 

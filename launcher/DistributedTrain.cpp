@@ -12,6 +12,7 @@
 #include "launcher/Commands.h"
 #include "launcher/MpirunSpawn.h"
 #include "launcher/PlanFile.h"
+#include "launcher/PresetFlags.h"
 #include "partition/mesh/MeshSpec.h"
 #include "partition/plan/Specialize.h"
 
@@ -134,41 +135,8 @@ int runDistributed(const DistFlags& d, DistContext ctx) {
   }
   PlanRequest req;
   req.mesh = *mesh;
-  std::string presetsText;
-  for (const std::string& p : d.parallel) {
-    if (Status st = partition::parseParallelFlag(p, req.presets); !st.isOk())
-      return usage(usageText(st.message()));
-    presetsText += std::string(presetsText.empty() ? "" : ",") + p;
-  }
-  if (d.zero) {
-    req.presets.zero = d.zero;
-    req.presets.dataParallel = true;
-    presetsText += (presetsText.empty() ? "" : ",") + std::string("zero=") + std::to_string(d.zero);
-  }
-  if (d.sequenceParallel) {
-    req.presets.sequenceParallel = true;
-    presetsText += (presetsText.empty() ? "" : ",") + std::string("sequence-parallel");
-  }
-  if (!d.expertAxis.empty()) {
-    req.presets.expertAxis = d.expertAxis;
-    presetsText += std::string(presetsText.empty() ? "" : ",") + "expert-parallel=" + d.expertAxis;
-  }
-  // A preset axis the mesh lacks is the user's mistake: say which flag.
-  auto hasAxis = [&](const std::string& a) {
-    for (const ir::MeshAxis& x : mesh->axes)
-      if (x.name == a) return true;
-    return false;
-  };
-  if ((req.presets.dataParallel || req.presets.zero) && !hasAxis(req.presets.dpAxis))
-    return usage("--parallel dp/--zero: the mesh --mesh " + d.mesh + " has no axis '" +
-                 req.presets.dpAxis + "'");
-  if ((req.presets.megatron || req.presets.sequenceParallel) && !hasAxis(req.presets.tpAxis))
-    return usage("--parallel megatron/sequence-parallel: the mesh --mesh " + d.mesh +
-                 " has no axis '" + req.presets.tpAxis + "'");
-  if (!req.presets.expertAxis.empty() && !hasAxis(req.presets.expertAxis))
-    return usage("--expert-parallel " + req.presets.expertAxis + ": the mesh --mesh " + d.mesh +
-                 " has no axis '" + req.presets.expertAxis + "'");
-  req.presetsText = presetsText.empty() ? "none (replicated)" : presetsText;
+  if (Status st = presetsFromFlags(d, *mesh, req); !st.isOk()) return usage(st.message());
+  if (req.presetsText.empty()) req.presetsText = "none (replicated)";
   req.model = ctx.model;
   req.optimizer = ctx.optimizerText;
   if (ctx.chars) {

@@ -15,6 +15,7 @@
 #include "launcher/Commands.h"
 #include "launcher/MpirunSpawn.h"
 #include "launcher/PlanFile.h"
+#include "launcher/PresetFlags.h"
 #include "launcher/TrainInputs.h"
 #include "partition/exec/Shards.h"
 #include "partition/mesh/MeshSpec.h"
@@ -174,41 +175,6 @@ int64_t axisSizeOf(const ir::Mesh& mesh, const std::string& axis) {
 }
 
 }  // namespace
-
-Status pipelinePresets(const DistFlags& d, const ir::Mesh& mesh, PlanRequest& req) {
-  std::string text;
-  for (const std::string& p : d.parallel) {
-    if (Status st = partition::parseParallelFlag(p, req.presets); !st.isOk()) return Status::error(usageText(st.message()));
-    text += std::string(text.empty() ? "" : ",") + p;
-  }
-  if (d.zero) {
-    req.presets.zero = d.zero;
-    req.presets.dataParallel = true;
-    text += std::string(text.empty() ? "" : ",") + "zero=" + std::to_string(d.zero);
-  }
-  if (d.sequenceParallel) {
-    req.presets.sequenceParallel = true;
-    text += std::string(text.empty() ? "" : ",") + "sequence-parallel";
-  }
-  if (!d.expertAxis.empty()) {
-    req.presets.expertAxis = d.expertAxis;
-    text += std::string(text.empty() ? "" : ",") + "expert-parallel=" + d.expertAxis;
-  }
-  const partition::PresetOptions& p = req.presets;
-  auto check = [&](bool on, const std::string& axis, const std::string& flag) -> Status {
-    if (!on) return Status::ok();
-    if (!mesh.axisSize(axis))
-      return Status::error(flag + ": the mesh --mesh " + d.mesh + " has no axis '" + axis + "'");
-    if (axis == "pp")
-      return Status::error(flag + ": '" + axis + "' is the pipeline axis; the presets split the other axes");
-    return Status::ok();
-  };
-  TRY(check(p.dataParallel || p.zero, p.dpAxis, "--parallel dp/--zero"));
-  TRY(check(p.megatron || p.sequenceParallel, p.tpAxis, "--parallel megatron/sequence-parallel"));
-  TRY(check(!p.expertAxis.empty(), p.expertAxis, "--expert-parallel " + p.expertAxis));
-  req.presetsText = text;
-  return Status::ok();
-}
 
 StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const passes::TrainStepInfo& info,
                                             const passes::TrainStepOptions& ts, PlanRequest request,
@@ -401,7 +367,7 @@ int runPipelineDistributed(const DistFlags& d, const PipelineFlags& f, DistConte
   options->remat = f.remat;
   PlanRequest req;
   req.mesh = *mesh;
-  if (Status st = pipelinePresets(d, *mesh, req); !st.isOk()) return usage(st.message());
+  if (Status st = presetsFromFlags(d, *mesh, req); !st.isOk()) return usage(st.message());
   req.model = ctx.model;
   req.optimizer = ctx.optimizerText;
   if (ctx.chars) {

@@ -69,10 +69,6 @@ StatusOr<DistributedPlan> buildPipelinePlan(std::unique_ptr<ir::Module> m, const
                                             std::string* scheduleSvg = nullptr,
                                             std::string* memoryText = nullptr);
 
-// The presets of --parallel/--zero/--sequence-parallel/--expert-parallel into `req` (presets,
-// presetsText), as the SPMD path reads them (DistributedTrain.cpp). Usage errors name the flag.
-Status pipelinePresets(const DistFlags& d, const ir::Mesh& mesh, PlanRequest& req);
-
 // What `tessera plan` prints for a pipeline plan: stages, schedule, per rank parameter bytes.
 std::string pipelineSummary(const DistributedPlan& plan);
 

@@ -68,7 +68,8 @@ void printPlanRow(const char* tag, const planner::Plan& p, int64_t devices, doub
 // recomputation; a pipeline with a uniform remat choice, ZeRO 0/1 and no expert parallelism;
 // never SP or per-layer recompute mixes.
 bool isLaunchable(const planner::Plan& p) {
-  if (p.sequenceParallel || p.fullRecomputeLayers != 0 || p.zero > 3 || !p.expertsLaunchable()) return false;
+  if (p.sequenceParallel || p.fullRecomputeLayers != 0 || !p.mix.empty() || p.zero > 3 || !p.expertsLaunchable())
+    return false;
   if (p.pp == 1)
     return p.virtualStages == 1 && p.microbatches == 1 && p.recompute == sim::Recompute::None;
   return p.zero <= 1 && p.ep == 1;

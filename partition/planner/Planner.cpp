@@ -3,12 +3,16 @@
 #include "partition/planner/Planner.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <tuple>
+
+#include "partition/planner/RecomputeProgram.h"
+#include "partition/sim/MegatronRecompute.h"
 
 namespace tessera::partition::planner {
 
@@ -45,8 +49,23 @@ std::string Plan::describe() const {
   if (ep > 1) o << " ep=" << ep;
   if (virtualStages > 1) o << " v=" << virtualStages;
   o << " mb=" << microBatch << " m=" << microbatches << (sequenceParallel ? " sp" : "")
-    << " remat=" << sim::recomputeName(recompute);
-  if (fullRecomputeLayers > 0) o << "+" << fullRecomputeLayers << "full";
+    << " remat=";
+  if (mix.empty()) {
+    o << sim::recomputeName(recompute);
+    if (fullRecomputeLayers > 0) o << "+" << fullRecomputeLayers << "full";
+  } else {
+    static const char* names[3] = {"none", "sel", "full"};
+    auto counts = [&](const std::array<int64_t, 3>& n) {
+      bool first = true;
+      for (int i = 0; i < 3; ++i)
+        if (n[i] > 0) o << (first ? "" : "+") << n[i] << names[i], first = false;
+    };
+    counts(mix.dense);
+    if (mix.moe[0] + mix.moe[1] + mix.moe[2] > 0) {
+      o << " moe:";
+      counts(mix.moe);
+    }
+  }
   if (zero) o << " zero" << zero;
   return o.str();
 }
@@ -92,6 +111,7 @@ sim::MegatronRun runOf(const TransformerShape& model, const Plan& plan, int64_t 
   r.dtype = o.dtype;
   r.recompute = plan.recompute;
   r.fullRecomputeLayers = plan.fullRecomputeLayers;
+  r.mix = plan.mix;
   r.sequenceParallel = plan.sequenceParallel;
   r.zero = plan.zero;
   r.ffn = model.ffn;
@@ -129,17 +149,70 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, Plan> best;
   bool anyDivides = false;
 
+  sim::MegatronPrediction last;  // of the last plan priced
   auto price = [&](Plan p) -> StatusOr<std::optional<Plan>> {
     sim::MegatronRun run = runOf(model, p, N, o);
     TRY_ASSIGN(sim::MegatronPrediction pr, sim::predictMegatron(run, cluster, &cache));
     ++res.candidates;
     res.minMemoryBytes = std::min(res.minMemoryBytes, pr.peakMemoryBytes);
     p.prediction = pr;
+    last = pr;
     if (pr.peakMemoryBytes > limit) {
       ++res.rejectedMemory;
       return std::optional<Plan>();
     }
     return std::optional<Plan>(p);
+  };
+
+  // `p` (priced just before, over the limit) with the fastest per-layer mix of the menu's items
+  // that fits: the recompute program of RecomputeProgram.h over the first stage's layer kinds.
+  auto mixed = [&](const Plan& p) -> StatusOr<std::optional<Plan>> {
+    const sim::MegatronRun run = runOf(model, p, N, o);
+    const sim::MegatronPrediction base = last;
+    TRY_ASSIGN(sim::RecomputeTerms t, sim::recomputeTerms(run, cluster, &cache));
+    // The end stage with the least room for stored activations binds (both hold the same mix).
+    RecomputeProblem prob;
+    prob.limitBytes = limit;
+    double room = INFINITY, mult = 0;
+    for (const auto& st : base.endStageMemory) {
+      if (st.storedMultiplier <= 0) {
+        if (st.fixedBytes > limit) return std::optional<Plan>();
+        continue;
+      }
+      const double r = (limit - st.fixedBytes) / st.storedMultiplier;
+      if (r < room) room = r, mult = st.storedMultiplier, prob.fixedBytes = std::max(0.0, st.fixedBytes);
+    }
+    if (mult <= 0 || room < 0) return std::optional<Plan>();  // the mix cannot change the memory
+    for (int kind = 0; kind < 2; ++kind) {
+      if (t.layers[kind] == 0) continue;
+      RecomputeKind k{kind == 0 ? "dense" : "moe", t.layers[kind], {}, {}};
+      for (sim::Recompute item : menu) {
+        k.seconds.push_back(t.seconds[kind][static_cast<int>(item)]);
+        k.bytes.push_back(t.storedBytes[kind][static_cast<int>(item)] * mult);
+      }
+      prob.kinds.push_back(std::move(k));
+    }
+    // A stage holding more MoE layers than the first may still be over: tighten by its excess.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto s0 = std::chrono::steady_clock::now();
+      TRY_ASSIGN(RecomputeSolution sol, solveRecompute(prob));
+      res.recomputeSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+      ++res.recomputePrograms;
+      if (!sol.feasible) return std::optional<Plan>();
+      Plan q = p;
+      size_t at = 0;
+      for (int kind = 0; kind < 2; ++kind) {
+        if (t.layers[kind] == 0) continue;
+        auto& dst = kind == 0 ? q.mix.dense : q.mix.moe;
+        for (size_t i = 0; i < menu.size(); ++i) dst[static_cast<int>(menu[i])] = sol.counts[at][i];
+        ++at;
+      }
+      TRY_ASSIGN(auto fit, price(q));
+      if (fit) return fit;
+      prob.limitBytes -= last.peakMemoryBytes - limit;
+      if (prob.limitBytes <= 0) break;
+    }
+    return std::optional<Plan>();
   };
 
   for (int64_t tp = 1; tp <= std::min(o.maxTp, cluster.devicesPerNode); tp *= 2) {
@@ -172,29 +245,10 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
                 Plan p;
                 p.dp = d, p.tp = tp, p.pp = pp, p.virtualStages = v, p.microBatch = mb, p.microbatches = m;
                 p.recompute = rc, p.sequenceParallel = sp, p.zero = zero, p.ep = ep;
-                // Fully recomputed layers are dense ones (MegatronEstimate.h).
-                const int64_t maxFull = perStage - std::max<int64_t>(1, sim::maxMoeLayersPerRank(runOf(model, p, N, o)));
                 TRY_ASSIGN(auto ok, price(p));
-                // Over the limit with a cheap menu item: recompute the fewest layers fully
-                // (time and memory are linear in their number k; solve for k, then check).
-                if (!ok && rc != sim::Recompute::Full && maxFull >= 1) {
-                  Plan hi = p;
-                  hi.fullRecomputeLayers = maxFull;
-                  sim::MegatronRun r0 = runOf(model, p, N, o);
-                  sim::MegatronRun r1 = runOf(model, hi, N, o);
-                  TRY_ASSIGN(auto m0, sim::predictMegatron(r0, cluster, &cache));
-                  TRY_ASSIGN(auto m1, sim::predictMegatron(r1, cluster, &cache));
-                  double slope = (m0.peakMemoryBytes - m1.peakMemoryBytes) / static_cast<double>(maxFull);
-                  if (slope > 0 && m1.peakMemoryBytes <= limit) {
-                    int64_t k = static_cast<int64_t>(std::ceil((m0.peakMemoryBytes - limit) / slope));
-                    k = std::clamp<int64_t>(k, 1, maxFull);
-                    for (; k <= maxFull && !ok; ++k) {
-                      Plan q = p;
-                      q.fullRecomputeLayers = k;
-                      TRY_ASSIGN(ok, price(q));
-                    }
-                  }
-                }
+                // Over the limit on this menu item: the fastest per-layer mix of the menu's
+                // items that fits (only then: the search stays a few arithmetic terms per plan).
+                if (!ok && rc != sim::Recompute::Full && menu.size() > 1) TRY_ASSIGN(ok, mixed(p));
                 if (!ok) continue;
                 auto key = std::make_tuple(d, tp, pp, ep);
                 auto it = best.find(key);

@@ -8,10 +8,12 @@
 // Why it is fast: every layer of a stage runs the same per-rank program, so the repeated block
 // is simulated once per distinct (tp, sequence parallel, micro-batch, recompute) and cached
 // (sim::StageCache); a candidate plan is then a few arithmetic terms. Per-layer recomputation
-// on a chain of identical layers is a counting problem: with k of a stage's layers fully
-// recomputed and the rest on a cheaper menu item, time and memory are both linear in k, so the
-// smallest k that fits the memory limit is optimal (the chain DP of PLANNER.md §3 collapses to
-// it). Stage placement is balanced (Megatron requires the layer count divisible by the stages).
+// on a stage of a few distinct layer kinds (dense, MoE) is a counting problem: time and memory
+// are linear in the number of layers of each kind on each menu item, so when a candidate does not
+// fit on its menu item the planner solves the integer program of RecomputeProgram.h (CBC, or its
+// exact fallback) for the fastest mix that fits, e.g. "1 none + 4 selective + 1 full" (the chain
+// DP of PLANNER.md §3 collapses to it: layers of a kind are interchangeable). Stage placement is
+// balanced (Megatron requires the layer count divisible by the stages).
 //
 // ZeRO stages 1-3 can be searched (memory per device by stage, MegatronEstimate.h prices their
 // communication; 2 and 3 only when asked, see allowZero23). Mixture-of-experts models (moeEvery >
@@ -73,10 +75,16 @@ struct Plan {
   int64_t ep = 1;                                   // expert parallel, inside dp
   sim::Recompute recompute = sim::Recompute::Full;  // most layers
   int64_t fullRecomputeLayers = 0;                  // per stage, the rest use `recompute`
+  // Per-layer mix from the recompute program (sim::RecomputeMix): the first stage's dense and
+  // MoE layers per menu item; empty: `recompute` (+ fullRecomputeLayers). `recompute` is then the
+  // item of the stage programs holding the embedding and the output layer.
+  sim::RecomputeMix mix;
   bool sequenceParallel = false;
   int zero = 0;
   sim::MegatronPrediction prediction;
-  std::string describe() const;                     // "dp=4 tp=8 pp=2 v=3 mb=2 m=24 sp sel zero1"
+  // "dp=4 tp=8 pp=2 v=3 mb=2 m=24 sp remat=selective zero1"; a mix: "remat=1none+4sel+1full",
+  // MoE layers after it: "moe:2full".
+  std::string describe() const;
   // Launcher flags: `--mesh dp=4,tp=8 --parallel dp,megatron,sequence-parallel,zero=1`; experts
   // over the whole dp axis (ep = dp) are `expert-parallel=dp` (the launcher's presets split the
   // batch over dp only, so an ep group smaller than dp has no launcher flags: expertsLaunchable).
@@ -92,6 +100,8 @@ struct PlanResult {
   int64_t rejectedMemory = 0;    // plans over the memory limit
   double minMemoryBytes = 0;     // the smallest memory any plan needs
   size_t blocksSimulated = 0;    // distinct layer programs simulated
+  int64_t recomputePrograms = 0; // per-layer recompute programs solved (RecomputeProgram.h)
+  double recomputeSeconds = 0;   // time spent solving them
   double searchSeconds = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "partition/cost/CollectiveCost.h"
 #include "partition/cost/ProgramCost.h"
 #include "partition/sim/MegatronProgram.h"
+#include "partition/sim/MegatronRecompute.h"
 #include "partition/sim/Simulator.h"
 
 namespace tessera::partition::sim {
@@ -59,8 +60,6 @@ int64_t moeLayersIn(int64_t first, int64_t count, int64_t moeEvery) {
   return (first + count) / moeEvery - first / moeEvery;
 }
 
-namespace {
-// MoE layers on pipeline rank r: its v chunks of L/(p v) layers, chunk j = r + i p.
 int64_t moeLayersOnRank(const MegatronRun& run, int64_t r) {
   if (run.pp < 1 || run.virtualStages < 1) return 0;
   const int64_t perChunk = run.layers / (run.pp * run.virtualStages);
@@ -69,7 +68,6 @@ int64_t moeLayersOnRank(const MegatronRun& run, int64_t r) {
     n += moeLayersIn((r + i * run.pp) * perChunk, perChunk, run.moeEvery);
   return n;
 }
-}  // namespace
 
 int64_t maxMoeLayersPerRank(const MegatronRun& run) {
   int64_t n = 0;
@@ -263,19 +261,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   const std::vector<std::string> dpAxes = run.ep > 1 ? std::vector<std::string>{"dpo", "ep"}
                                                      : std::vector<std::string>{"dp"};
 
-  MegatronStageConfig sc;
-  sc.layers = 1;
-  sc.hidden = run.hidden;
-  sc.heads = run.heads;
-  sc.seq = run.seq;
-  sc.microBatch = run.microBatch;
-  sc.tp = run.tp;
-  sc.vocab = run.vocab;
-  sc.accumulateMainGrads = run.localDdp && !run.fusedGradAccumulation;
-  sc.recompute = run.recompute;
-  sc.sequenceParallel = run.sequenceParallel && run.tp > 1;
-  sc.dtype = run.dtype;
-  sc.ffn = run.ffn;
+  const MegatronStageConfig sc = layerConfigOf(run, false, run.recompute);
   auto stage = [&](bool emb, bool head) {
     MegatronStageConfig s = sc;
     s.embedding = emb;
@@ -283,38 +269,40 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     return sims.get(s, c);
   };
   TRY_ASSIGN(LayerSim layer, stage(false, false));
-  // A mixed stage: k layers fully recomputed, the others on `recompute`; the ends run the latter.
-  const int64_t kFull = run.recompute == Recompute::Full ? 0 : run.fullRecomputeLayers;
-  if (kFull < 0 || (kFull > 0 && kFull > layersPerStage - 1))
-    return bad("full-recompute layers must be between 0 and the stage's layers - 1");
-  LayerSim full = layer;
-  if (kFull > 0) {
-    MegatronStageConfig f = sc;
-    f.recompute = Recompute::Full;
-    TRY_ASSIGN(full, sims.get(f, c));
-  }
-  const double ls = static_cast<double>(layersPerStage), k = static_cast<double>(kFull);
+  // The layers' menu items per stage (MegatronRecompute.h); the ends' programs run `recompute`.
+  TRY(checkRecomputeMix(run));
+  std::vector<RecomputeMix> mixes;
+  for (int64_t r = 0; r < run.pp; ++r) mixes.push_back(mixOnRank(run, r));
+  const double ls = static_cast<double>(layersPerStage);
   out.layerSeconds = layer.seconds;
   out.layerExposedTpSeconds = layer.exposedTpSeconds;
-  // The MoE layer (its MLP replaced by the experts), simulated once.
+  // The MoE layer (its MLP replaced by the experts), simulated once per item it runs.
   LayerSim moeLayer = layer;
-  if (moe) {
-    MegatronStageConfig e = sc;
-    e.experts = run.experts;
-    e.topK = run.topK;
-    e.capacityFactor = run.capacityFactor;
-    e.ep = run.ep;
-    TRY_ASSIGN(moeLayer, sims.get(e, c));
-  }
-  auto moeOnRank = [&](int64_t r) { return moeLayersOnRank(run, r); };
-  const int64_t moeMax = maxMoeLayersPerRank(run);
-  if (kFull > layersPerStage - moeMax)
-    return bad("full-recompute layers (" + std::to_string(kFull) + ") exceed a stage's dense layers (" +
-               std::to_string(layersPerStage - moeMax) + ")");
-  auto storedPerLayer = [&](double nMoe) {
-    return ((ls - k - nMoe) * layer.storedBytes + k * full.storedBytes + nMoe * moeLayer.storedBytes) / ls;
+  if (moe) TRY_ASSIGN(moeLayer, sims.get(layerConfigOf(run, true, run.recompute), c));
+  // Each (kind, item) a stage uses, simulated once.
+  LayerSim sim[2][3];
+  for (int kind = 0; kind < 2; ++kind)
+    for (int i = 0; i < 3; ++i) {
+      bool used = false;
+      for (const RecomputeMix& x : mixes) used |= (kind == 0 ? x.dense[i] : x.moe[i]) > 0;
+      if (!used) continue;
+      const Recompute item = static_cast<Recompute>(i);
+      if (item == run.recompute) {
+        sim[kind][i] = kind == 0 ? layer : moeLayer;
+      } else {
+        TRY_ASSIGN(sim[kind][i], sims.get(layerConfigOf(run, kind == 1, item), c));
+      }
+    }
+  // Sum over a stage's layers of a LayerSim term.
+  auto sum = [&](const RecomputeMix& x, double LayerSim::*f) {
+    double t = 0;
+    for (int i = 0; i < 3; ++i)
+      t += static_cast<double>(x.dense[i]) * sim[0][i].*f + static_cast<double>(x.moe[i]) * sim[1][i].*f;
+    return t;
   };
-  out.activationBytesPerLayer = storedPerLayer(static_cast<double>(moeOnRank(0)));
+  auto moeOnRank = [&](int64_t r) { return moeLayersOnRank(run, r); };
+  auto storedPerLayer = [&](int64_t r) { return sum(mixes[static_cast<size_t>(r)], &LayerSim::storedBytes) / ls; };
+  out.activationBytesPerLayer = storedPerLayer(0);
 
   // States: 16-bit weights, gradients (fp32 main gradients under DDP=local), fp32 master
   // weights and Adam moments (split over dp by ZeRO-1).
@@ -349,10 +337,10 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
           : std::min(m * v, 2 * (p - 1) + (v - 1) * p + 1) * static_cast<double>(layersPerStage) / v;
   for (auto [emb, head] : ends) {
     TRY_ASSIGN(LayerSim r, stage(emb, head));
-    const double nMoe = static_cast<double>(moeOnRank(emb ? 0 : run.pp - 1));
-    // k dense layers fully recomputed, nMoe layers with experts instead of the dense MLP.
-    double t = r.seconds + (ls - 1 - k) * out.layerSeconds + k * full.seconds +
-               nMoe * (moeLayer.seconds - layer.seconds);
+    const int64_t rank = emb ? 0 : run.pp - 1;
+    const double nMoe = static_cast<double>(moeOnRank(rank));
+    // The end program holds one layer on `recompute`; the stage's layers run their mix.
+    double t = r.seconds - layer.seconds + sum(mixes[static_cast<size_t>(rank)], &LayerSim::seconds);
     double params = r.params + static_cast<double>(layersPerStage - 1) * layer.params +
                     nMoe * (moeLayer.params - layer.params);
     const double expertParams = nMoe * moeLayer.expertParams;
@@ -362,13 +350,15 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
     // One micro-batch of this end stage's program is the transient peak; the rest of the
     // stage's layers hold their states, and earlier micro-batches their stored activations.
     double stageInflight = emb ? inflight : static_cast<double>(layersPerStage);
-    const double perLayer = storedPerLayer(nMoe);
+    const double perLayer = storedPerLayer(rank);
     const double states = (params - expertParams) * stateBytesPerParam(dd) + expertParams * stateBytesPerParam(ddExpert);
     double mem = r.peakBytes - r.params * w + states + std::max(0.0, stageInflight - 1) * perLayer +
                  (nMoe > 0 ? moeTransient : 0.0);
     // ZeRO-3 gathers a layer's weights before using them and prefetches the next: two layers'
     // full 16-bit weights are resident besides the shards.
     if (run.zero >= 3 && d > 1) mem += 2 * std::max(layer.params, nMoe > 0 ? moeLayer.params : 0.0) * w;
+    out.endStageMemory.push_back({mem - std::max(0.0, stageInflight - 1) * perLayer,
+                                  std::max(0.0, stageInflight - 1) / ls});
     if (mem > out.peakMemoryBytes) {
       out.peakMemoryBytes = mem;
       out.stateBytes = states;
@@ -377,8 +367,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   }
   // Middle stages have no embedding or head but may hold more MoE layers.
   for (int64_t r = 1; r + 1 < run.pp; ++r)
-    stageTime = std::max(stageTime, ls * layer.seconds + k * (full.seconds - layer.seconds) +
-                                        static_cast<double>(moeOnRank(r)) * (moeLayer.seconds - layer.seconds));
+    stageTime = std::max(stageTime, sum(mixes[static_cast<size_t>(r)], &LayerSim::seconds));
   out.microbatchSeconds = stageTime;
   out.bubbleSeconds = (p - 1) / v * stageTime;
 
@@ -418,7 +407,7 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
       // micro-batch's compute (the dp stream runs beside the compute stream, as in the
       // simulator), so what exceeds the compute is exposed, plus the gather of each pass's first
       // layer, which nothing precedes.
-      const double gathers = run.recompute == Recompute::Full ? 3 : 2;
+      const double gathers = 2 + static_cast<double>(mixes[0].dense[2] + mixes[0].moe[2]) / ls;
       const double perMb = gathers * coll(cost::CollectiveKind::AllGather, w * stageParams) +
                            coll(cost::CollectiveKind::ReduceScatter, gradBytes * stageParams);
       const double firstLayer = gathers * coll(cost::CollectiveKind::AllGather, w * layerParams);

@@ -41,6 +41,7 @@
 // per rank over the slowest link the ep group crosses, plus (n-1) latencies.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,6 +50,15 @@
 #include "partition/sim/MegatronProgram.h"
 
 namespace tessera::partition::sim {
+
+// A per-layer recompute choice for a stage: how many of its dense and MoE layers run each menu
+// item, indexed by Recompute (none, selective, full). MegatronRecompute.h says how the other
+// stages follow the first.
+struct RecomputeMix {
+  std::array<int64_t, 3> dense{}, moe{};
+  bool empty() const;      // no layers: not given
+  int64_t layers() const;
+};
 
 struct MegatronRun {
   std::string name;
@@ -63,6 +73,10 @@ struct MegatronRun {
   int zero = 0;                 // ZeRO stage over dp: 1 optimizer state (Megatron's distributed
                                 // optimizer), 2 also gradients, 3 also weights
   int64_t fullRecomputeLayers = 0;  // per stage: layers fully recomputed, the rest use `recompute`
+  // Per-layer recompute mix of the first stage (MegatronRecompute.h); when given it replaces
+  // `fullRecomputeLayers` and `recompute` for the layers; the embedding's and output layer's
+  // stage programs (their transient peak and overhead) still run `recompute`.
+  RecomputeMix mix;
   ir::DType dtype = ir::DType::BF16;  // weights and activations; F32: fp32 training (CPU ranks)
   // Megatron 2022's gradient-accumulation fusion: the weight-gradient GEMM accumulates straight
   // into the fp32 main gradient, with no separate add pass per micro-batch.
@@ -78,6 +92,8 @@ struct MegatronRun {
 // MoE layers among `count` consecutive layers starting at `first` (layer l is MoE when
 // (l + 1) % moeEvery == 0).
 int64_t moeLayersIn(int64_t first, int64_t count, int64_t moeEvery);
+// MoE layers on pipeline rank r: its v chunks of L/(p v) layers, chunk j = r + i p.
+int64_t moeLayersOnRank(const MegatronRun& run, int64_t r);
 // The most MoE layers any pipeline rank of `run` holds (its v chunks of L/(p v) layers).
 int64_t maxMoeLayersPerRank(const MegatronRun& run);
 
@@ -105,6 +121,13 @@ struct MegatronPrediction {
   double modelFlops = 0;            // Megatron's count without recomputation, whole step
   int64_t microbatches = 0;
   double simulateSeconds = 0;       // wall time spent building and simulating
+  // Per end stage (the first, then the last; one stage when pp = 1): its peak memory is
+  // fixedBytes + storedMultiplier * (the activations its layers keep for backward, one
+  // micro-batch each) — linear in the recompute mix, for the planner's recompute program.
+  struct StageMemory {
+    double fixedBytes = 0, storedMultiplier = 0;
+  };
+  std::vector<StageMemory> endStageMemory;
 };
 
 // One stage program (one layer, optionally with the embedding / the output layer) simulated

@@ -2,8 +2,11 @@
 // per-rank step functions of a pipeline plan, partition/pipeline/PipelineStep.h, which hold the
 // schedule's micro-batches and their send/recv), run side by side with blocking point-to-point
 // semantics — a send and its matching receive both complete at max(send issued, receive posted) +
-// the transfer, as the engine's blocking MPI send/recv do. So the bubble, the stages' imbalance
-// and the waits come out of the actual schedule, not a formula.
+// the transfer, as the engine's blocking MPI send/recv do for messages above MPI's eager limit
+// (rendezvous). Messages up to SimOptions::eagerSendBytes (a loss scalar) are eager, as in MPI:
+// the sender pays one transfer and goes on; the receive completes at max(posted, issued) + the
+// transfer. So the bubble, the stages' imbalance and the waits come out of the actual schedule,
+// not a formula.
 //
 // One rank per stage is enough: the ranks of a stage (its dp/tp peers) run the same program.
 // Every op other than send/recv runs in program order on its rank, blocking (CPU ranks run

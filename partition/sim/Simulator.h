@@ -39,6 +39,11 @@ struct SimOptions {
   // views and leaves (cost/EngineFusion.h), for CPU ranks running the compiled engine.
   cost::FusionRule fusion = cost::FusionRule::Consumer;
   bool asyncCollectives = false;
+  // Pipelines (PipelineSim.h): a send of at most this many bytes is eager — the sender goes on
+  // once the message is copied out, without waiting for the receive (MPI's eager protocol; Open
+  // MPI's shared-memory transport's limit is 4096 bytes). Larger sends, and every send when 0,
+  // block until the receive is posted (rendezvous).
+  double eagerSendBytes = 0;
   std::set<const ir::Op*> asyncOps;
   std::set<const ir::Op*> recomputeOps;
 };

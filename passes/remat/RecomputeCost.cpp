@@ -1,5 +1,7 @@
-// FLOPs of one op (RecomputeCost.h).
+// FLOPs and estimated time of recomputing one op (RecomputeCost.h).
 #include "passes/remat/RecomputeCost.h"
+
+#include <cassert>
 
 #include "passes/memory/MemoryPlan.h"
 
@@ -23,6 +25,10 @@ StatusOr<int64_t> dimValue(const ir::Dim& d, const std::map<std::string, int64_t
 
 }  // namespace
 
+bool isContraction(const ir::Op& op) {
+  return op.kind() == ir::OpKind::Matmul || op.kind() == ir::OpKind::Dot;
+}
+
 StatusOr<int64_t> opFlops(const ir::Op& op, const std::map<std::string, int64_t>& symbols) {
   int64_t out = 0;
   for (int r = 0; r < op.numResults(); ++r) {
@@ -44,6 +50,31 @@ StatusOr<int64_t> opFlops(const ir::Op& op, const std::map<std::string, int64_t>
     return 2 * out * k;
   }
   return out;
+}
+
+StatusOr<int64_t> opBytesMoved(const ir::Op& op, const std::map<std::string, int64_t>& symbols) {
+  int64_t bytes = 0;
+  for (const ir::Value* v : op.operands()) {
+    TRY_ASSIGN(int64_t b, valueBytes(*v, symbols));
+    bytes += b;
+  }
+  for (int r = 0; r < op.numResults(); ++r) {
+    TRY_ASSIGN(int64_t b, valueBytes(*op.result(r), symbols));
+    bytes += b;
+  }
+  return bytes;
+}
+
+StatusOr<double> opRecomputeSeconds(const ir::Op& op,
+                                    const std::map<std::string, int64_t>& symbols,
+                                    const RecomputeRates& rates) {
+  assert(rates.gemmFlopsPerSecond > 0 && rates.bytesPerSecond > 0);
+  if (isContraction(op)) {
+    TRY_ASSIGN(int64_t flops, opFlops(op, symbols));
+    return static_cast<double>(flops) / rates.gemmFlopsPerSecond;
+  }
+  TRY_ASSIGN(int64_t bytes, opBytesMoved(op, symbols));
+  return static_cast<double>(bytes) / rates.bytesPerSecond;
 }
 
 }  // namespace tessera::passes

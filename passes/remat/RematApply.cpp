@@ -2,6 +2,7 @@
 #include "passes/remat/RematApply.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -122,6 +123,13 @@ struct LayerCloner {
 StatusOr<RematApplied> applyRemat(ir::Function& f, const RematLayers& layers,
                                   const std::vector<RematChoice>& choices,
                                   const std::map<std::string, int64_t>* symbols) {
+  return applyRemat(f, layers, choices, symbols, RecomputeRates{});
+}
+
+StatusOr<RematApplied> applyRemat(ir::Function& f, const RematLayers& layers,
+                                  const std::vector<RematChoice>& choices,
+                                  const std::map<std::string, int64_t>* symbols,
+                                  const RecomputeRates& rates) {
   assert(choices.size() == layers.layers.size());
   assert(static_cast<int>(layers.forward.size()) == f.numOps());
   std::unordered_map<const Op*, int> origPos;
@@ -133,9 +141,12 @@ StatusOr<RematApplied> applyRemat(ir::Function& f, const RematLayers& layers,
   RematApplied out;
   // FLOPs first: a missing symbol must fail before the function changes.
   std::unordered_map<const Op*, int64_t> flopsOf;
+  std::unordered_map<const Op*, int64_t> nanosOf;
   for (size_t l = 0; l < layers.layers.size() && symbols; ++l)
     for (int i : layers.layers[l].recompute(choices[l])) {
       TRY_ASSIGN(flopsOf[original[i]], opFlops(*original[i], *symbols));
+      TRY_ASSIGN(double seconds, opRecomputeSeconds(*original[i], *symbols, rates));
+      nanosOf[original[i]] = std::llround(seconds * 1e9);
     }
   std::vector<std::vector<const Op*>> made(layers.layers.size());
   Namer namer(f);
@@ -147,9 +158,15 @@ StatusOr<RematApplied> applyRemat(ir::Function& f, const RematLayers& layers,
   }
   for (size_t l = 0; l < made.size(); ++l) {
     int64_t flops = 0;
-    for (const Op* op : made[l]) flops += symbols ? flopsOf.at(op) : 0;
+    int64_t nanos = 0;
+    for (const Op* op : made[l]) {
+      flops += symbols ? flopsOf.at(op) : 0;
+      nanos += symbols ? nanosOf.at(op) : 0;
+    }
     out.layerFlops.push_back(flops);
     out.flops += flops;
+    out.layerNanos.push_back(nanos);
+    out.nanos += nanos;
   }
   for (const auto& op : f.ops())
     if (!origPos.count(op.get())) out.clones.push_back(op.get());

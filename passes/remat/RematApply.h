@@ -17,6 +17,7 @@
 
 #include "ir/Function.h"
 #include "ir/Module.h"
+#include "passes/remat/RecomputeCost.h"
 #include "passes/remat/RematLayers.h"
 
 namespace tessera::passes {
@@ -25,14 +26,23 @@ struct RematApplied {
   std::vector<const ir::Op*> clones;  // in program order
   std::vector<int64_t> layerFlops;    // recomputed FLOPs per layer (RecomputeCost.h)
   int64_t flops = 0;                  // their sum
+  // Estimated recompute time per layer in nanoseconds (RecomputeCost.h; each op's estimate
+  // rounded to a nanosecond, so sums are exact and the DP's comparisons do not depend on order).
+  std::vector<int64_t> layerNanos;
+  int64_t nanos = 0;                  // their sum
 };
 
 // `layers` must come from findRematLayers(f) on f as it is now (positions refer to f's ops);
-// choices[i] is for layers.layers[i]. FLOPs are counted at `symbols` when given (else 0).
+// choices[i] is for layers.layers[i]. FLOPs and estimated time (at `rates`; default rates
+// without) are counted at `symbols` when given (else 0).
 // Errors (before anything changes): a symbol an op's FLOP count needs is unbound.
 StatusOr<RematApplied> applyRemat(ir::Function& f, const RematLayers& layers,
                                   const std::vector<RematChoice>& choices,
                                   const std::map<std::string, int64_t>* symbols);
+StatusOr<RematApplied> applyRemat(ir::Function& f, const RematLayers& layers,
+                                  const std::vector<RematChoice>& choices,
+                                  const std::map<std::string, int64_t>* symbols,
+                                  const RecomputeRates& rates);
 
 // A copy of `f` in a fresh module holding copies of the declarations (symbols, meshes,
 // parameters; initial values are shared, not copied), for planning on scratch copies.

@@ -69,7 +69,7 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
   const EstimatorMemoryModel estimator;
   const RematMemoryModel& model = o.memory ? *o.memory : estimator;
   const int64_t budget = *o.budget;
-  TRY_ASSIGN(RematCosts costs, measureRematCosts(f, layers, o.symbols, model));
+  TRY_ASSIGN(RematCosts costs, measureRematCosts(f, layers, o.symbols, model, o.rates));
   // The model's peak of the step transformed by `choices` (on a copy), remembered per plan.
   std::map<std::vector<RematChoice>, int64_t> measured;
   auto realPeak = [&](const std::vector<RematChoice>& choices) -> StatusOr<int64_t> {
@@ -80,10 +80,13 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
     measured[choices] = c.peak;
     return c.peak;
   };
-  auto flopsOf = [&](const std::vector<RematChoice>& choices) {
-    int64_t total = 0;
-    for (size_t l = 0; l < choices.size(); ++l)
-      total += costs.layers[l][static_cast<int>(choices[l])].flops;
+  // (estimated nanoseconds, FLOPs): the objective, compared in that order.
+  auto costOf = [&](const std::vector<RematChoice>& choices) {
+    std::pair<int64_t, int64_t> total{0, 0};
+    for (size_t l = 0; l < choices.size(); ++l) {
+      total.first += costs.layers[l][static_cast<int>(choices[l])].nanos;
+      total.second += costs.layers[l][static_cast<int>(choices[l])].flops;
+    }
     return total;
   };
   // The DP at a target; when the whole plan misses the budget by more than the DP predicted,
@@ -116,9 +119,11 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
     }
     for (const auto& [plan, real] : measured) {
       if (real > budget) continue;
-      if (!chosen || flopsOf(plan) < chosen->flops ||
-          (flopsOf(plan) == chosen->flops && real < chosenPeak)) {
-        chosen = RematSolution{plan, predictedPeak(costs, plan), flopsOf(plan)};
+      const auto cost = costOf(plan);
+      const std::pair<int64_t, int64_t> have =
+          chosen ? std::make_pair(chosen->nanos, chosen->flops) : std::make_pair(0L, 0L);
+      if (!chosen || cost < have || (cost == have && real < chosenPeak)) {
+        chosen = RematSolution{plan, predictedPeak(costs, plan), cost.second, cost.first};
         chosenPeak = real;
       }
     }
@@ -129,7 +134,8 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
                            symbolText(o.symbols) + ") by " + model.name());
   }
   const int checks = static_cast<int>(measured.size());
-  TRY_ASSIGN(RematApplied applied, applyRemat(f, layers, chosen->choices, &o.symbols));
+  TRY_ASSIGN(RematApplied applied,
+             applyRemat(f, layers, chosen->choices, &o.symbols, o.rates));
   if (outcome) {
     outcome->layers.clear();
     for (const RematLayer& l : layers.layers) outcome->layers.push_back(l.index);
@@ -137,6 +143,7 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
     outcome->predictedPeak = chosen->peak;
     outcome->peak = chosenPeak;
     outcome->flops = applied.flops;
+    outcome->nanos = applied.nanos;
     outcome->checks = checks;
   }
   return !applied.clones.empty();
@@ -159,6 +166,16 @@ Status RematPass::setOption(std::string_view key, std::string_view value) {
     options_.budget = *b;
     return Status::ok();
   }
+  if (key == "gemm_gflops" || key == "bandwidth_gbs") {
+    double v = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || end != value.data() + value.size() || !(v > 0) || v > 1e9)
+      return Status::error("remat: " + std::string(key) + " '" + std::string(value) +
+                           "' is not a positive rate (GFLOP/s or GB/s)");
+    (key == "gemm_gflops" ? options_.rates.gemmFlopsPerSecond : options_.rates.bytesPerSecond) =
+        v * 1e9;
+    return Status::ok();
+  }
   if (key == "function") {
     if (value.empty()) return Status::error("remat: function needs a name");
     options_.function = std::string(value);
@@ -166,7 +183,8 @@ Status RematPass::setOption(std::string_view key, std::string_view value) {
   }
   if (!isIdentifier(key))
     return Status::error("remat: unknown option '" + std::string(key) +
-                         "' (options: mode, budget, function, or a symbol such as B=4)");
+                         "' (options: mode, budget, function, gemm_gflops, bandwidth_gbs, or a "
+                         "symbol such as B=4)");
   std::optional<int64_t> v = parsePositive(value);
   if (!v)
     return Status::error("remat: symbol " + std::string(key) + "='" + std::string(value) +
@@ -191,8 +209,8 @@ StatusOr<bool> runRemat(ir::Module& m, const RematOptions& o, RematOutcome* outc
   for (const auto& [sym, v] : o.symbols)
     if (!m.findSymbol(sym))
       return Status::error("remat: unknown option or symbol '" + sym +
-                           "' (options: mode, budget, function; symbols of @" + m.name +
-                           " are given by name)");
+                           "' (options: mode, budget, function, gemm_gflops, bandwidth_gbs; "
+                           "symbols of @" + m.name + " are given by name)");
   ir::Function* f = m.findFunction(o.function);
   if (!f)
     return Status::error("remat: the module has no function @" + o.function +

@@ -2,14 +2,16 @@
 // backward instead of being stored (RematLayers.h says what each mode recomputes, RematApply.h
 // how the clones are placed), so the forward originals die after their last forward use.
 //
-//   remat{mode=none|selective|full|auto, budget=BYTES, function=NAME, <SYMBOL>=VALUE...}
+//   remat{mode=none|selective|full|auto, budget=BYTES, function=NAME, gemm_gflops=G,
+//         bandwidth_gbs=B, <SYMBOL>=VALUE...}
 //
 //   none       changes nothing;
 //   selective  Megatron-style: attention scores/softmax ([B,heads,S,S]) and GELU outputs;
 //   full       every layer keeps only its inputs and recomputes its whole forward;
 //   auto       per layer, keep / selective / full so that the planned peak at the given symbol
-//              values fits `budget` with the fewest recomputed FLOPs (RematSolver.h: an exact
-//              dynamic program, not a greedy guess). The peak is the memory model's
+//              values fits `budget` with the least estimated recompute time (RematSolver.h: an
+//              exact dynamic program, not a greedy guess; RecomputeCost.h: GEMM FLOPs at
+//              gemm_gflops GFLOP/s, other ops' bytes at bandwidth_gbs GB/s, defaults 120 and 10). The peak is the memory model's
 //              (RematMemoryModel.h): by default the estimator of passes/memory/MemoryPlan.h; the
 //              CLI supplies the compiled engine's buffer plan. The chosen plan is checked with
 //              the model on the transformed step; when its real peak misses the budget (a model
@@ -37,6 +39,7 @@
 #include <vector>
 
 #include "passes/Pass.h"
+#include "passes/remat/RecomputeCost.h"
 #include "passes/remat/RematLayers.h"
 #include "passes/remat/RematMemoryModel.h"
 
@@ -49,6 +52,7 @@ struct RematOptions {
   std::optional<int64_t> budget;
   std::string function = "train_step";
   std::map<std::string, int64_t> symbols;
+  RecomputeRates rates;  // auto: what recompute time is estimated with
   // auto: what peaks are measured with; null: the estimator (EstimatorMemoryModel).
   std::shared_ptr<const RematMemoryModel> memory;
 };
@@ -60,6 +64,7 @@ struct RematOutcome {
   int64_t predictedPeak = 0;          // the DP's sum of per-layer changes
   int64_t peak = 0;                   // the model's peak of the transformed step
   int64_t flops = 0;                  // recomputed FLOPs per step
+  int64_t nanos = 0;                  // their estimated time (RecomputeCost.h), nanoseconds
   int checks = 0;                     // plans measured whole (1 when the first DP answer fit)
 };
 

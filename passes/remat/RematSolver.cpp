@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include "passes/remat/RematApply.h"
 
@@ -30,6 +31,12 @@ StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers&
 StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers& layers,
                                        const std::map<std::string, int64_t>& symbols,
                                        const RematMemoryModel& model) {
+  return measureRematCosts(f, layers, symbols, model, RecomputeRates{});
+}
+
+StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers& layers,
+                                       const std::map<std::string, int64_t>& symbols,
+                                       const RematMemoryModel& model, const RecomputeRates& rates) {
   RematCosts costs;
   TRY_ASSIGN(RematMemoryCurve base, model.measure(f, symbols));
   costs.base = std::move(base.live);
@@ -40,7 +47,7 @@ StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers&
       TRY_ASSIGN(FunctionCopy copy, copyFunction(f));
       std::vector<RematChoice> choices(layers.layers.size(), RematChoice::Keep);
       choices[l] = c;
-      TRY_ASSIGN(RematApplied applied, applyRemat(*copy.function, layers, choices, &symbols));
+      TRY_ASSIGN(RematApplied applied, applyRemat(*copy.function, layers, choices, &symbols, rates));
       TRY_ASSIGN(RematMemoryCurve measured, model.measure(*copy.function, symbols));
       const std::vector<int64_t>& curve = measured.live;
       std::vector<bool> isClone(curve.size(), false);
@@ -54,6 +61,7 @@ StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers&
       assert(anchored.size() == costs.base.size());
       RematCosts::Entry& e = costs.layers[l][static_cast<int>(c)];
       e.flops = applied.flops;
+      e.nanos = applied.nanos;
       for (size_t t = 0; t < anchored.size(); ++t)
         if (anchored[t] != costs.base[t])
           e.delta.emplace_back(static_cast<int>(t), anchored[t] - costs.base[t]);
@@ -74,27 +82,30 @@ namespace {
 struct Partial {
   std::vector<int64_t> sums;  // per anchor; 0 where no earlier layer changed it or it is final
   int64_t decided = 0;        // largest final live bytes so far
+  int64_t nanos = 0;
   int64_t flops = 0;
   std::vector<RematChoice> choices;
+  std::pair<int64_t, int64_t> cost() const { return {nanos, flops}; }
 };
 
-bool dominates(const Partial& a, const Partial& b, bool useFlops) {
-  if (a.decided > b.decided || (useFlops && a.flops > b.flops)) return false;
+// useCost: the objective is the cost (time, then FLOPs); otherwise only the peak matters.
+bool dominates(const Partial& a, const Partial& b, bool useCost) {
+  if (a.decided > b.decided || (useCost && a.cost() > b.cost())) return false;
   for (size_t t = 0; t < a.sums.size(); ++t)
     if (a.sums[t] > b.sums[t]) return false;
   return true;
 }
 
-std::vector<Partial> frontier(std::vector<Partial> states, bool useFlops) {
+std::vector<Partial> frontier(std::vector<Partial> states, bool useCost) {
   std::stable_sort(states.begin(), states.end(), [&](const Partial& a, const Partial& b) {
-    if (useFlops) return std::make_pair(a.flops, a.decided) < std::make_pair(b.flops, b.decided);
-    return std::make_pair(a.decided, a.flops) < std::make_pair(b.decided, b.flops);
+    if (useCost) return std::make_pair(a.cost(), a.decided) < std::make_pair(b.cost(), b.decided);
+    return std::make_pair(a.decided, a.cost()) < std::make_pair(b.decided, b.cost());
   });
   std::vector<Partial> kept;
   for (Partial& s : states) {
     bool dominated = false;
     for (const Partial& k : kept)
-      if (dominates(k, s, useFlops)) {
+      if (dominates(k, s, useCost)) {
         dominated = true;
         break;
       }
@@ -103,7 +114,7 @@ std::vector<Partial> frontier(std::vector<Partial> states, bool useFlops) {
   return kept;
 }
 
-std::optional<RematSolution> solve(const RematCosts& costs, int64_t budget, bool useFlops) {
+std::optional<RematSolution> solve(const RematCosts& costs, int64_t budget, bool useCost) {
   const int n = static_cast<int>(costs.base.size());
   const int L = static_cast<int>(costs.layers.size());
   // The last layer that can change each anchor; anchors no layer changes are final from the start.
@@ -129,7 +140,7 @@ std::optional<RematSolution> solve(const RematCosts& costs, int64_t budget, bool
       for (RematChoice c : kRematMenu) {
         const RematCosts::Entry& e = costs.layers[l][static_cast<int>(c)];
         // An empty menu entry other than keep is the same plan as keep: skip the duplicate.
-        if (c != RematChoice::Keep && e.delta.empty() && e.flops == 0) continue;
+        if (c != RematChoice::Keep && e.delta.empty() && e.flops == 0 && e.nanos == 0) continue;
         Partial p = s;
         for (const auto& [t, d] : e.delta) p.sums[t] += d;
         for (int t : finalAt[l]) {
@@ -138,20 +149,24 @@ std::optional<RematSolution> solve(const RematCosts& costs, int64_t budget, bool
         }
         if (p.decided > budget) continue;
         p.flops += e.flops;
+        p.nanos += e.nanos;
         p.choices.push_back(c);
         next.push_back(std::move(p));
       }
-    states = frontier(std::move(next), useFlops);
+    states = frontier(std::move(next), useCost);
     if (states.empty()) return std::nullopt;
   }
   const Partial* best = nullptr;
   for (const Partial& s : states) {
     if (!best) { best = &s; continue; }
-    bool better = useFlops ? std::make_pair(s.flops, s.decided) < std::make_pair(best->flops, best->decided)
-                           : std::make_pair(s.decided, s.flops) < std::make_pair(best->decided, best->flops);
+    const auto key = [&](const Partial& p) {
+      return useCost ? std::make_tuple(p.nanos, p.flops, p.decided)
+                     : std::make_tuple(p.decided, p.nanos, p.flops);
+    };
+    bool better = key(s) < key(*best);
     if (better) best = &s;
   }
-  return RematSolution{best->choices, best->decided, best->flops};
+  return RematSolution{best->choices, best->decided, best->flops, best->nanos};
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "launcher/PipelineTrain.h"
+#include "launcher/PresetFlags.h"
 #include "partition/mesh/MeshSpec.h"
 #include "tests/mpi/support/TrainRuns.h"
 
@@ -78,7 +79,7 @@ std::unique_ptr<launcher::DistributedPlan> makePlan(const Config& c) {
   launcher::DistFlags d;
   d.mesh = c.mesh;
   d.parallel = {c.parallel};  // parseParallelFlag reads the comma list
-  Status presets = launcher::pipelinePresets(d, *mesh, req);
+  Status presets = launcher::presetsFromFlags(d, *mesh, req);
   EXPECT_TRUE(presets.isOk()) << presets.message();
   req.model = c.name;
   req.data.batch = kShape.batch;

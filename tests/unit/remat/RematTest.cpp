@@ -96,11 +96,14 @@ TEST(Remat, RecomputedForwardValuesHaveNoBackwardUses) {
 
 struct Combo {
   std::vector<RematChoice> choices;
-  int64_t peak = 0, flops = 0;
+  int64_t peak = 0, flops = 0, nanos = 0;
+  std::pair<int64_t, int64_t> cost() const { return {nanos, flops}; }  // auto's objective
 };
 
-// Every menu combination applied to a copy, with its real planned peak and FLOPs.
-std::vector<Combo> bruteForce(const ir::Function& f, const passes::RematLayers& layers) {
+// Every menu combination applied to a copy, with its real planned peak, FLOPs and estimated time
+// (applyRemat's at `rates`: summed per cloned op independently of the DP).
+std::vector<Combo> bruteForce(const ir::Function& f, const passes::RematLayers& layers,
+                              const passes::RecomputeRates& rates = {}) {
   std::vector<Combo> out;
   const size_t L = layers.layers.size();
   size_t total = 1;
@@ -112,9 +115,10 @@ std::vector<Combo> bruteForce(const ir::Function& f, const passes::RematLayers& 
     StatusOr<passes::FunctionCopy> copy = passes::copyFunction(f);
     EXPECT_TRUE(copy.isOk());
     StatusOr<passes::RematApplied> a =
-        passes::applyRemat(*copy->function, layers, c.choices, &kSyms);
+        passes::applyRemat(*copy->function, layers, c.choices, &kSyms, rates);
     EXPECT_TRUE(a.isOk()) << a.status().message();
     c.flops = a->flops;
+    c.nanos = a->nanos;
     c.peak = peakOf(*copy->function);
     out.push_back(c);
   }
@@ -124,7 +128,7 @@ std::vector<Combo> bruteForce(const ir::Function& f, const passes::RematLayers& 
 std::optional<Combo> cheapestFitting(const std::vector<Combo>& all, int64_t budget) {
   std::optional<Combo> best;
   for (const Combo& c : all)
-    if (c.peak <= budget && (!best || c.flops < best->flops)) best = c;
+    if (c.peak <= budget && (!best || c.cost() < best->cost())) best = c;
   return best;
 }
 
@@ -151,7 +155,7 @@ TEST(Remat, AutoIsTheMinimumRecomputeUnderTheBudgetByBruteForce) {
     std::optional<passes::RematSolution> got = passes::solveMinRecompute(*costs, budget);
     ASSERT_EQ(want.has_value(), got.has_value()) << "budget " << budget;
     if (!want) continue;
-    EXPECT_EQ(got->flops, want->flops) << "budget " << budget;
+    EXPECT_EQ(std::make_pair(got->nanos, got->flops), want->cost()) << "budget " << budget;
     EXPECT_LE(got->peak, budget);
     // The chosen plan's real peak (from the brute-force table) is the predicted one.
     for (const Combo& c : all)
@@ -172,6 +176,45 @@ TEST(Remat, AutoIsTheMinimumRecomputeUnderTheBudgetByBruteForce) {
   ASSERT_TRUE(remat(m, RematMode::Auto, budget).isOk());
   EXPECT_LE(peakOf(*m.step()), budget);
   EXPECT_EQ(peakOf(*m.step()), passes::solveMinRecompute(*costs, budget)->peak);
+}
+
+// The pass minimizes time at the rates it is given: with GEMMs nearly free and a slow memory
+// (selective's softmax/GELU kernels dominate), and with the opposite, the pass's plan costs what
+// the cheapest fitting plan of the brute force costs at those rates; and the two rate settings
+// do pick different plans at some budget (FLOPs alone could not tell them apart).
+TEST(Remat, AutoMinimizesTimeAtTheGivenRates) {
+  Model probe = buildModel("gpt", smallGpt(2));
+  passes::RematLayers layers = passes::findRematLayers(*probe.step());
+  passes::RecomputeRates memoryBound, gemmBound;
+  memoryBound.gemmFlopsPerSecond = 1e15;
+  memoryBound.bytesPerSecond = 1e8;
+  gemmBound.gemmFlopsPerSecond = 1e8;
+  gemmBound.bytesPerSecond = 1e15;
+  std::set<int64_t> budgets;
+  for (const Combo& c : bruteForce(*probe.step(), layers)) budgets.insert(c.peak);
+  int differ = 0;
+  for (int64_t budget : budgets) {
+    std::vector<RematChoice> picked[2];
+    int i = 0;
+    for (const passes::RecomputeRates& rates : {memoryBound, gemmBound}) {
+      std::optional<Combo> want = cheapestFitting(bruteForce(*probe.step(), layers, rates), budget);
+      ASSERT_TRUE(want) << budget;  // every budget is some plan's peak
+      Model m = buildModel("gpt", smallGpt(2));
+      RematOptions o;
+      o.mode = RematMode::Auto;
+      o.budget = budget;
+      o.symbols = kSyms;
+      o.rates = rates;
+      passes::RematOutcome out;
+      StatusOr<bool> r = passes::runRemat(*m.module, o, &out);
+      ASSERT_TRUE(r.isOk()) << r.status().message();
+      EXPECT_EQ(std::make_pair(out.nanos, out.flops), want->cost()) << "budget " << budget;
+      EXPECT_LE(peakOf(*m.step()), budget);
+      picked[i++] = out.choices;
+    }
+    differ += picked[0] != picked[1];
+  }
+  EXPECT_GT(differ, 0);
 }
 
 TEST(Remat, InfeasibleBudgetStatesTheMinimum) {
@@ -216,6 +259,15 @@ TEST(Remat, OptionErrors) {
   r = passes::runRemat(*m.module, o);
   ASSERT_FALSE(r.isOk());
   EXPECT_NE(r.status().message().find("no function @nope"), std::string::npos);
+  // Rates: positive numbers only, named in the error.
+  passes::RematPass pass;
+  EXPECT_TRUE(pass.setOption("gemm_gflops", "95.5").isOk());
+  EXPECT_TRUE(pass.setOption("bandwidth_gbs", "12").isOk());
+  for (const char* bad : {"0", "-3", "fast", ""}) {
+    Status s = pass.setOption("bandwidth_gbs", bad);
+    ASSERT_FALSE(s.isOk()) << bad;
+    EXPECT_NE(s.message().find("bandwidth_gbs"), std::string::npos) << s.message();
+  }
 }
 
 // Remat never changes results: the same losses and trained values, bit for bit.
