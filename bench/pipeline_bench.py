@@ -47,9 +47,9 @@ simulate`). What makes the measured bubble differ from (p-1)/m:
     sent from the last stage to every rank — it adds to busy time or to waits;
   - oversubscription (pp=4 on 2 cores): a rank also waits while another rank holds its core.
 
-Time: a gpt-base plan file holds the global initial values and AdamW state (~2 GB); on the loaded
-2-core machine `tessera plan` took ~3 min per pipeline row, `tessera simulate` ~2 min (reading it),
-and each rank reads it again. --no-sim skips the simulator; --runs picks fewer rows.
+Time: a gpt-base plan file holds the global initial weights (~0.34 GB; the AdamW state, all zeros,
+is stored as one element per tensor since session 14 — it was ~1 GB and more before); `tessera plan`,
+`tessera simulate` and every rank each read or write it. --no-sim skips the simulator; --runs picks fewer rows.
 
 Run:  /usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera [--config gpt-base]
       [--runs 1dev,dp2,pp2-1f1b-m8] [--steps N]
@@ -217,7 +217,7 @@ def main():
     ap.add_argument("--runs", default=",".join(DEFAULT_RUNS),
                     help="comma-separated: 1dev, dp2, " + ", ".join(PIPELINE_RUNS))
     ap.add_argument("--no-sim", action="store_true",
-                    help="skip `tessera simulate` (it reads the whole plan file: ~2 GB for gpt-base)")
+                    help="skip `tessera simulate` (it reads the whole plan file: ~0.34 GB for gpt-base)")
     args = ap.parse_args()
     cfg = CONFIGS[args.config]
     steps = args.steps or DEFAULT_STEPS[args.config]

@@ -67,6 +67,10 @@ std::vector<std::string> mpirunCommand(const std::string& mpirun, int np,
 StatusOr<int> runMpirun(int np, const std::string& program, const std::vector<std::string>& args) {
   TRY_ASSIGN(std::string mpirun, findMpirun());
   std::vector<std::string> cmd = mpirunCommand(mpirun, np, program, args);
+  // Ranks compute on one thread each (the engine calls OpenBLAS single-threaded). Without this,
+  // the pthreads OpenBLAS starts an idle worker per further core it may run on at load time —
+  // ranks that Open MPI does not bind (-np above the cores) each carry one that never works.
+  ::setenv("OPENBLAS_NUM_THREADS", "1", 1);
   if (::geteuid() == 0) {
     // Open MPI refuses to run as root without both of these.
     ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);

@@ -1,7 +1,8 @@
 // Starting `mpirun` from `tessera train -np N`: finds mpirun, adds what Open MPI needs on this
 // machine (--oversubscribe when N exceeds the cores; OMPI_ALLOW_RUN_AS_ROOT=1 and
-// OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 when running as root), runs `mpirun -np N <this tessera>
-// ARGS...` and waits for it. The job's output goes straight to ours.
+// OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 when running as root; OPENBLAS_NUM_THREADS=1: ranks compute
+// single-threaded), runs `mpirun -np N <this tessera> ARGS...` and waits for it. The job's
+// output goes straight to ours.
 #pragma once
 
 #include <string>

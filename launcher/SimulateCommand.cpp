@@ -151,6 +151,9 @@ class SimulateCommand : public Command {
     o.asyncCollectives = async_;
     // CPU ranks run the compiled engine: its fusion groups, views and leaves.
     if (c->device.name == "cpu") o.fusion = cost::FusionRule::Engine;
+    // CPU ranks talk through Open MPI's shared-memory transport: sends up to its eager limit
+    // (btl_vader_eager_limit, 4096 bytes by default) do not wait for the receive.
+    if (c->device.name == "cpu") o.eagerSendBytes = 4096;
     // A pipeline's stage functions take the data one micro-batch at a time: B is the micro-batch's.
     if (plan->data.batch > 0)
       o.symbols["B"] = plan->pipeline.active()

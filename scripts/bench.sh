@@ -29,7 +29,7 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 /usr/bin/python3 bench/sim_vs_measured.py --tessera build/tessera --calibrate build/bench/cpu_calibrate \
   --comm-bench build/bench/comm_bench
 /usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera --config gpt-small
-# GPT-base's plan files are ~2 GB (initial values and AdamW state): a few rows, no simulation.
+# GPT-base's plan files hold ~0.34 GB of initial weights that every rank reads: a few rows, no simulation.
 /usr/bin/python3 bench/pipeline_bench.py --tessera build/tessera --config gpt-base \
   --runs 1dev,dp2,pp2-1f1b-m4,pp2-gpipe-m4 --no-sim --steps 3
 /usr/bin/python3 bench/gemm_ab.py --tessera build/tessera --kernel-bench build/bench/kernel_bench --rounds 5

@@ -13,6 +13,7 @@ PACKAGES=(
   libopenblas-dev
   libonnx-dev libonnx-testdata
   libcli11-dev nlohmann-json3-dev
+  coinor-libcbc-dev
   python3 python3-numpy
 )
 

@@ -248,7 +248,9 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
                 TRY_ASSIGN(auto ok, price(p));
                 // Over the limit on this menu item: the fastest per-layer mix of the menu's
                 // items that fits (only then: the search stays a few arithmetic terms per plan).
-                if (!ok && rc != sim::Recompute::Full && menu.size() > 1) TRY_ASSIGN(ok, mixed(p));
+                if (!ok && rc != sim::Recompute::Full && menu.size() > 1) {
+                  TRY_ASSIGN(ok, mixed(p));
+                }
                 if (!ok) continue;
                 auto key = std::make_tuple(d, tp, pp, ep);
                 auto it = best.find(key);

@@ -78,7 +78,7 @@ struct Plan {
   // Per-layer mix from the recompute program (sim::RecomputeMix): the first stage's dense and
   // MoE layers per menu item; empty: `recompute` (+ fullRecomputeLayers). `recompute` is then the
   // item of the stage programs holding the embedding and the output layer.
-  sim::RecomputeMix mix;
+  sim::RecomputeMix mix{};
   bool sequenceParallel = false;
   int zero = 0;
   sim::MegatronPrediction prediction;

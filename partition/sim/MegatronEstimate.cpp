@@ -278,7 +278,9 @@ StatusOr<MegatronPrediction> predictMegatron(const MegatronRun& run, const cost:
   out.layerExposedTpSeconds = layer.exposedTpSeconds;
   // The MoE layer (its MLP replaced by the experts), simulated once per item it runs.
   LayerSim moeLayer = layer;
-  if (moe) TRY_ASSIGN(moeLayer, sims.get(layerConfigOf(run, true, run.recompute), c));
+  if (moe) {
+    TRY_ASSIGN(moeLayer, sims.get(layerConfigOf(run, true, run.recompute), c));
+  }
   // Each (kind, item) a stage uses, simulated once.
   LayerSim sim[2][3];
   for (int kind = 0; kind < 2; ++kind)

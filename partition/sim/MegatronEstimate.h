@@ -76,7 +76,7 @@ struct MegatronRun {
   // Per-layer recompute mix of the first stage (MegatronRecompute.h); when given it replaces
   // `fullRecomputeLayers` and `recompute` for the layers; the embedding's and output layer's
   // stage programs (their transient peak and overhead) still run `recompute`.
-  RecomputeMix mix;
+  RecomputeMix mix{};
   ir::DType dtype = ir::DType::BF16;  // weights and activations; F32: fp32 training (CPU ranks)
   // Megatron 2022's gradient-accumulation fusion: the weight-gradient GEMM accumulates straight
   // into the fp32 main gradient, with no separate add pass per micro-batch.

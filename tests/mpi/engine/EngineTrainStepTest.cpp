@@ -10,10 +10,12 @@
 #include <gtest/gtest.h>
 
 #include "frontend/zoo/ZooModels.h"
+#include "ir/Printer.h"  // TEMP H5
 #include "partition/exec/Shards.h"
 #include "partition/plan/PartitionStep.h"
 #include "passes/training/TrainStep.h"
 #include "tests/mpi/engine/EngineDistUtil.h"
+#include "tests/unit/async_schedule/ScheduleHazards.h"
 #include "tests/unit/spmd/SpmdTestUtil.h"
 
 namespace tessera::engine_dist_test {
@@ -159,6 +161,27 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
     auto engine = codegen::Engine::compile(*p.module, p.local->name(), o);
     EXPECT_TRUE(engine.isOk()) << engine.status().message();
     if (!engine.isOk()) return {};
+    if (const char* dump = std::getenv("TESSERA_H5_DUMP"); dump && me == 0) {  // TEMP H5
+      std::string fn = std::string(dump) + "/" + c.name + (async ? "_async" : "_block") + ".txt";
+      FILE* fp = std::fopen(fn.c_str(), "w");
+      std::fputs((*engine)->executable().str().c_str(), fp);
+      std::fputs(ir::printModule(*p.module).c_str(), fp);
+      std::fclose(fp);
+    }
+    // The async schedule with its buffer plan: nothing between a start and its done touches
+    // the collective's result or writes its operand (tests/unit/async_schedule/ScheduleHazards.h).
+    if (async) {
+      auto symbols = (*engine)->symbolsFor(mine);
+      EXPECT_TRUE(symbols.isOk()) << symbols.status().message();
+      auto plan = codegen::planBuffers((*engine)->executable(),
+                                       symbols.isOk() ? *symbols : std::map<std::string, int64_t>{},
+                                       {});
+      EXPECT_TRUE(plan.isOk()) << plan.status().message();
+      if (plan.isOk())
+        for (const std::string& h :
+             async_schedule_test::scheduleHazards((*engine)->executable(), *plan))
+          ADD_FAILURE() << h;
+    }
     auto out = (*engine)->run(mine);
     EXPECT_TRUE(out.isOk()) << out.status().message();
     return out.isOk() ? *out : std::vector<Tensor>{};
