@@ -195,7 +195,7 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
     // A stage holding more MoE layers than the first may still be over: tighten by its excess.
     for (int attempt = 0; attempt < 3; ++attempt) {
       auto s0 = std::chrono::steady_clock::now();
-      TRY_ASSIGN(RecomputeSolution sol, solveRecompute(prob));
+      TRY_ASSIGN(RecomputeSolution sol, solveRecompute(prob, o.recomputeSolver));
       res.recomputeSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
       ++res.recomputePrograms;
       if (!sol.feasible) return std::optional<Plan>();

@@ -29,6 +29,7 @@
 
 #include "ir/Status.h"
 #include "partition/cost/ClusterSpec.h"
+#include "partition/planner/RecomputeProgram.h"
 #include "partition/sim/MegatronEstimate.h"
 
 namespace tessera::partition::planner {
@@ -65,6 +66,9 @@ struct PlannerOptions {
   bool localDdp = true;         // fp32 main gradients (Megatron's DDP=local); false: 16-bit grads
   ir::DType dtype = ir::DType::BF16;  // F32 for CPU ranks (fp32 training)
   int runnersUp = 4;
+  // Which solver the per-layer recompute program uses (RecomputeProgram.h): CBC when built with
+  // it, else the exact fallback; both return the same optimum.
+  RecomputeSolver recomputeSolver = RecomputeSolver::Auto;
 };
 
 // Megatron-LM SC'21's menu: full recomputation only, no sequence parallelism, no ZeRO.

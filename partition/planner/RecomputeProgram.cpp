@@ -8,7 +8,10 @@
 #include <limits>
 
 #ifdef TESSERA_HAVE_CBC
-#include <Cbc_C_Interface.h>
+#include <CbcModel.hpp>
+#include <CoinPackedMatrix.hpp>
+#include <CoinPackedVector.hpp>
+#include <OsiClpSolverInterface.hpp>
 #endif
 
 namespace tessera::partition::planner {
@@ -151,61 +154,52 @@ StatusOr<RecomputeSolution> solveCbc(const RecomputeProblem& p) {
   s.solver = "cbc";
   // CBC accepts rows violated by its primal tolerance; a solution over the limit by more than
   // ours is re-solved with the row tightened by the excess.
+  // CbcModel directly (not CbcMain's command-line driver, which costs milliseconds a call):
+  // plain branch and bound on the LP relaxation, no cuts or heuristics for a few dozen variables.
   for (int attempt = 0; attempt < 4; ++attempt) {
-    Cbc_Model* m = Cbc_newModel();
-    Cbc_setLogLevel(m, 0);
-    Cbc_setParameter(m, "log", "0");
-    Cbc_setParameter(m, "slog", "0");
-    Cbc_setParameter(m, "primalT", "1e-10");
-    Cbc_setParameter(m, "integerT", "1e-9");
-    // A few dozen variables: CBC's preprocessing, cut generators and heuristics cost far more
-    // than the branch and bound they would shorten.
-    Cbc_setParameter(m, "preprocess", "off");
-    Cbc_setParameter(m, "cuts", "off");
-    Cbc_setParameter(m, "heuristicsOnOff", "off");
-    Cbc_setAllowableGap(m, 0);
-    Cbc_setAllowableFractionGap(m, 0);
-    for (size_t k = 0; k < K; ++k)
-      for (size_t i = 0; i < I; ++i) {
-        std::string name = "n_" + std::to_string(k) + "_" + std::to_string(i);
-        Cbc_addCol(m, name.c_str(), 0.0, static_cast<double>(p.kinds[k].count),
-                   p.kinds[k].seconds[i] / tScale, 1, 0, nullptr, nullptr);
-      }
-    std::vector<int> cols;
-    std::vector<double> coefs;
+    CoinPackedMatrix rows(false, 0, 0);
+    rows.setDimensions(0, static_cast<int>(K * I));
+    std::vector<double> colLo(K * I, 0.0), colHi(K * I), obj(K * I), rowLo, rowHi;
+    CoinPackedVector memory;
     for (size_t k = 0; k < K; ++k) {
-      cols.clear();
-      coefs.assign(I, 1.0);
-      for (size_t i = 0; i < I; ++i) cols.push_back(static_cast<int>(k * I + i));
-      std::string name = "count_" + std::to_string(k);
-      Cbc_addRow(m, name.c_str(), static_cast<int>(I), cols.data(), coefs.data(), 'E',
-                 static_cast<double>(p.kinds[k].count));
-    }
-    cols.clear();
-    coefs.clear();
-    for (size_t k = 0; k < K; ++k)
+      CoinPackedVector count;
       for (size_t i = 0; i < I; ++i) {
-        cols.push_back(static_cast<int>(k * I + i));
-        coefs.push_back(p.kinds[k].bytes[i] / bScale);
+        const int j = static_cast<int>(k * I + i);
+        colHi[static_cast<size_t>(j)] = static_cast<double>(p.kinds[k].count);
+        obj[static_cast<size_t>(j)] = p.kinds[k].seconds[i] / tScale;
+        count.insert(j, 1.0);
+        if (p.kinds[k].bytes[i] > 0) memory.insert(j, p.kinds[k].bytes[i] / bScale);
       }
-    Cbc_addRow(m, "memory", static_cast<int>(cols.size()), cols.data(), coefs.data(), 'L', rhs);
-    Cbc_solve(m);
-    if (Cbc_isProvenInfeasible(m)) {
-      Cbc_deleteModel(m);
-      return s;
+      rows.appendRow(count);
+      rowLo.push_back(static_cast<double>(p.kinds[k].count));
+      rowHi.push_back(static_cast<double>(p.kinds[k].count));
     }
-    if (!Cbc_isProvenOptimal(m)) {
-      Cbc_deleteModel(m);
+    rows.appendRow(memory);
+    rowLo.push_back(-COIN_DBL_MAX);
+    rowHi.push_back(rhs);
+    OsiClpSolverInterface lp;
+    lp.messageHandler()->setLogLevel(0);
+    lp.loadProblem(rows, colLo.data(), colHi.data(), obj.data(), rowLo.data(), rowHi.data());
+    for (size_t j = 0; j < K * I; ++j) lp.setInteger(static_cast<int>(j));
+    lp.setDblParam(OsiPrimalTolerance, 1e-10);
+    CbcModel model(lp);
+    model.setLogLevel(0);
+    model.messageHandler()->setLogLevel(0);
+    model.solver()->messageHandler()->setLogLevel(0);
+    model.setAllowableGap(0);
+    model.setAllowableFractionGap(0);
+    model.setIntegerTolerance(1e-9);
+    model.branchAndBound();
+    if (model.isProvenInfeasible()) return s;
+    if (!model.isProvenOptimal() || !model.bestSolution())
       return Status::error("recompute program: CBC did not prove optimality");
-    }
-    const double* x = Cbc_getColSolution(m);
+    const double* x = model.bestSolution();
     s.counts.assign(K, std::vector<int64_t>(I, 0));
     for (size_t k = 0; k < K; ++k) {
       int64_t sum = 0;
       for (size_t i = 0; i < I; ++i) sum += s.counts[k][i] = std::llround(x[k * I + i]);
       assert(sum == p.kinds[k].count && "CBC's counts must sum to the kind's layers");
     }
-    Cbc_deleteModel(m);
     evaluate(p, s);
     const double excess = s.bytes - (p.limitBytes + tolerance(p));
     if (excess <= 0) {

@@ -185,8 +185,9 @@ TEST(MoePlanner, Gpt3MoeOnAGpuCluster) {
   for (const Plan& q : r->runnersUp)
     std::printf("       %s: %.3f s, %.1f GB\n", q.describe().c_str(), q.prediction.stepSeconds,
                 q.prediction.peakMemoryBytes / 1e9);
-  std::printf("%lld plans priced, %zu blocks simulated, %.2f s\n", static_cast<long long>(r->candidates),
-              r->blocksSimulated, r->searchSeconds);
+  std::printf("%lld plans priced, %zu blocks simulated, %.2f s (%lld recompute programs, %.2f s)\n",
+              static_cast<long long>(r->candidates), r->blocksSimulated, r->searchSeconds,
+              static_cast<long long>(r->recomputePrograms), r->recomputeSeconds);
 }
 
 }  // namespace

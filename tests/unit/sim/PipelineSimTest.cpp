@@ -174,6 +174,7 @@ TEST(PipelineSim, EagerMessagesKeepTheirOrderBeforeARendezvous) {
   const Times t = timesOn(*c);
   SimOptions o;
   o.eagerSendBytes = 4096;
+  o.fuseElementwise = false;  // the two exps are two kernels
   auto r = simulatePipeline({e.s0, e.s1}, e.m.meshes[0], "pp", *c, o);
   ASSERT_TRUE(r.isOk()) << r.status().message();
   // Stage 1 waits tExp for the small message, receives it (xSmall), computes 2 tExp, then
