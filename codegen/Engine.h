@@ -112,6 +112,8 @@ class Engine {
   // What the runtime really used so far: argument storage + the highest arena byte written +
   // the GEMM packing buffers it holds.
   int64_t measuredPeakBytes() const;
+  // The part of it the GEMM packing buffers hold (MemoryReport::gemmWorkspaceBytes planned it).
+  int64_t measuredGemmWorkspaceBytes() const;
 
   const Executable& executable() const;
   const KernelCompileStats* compileStats() const;  // null with Kernels::Evaluate

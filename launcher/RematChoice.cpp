@@ -118,7 +118,8 @@ std::string rematSummary(const passes::RematOutcome& o, int64_t budget) {
   std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(o.flops) / 1e9);
   s += " [" + plan + "]; planned peak " + std::to_string(o.peak) + " bytes (budget " +
        std::to_string(budget) + ", engine buffer plan), recomputing " + buf + " GFLOP per step";
-  std::snprintf(buf, sizeof buf, " (estimated %.0f ms)", static_cast<double>(o.nanos) / 1e6);
+  std::snprintf(buf, sizeof buf, " (estimated %.0f ms; %d plan(s) checked)",
+                static_cast<double>(o.nanos) / 1e6, o.checks);
   s += buf;
   return s;
 }

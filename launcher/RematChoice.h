@@ -47,7 +47,8 @@ StatusOr<passes::RematOutcome> applyRematChoice(ir::Module& m, const passes::Tra
                                                 const std::map<std::string, int64_t>& symbols);
 
 // One line for the train log: "remat auto: 7 keep, 3 selective, 2 full; planned peak N bytes
-// (budget B), recomputing F GFLOP per step (estimated T ms)" (T: RematOutcome::nanos).
+// (budget B), recomputing F GFLOP per step (estimated T ms; C plan(s) checked)" (T:
+// RematOutcome::nanos, C: whole plans measured by the engine model).
 std::string rematSummary(const passes::RematOutcome& o, int64_t budget);
 
 }  // namespace tessera::launcher

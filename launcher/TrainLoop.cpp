@@ -94,7 +94,8 @@ StatusOr<std::vector<StepRecord>> runCompiled(ir::Module& m, const passes::Train
       return passes::withNote(r.status(), "note: at training step " + std::to_string(step));
     if (step == 1 && o.memoryReport)
       *o.memoryReport << "  measured peak       " << engine->measuredPeakBytes()
-                      << " bytes (runtime allocator, step 1)" << std::endl;
+                      << " bytes (runtime allocator, step 1; gemm packing held "
+                      << engine->measuredGemmWorkspaceBytes() << ")" << std::endl;
     TRY(record(*d, (*r)[0][0], start, step, o, &records));
   }
   for (ir::Parameter* p : carried) {

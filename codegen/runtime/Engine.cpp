@@ -297,6 +297,8 @@ int64_t Engine::measuredPeakBytes() const {
   return args + impl_->runtime->measuredArenaPeak() + impl_->runtime->packingBytesHeld();
 }
 
+int64_t Engine::measuredGemmWorkspaceBytes() const { return impl_->runtime->packingBytesHeld(); }
+
 const Executable& Engine::executable() const { return impl_->exe; }
 
 const KernelCompileStats* Engine::compileStats() const {

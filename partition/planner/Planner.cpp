@@ -248,12 +248,18 @@ StatusOr<PlanResult> planTransformer(const TransformerShape& model, const cost::
                 TRY_ASSIGN(auto ok, price(p));
                 // Over the limit on this menu item: the fastest per-layer mix of the menu's
                 // items that fits (only then: the search stays a few arithmetic terms per plan).
-                if (!ok && rc != sim::Recompute::Full && menu.size() > 1) {
+                auto key = std::make_tuple(d, tp, pp, ep);
+                auto it = best.find(key);
+                // On the menu's fastest item (recomputing only adds work) the plan over the limit
+                // bounds every mix from below: skip the program when this (dp, tp, pp, ep)
+                // already has a plan as fast.
+                const bool beaten = rc == menu.front() && it != best.end() &&
+                                    it->second.prediction.stepSeconds <= last.stepSeconds;
+                if (!ok && rc != sim::Recompute::Full && menu.size() > 1 && !beaten) {
                   TRY_ASSIGN(ok, mixed(p));
                 }
                 if (!ok) continue;
-                auto key = std::make_tuple(d, tp, pp, ep);
-                auto it = best.find(key);
+                it = best.find(key);
                 if (it == best.end() || ok->prediction.stepSeconds < it->second.prediction.stepSeconds)
                   best[key] = *ok;
                 }

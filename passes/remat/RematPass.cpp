@@ -90,20 +90,39 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
     return total;
   };
   // The DP at a target; when the whole plan misses the budget by more than the DP predicted,
-  // lower the target by that miss (at least one byte) and solve again.
+  // lower the target by that miss (at least one byte) and solve again. Once some target gives a
+  // plan that fits, the targets between it and the lowest target that missed are bisected: the
+  // first lowering overshoots by however much fragmentation the miss showed, and a plan between
+  // may fit for less recompute. Every measured plan is remembered; the cheapest that fits wins.
   std::optional<RematSolution> chosen;
   int64_t chosenPeak = 0;
+  auto consider = [&](const std::vector<RematChoice>& plan, int64_t real) {
+    if (real > budget) return;
+    const auto cost = costOf(plan);
+    const std::pair<int64_t, int64_t> have =
+        chosen ? std::make_pair(chosen->nanos, chosen->flops) : std::make_pair(0L, 0L);
+    if (!chosen || cost < have || (cost == have && real < chosenPeak)) {
+      chosen = RematSolution{plan, predictedPeak(costs, plan), cost.second, cost.first};
+      chosenPeak = real;
+    }
+  };
   int64_t target = budget;
-  for (int attempt = 0; attempt < kMaxChecks && !chosen; ++attempt) {
+  std::optional<int64_t> fitTarget, missTarget;
+  for (int attempt = 0; attempt < kMaxChecks; ++attempt) {
     std::optional<RematSolution> s = solveMinRecompute(costs, target);
     if (!s) break;
     TRY_ASSIGN(int64_t real, realPeak(s->choices));
+    consider(s->choices, real);
     if (real <= budget) {
-      chosen = s;
-      chosenPeak = real;
+      fitTarget = target;
+      if (!missTarget) break;  // the DP's plan at the budget itself fits: optimal
     } else {
-      target = std::min(target - 1, budget - (real - s->peak));
+      missTarget = target;
     }
+    int64_t next = fitTarget ? *fitTarget + (*missTarget - *fitTarget) / 2
+                             : std::min(target - 1, budget - (real - s->peak));
+    if (fitTarget && next <= *fitTarget) break;  // nothing left between a fit and a miss
+    target = next;
   }
   if (!chosen) {
     // A fixed set of low-memory plans decides: the DP's lowest-peak plan and the uniform ones.
@@ -117,16 +136,7 @@ StatusOr<bool> runAuto(ir::Function& f, const RematLayers& layers, const RematOp
       TRY_ASSIGN(int64_t real, realPeak(plan));
       minimum = std::min(minimum, real);
     }
-    for (const auto& [plan, real] : measured) {
-      if (real > budget) continue;
-      const auto cost = costOf(plan);
-      const std::pair<int64_t, int64_t> have =
-          chosen ? std::make_pair(chosen->nanos, chosen->flops) : std::make_pair(0L, 0L);
-      if (!chosen || cost < have || (cost == have && real < chosenPeak)) {
-        chosen = RematSolution{plan, predictedPeak(costs, plan), cost.second, cost.first};
-        chosenPeak = real;
-      }
-    }
+    for (const auto& [plan, real] : measured) consider(plan, real);
     if (!chosen)
       return failAt(f, "remat: the memory budget of " + std::to_string(budget) +
                            " bytes cannot be met: the minimum feasible planned peak of @" +

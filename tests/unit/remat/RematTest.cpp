@@ -190,14 +190,17 @@ TEST(Remat, AutoMinimizesTimeAtTheGivenRates) {
   memoryBound.bytesPerSecond = 1e8;
   gemmBound.gemmFlopsPerSecond = 1e8;
   gemmBound.bytesPerSecond = 1e15;
+  const passes::RecomputeRates rateSets[2] = {memoryBound, gemmBound};
+  const std::vector<Combo> all[2] = {bruteForce(*probe.step(), layers, memoryBound),
+                                     bruteForce(*probe.step(), layers, gemmBound)};
   std::set<int64_t> budgets;
-  for (const Combo& c : bruteForce(*probe.step(), layers)) budgets.insert(c.peak);
+  for (const Combo& c : all[0]) budgets.insert(c.peak);
   int differ = 0;
   for (int64_t budget : budgets) {
     std::vector<RematChoice> picked[2];
-    int i = 0;
-    for (const passes::RecomputeRates& rates : {memoryBound, gemmBound}) {
-      std::optional<Combo> want = cheapestFitting(bruteForce(*probe.step(), layers, rates), budget);
+    for (int i = 0; i < 2; ++i) {
+      const passes::RecomputeRates& rates = rateSets[i];
+      std::optional<Combo> want = cheapestFitting(all[i], budget);
       ASSERT_TRUE(want) << budget;  // every budget is some plan's peak
       Model m = buildModel("gpt", smallGpt(2));
       RematOptions o;
@@ -210,7 +213,7 @@ TEST(Remat, AutoMinimizesTimeAtTheGivenRates) {
       ASSERT_TRUE(r.isOk()) << r.status().message();
       EXPECT_EQ(std::make_pair(out.nanos, out.flops), want->cost()) << "budget " << budget;
       EXPECT_LE(peakOf(*m.step()), budget);
-      picked[i++] = out.choices;
+      picked[i] = out.choices;
     }
     differ += picked[0] != picked[1];
   }
