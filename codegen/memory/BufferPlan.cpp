@@ -23,13 +23,50 @@ bool sameView(const BufferView& a, const BufferView& b) {
   return a.offset == b.offset && a.strides == b.strides;
 }
 
-// Whether thunk `t` may write `out` over buffer `in` element by element: a kernel whose every
-// view of `in` is the view it writes.
-bool elementwiseOver(const Thunk& t, const BufferView& out, int in) {
+// Whether a kernel still reads buffer `in` after it stored through view `outView`. A compiled
+// kernel (codegen/llvm/KernelLowering.cpp) stores its element-level outputs one after another
+// per vector of columns, in body order, and loads an input when the first store needing it is
+// computed (later stores reuse the loaded value). So storing output o over `in` is safe only if
+// every load of `in` that any later store needs was already needed by o's store or an earlier
+// one. A multi-output kernel breaks this when an input is read only by a later output: AdamW's
+// update kernel stores v' and then computes p' from the decayed parameter — v' written over the
+// decayed parameter's buffer made p' lose it (found with every collective sealing fusion groups,
+// which moved the decay into a kernel of its own; see passes/fusion/FusionGroups.cpp).
+// Reduction passes and row-level values run before the store loop, so they read first.
+bool readAfterStore(const Executable& exe, const Thunk& t, int outView, int in) {
+  const KernelDesc& k = exe.kernels[t.kernel];
+  const int n = static_cast<int>(k.body.size());
+  std::vector<char> reached(n, 0);  // 1: reached by a store up to o's; 2: only by a later one
+  bool past = false;
+  std::vector<int> stack;
+  for (int i = 0; i < n; ++i) {
+    const Instr& s = k.body[i];
+    if (s.kind != InstrKind::Store || s.rowLevel) continue;
+    const char mark = past ? 2 : 1;
+    stack.assign(1, s.args[0]);
+    while (!stack.empty()) {
+      int x = stack.back();
+      stack.pop_back();
+      if (reached[x]) continue;  // computed by an earlier store: its value is reused
+      reached[x] = mark;
+      const Instr& ins = k.body[x];
+      if (ins.rowLevel) continue;  // computed before the store loop
+      if (mark == 2 && ins.kind == InstrKind::Load && t.views[ins.buffer].buffer == in) return true;
+      for (int a : ins.args) stack.push_back(a);
+    }
+    if (s.buffer == outView) past = true;
+  }
+  return false;
+}
+
+// Whether thunk `t` may write its view `outView` over buffer `in` element by element: a kernel
+// whose every view of `in` is the view it writes (each element is read before it is written, at
+// the same place) and which reads no element of `in` after storing that output.
+bool elementwiseOver(const Executable& exe, const Thunk& t, int outView, int in) {
   if (t.kind != ThunkKind::Kernel) return false;
   for (const BufferView& v : t.views)
-    if (v.buffer == in && !sameView(v, out)) return false;
-  return true;
+    if (v.buffer == in && !sameView(v, t.views[outView])) return false;
+  return !readAfterStore(exe, t, outView, in);
 }
 
 // First-fit over live blocks sorted by offset.
@@ -108,7 +145,9 @@ StatusOr<BufferPlan> planBuffers(const Executable& exe,
     if (t < 0 || p.bytes[r] != p.bytes[a] || p.lastUse[a] > t) continue;
     bool readHere = false;
     for (const BufferView& v : exe.thunks[t].views) readHere = readHere || v.buffer == a;
-    if (readHere && !elementwiseOver(exe.thunks[t], *writeView[r], a)) continue;
+    const Thunk& th = exe.thunks[t];
+    if (readHere && !elementwiseOver(exe, th, static_cast<int>(writeView[r] - th.views.data()), a))
+      continue;
     p.storageArgument[r] = arg;
     p.inPlaceResults[res] = arg;
   }
@@ -129,7 +168,8 @@ StatusOr<BufferPlan> planBuffers(const Executable& exe,
         int in = v.buffer;
         if (v.write || in == r || p.storageArgument[in] >= 0 || isResult[in] ||
             p.lastUse[in] != t || p.bytes[in] != p.bytes[r] || takenInputs.count(in) ||
-            slotOwner[in] < 0 || !elementwiseOver(th, w, in))
+            slotOwner[in] < 0 ||
+            !elementwiseOver(exe, th, static_cast<int>(&w - th.views.data()), in))
           continue;
         reuse = in;
         break;

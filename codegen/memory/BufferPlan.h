@@ -1,7 +1,9 @@
 // Buffer assignment: liveness over the thunk order, with the symbols bound to concrete values,
 // then one arena laid out first-fit by offset, with in-place reuse:
 // - an elementwise kernel may write its output over an input that dies there when both have the
-//   same size and the same view (each element is read before it is written, at the same place);
+//   same size and the same view (each element is read before it is written, at the same place)
+//   and no output the kernel stores later still reads that input (a compiled kernel stores its
+//   outputs one after another, BufferPlan.cpp: readAfterStore);
 // - a function result may be written straight over an argument (the optimizer's new parameter
 //   over the old one) under the same rule, when the argument is not read afterwards.
 // The plan is cheap and deterministic; the runtime plans once per distinct symbol binding.

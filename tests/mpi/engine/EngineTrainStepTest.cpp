@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include "frontend/zoo/ZooModels.h"
-#include "ir/Printer.h"  // TEMP H5
 #include "partition/exec/Shards.h"
 #include "partition/plan/PartitionStep.h"
 #include "passes/training/TrainStep.h"
@@ -161,13 +160,6 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
     auto engine = codegen::Engine::compile(*p.module, p.local->name(), o);
     EXPECT_TRUE(engine.isOk()) << engine.status().message();
     if (!engine.isOk()) return {};
-    if (const char* dump = std::getenv("TESSERA_H5_DUMP"); dump && me == 0) {  // TEMP H5
-      std::string fn = std::string(dump) + "/" + c.name + (async ? "_async" : "_block") + ".txt";
-      FILE* fp = std::fopen(fn.c_str(), "w");
-      std::fputs((*engine)->executable().str().c_str(), fp);
-      std::fputs(ir::printModule(*p.module).c_str(), fp);
-      std::fclose(fp);
-    }
     // The async schedule with its buffer plan: nothing between a start and its done touches
     // the collective's result or writes its operand (tests/unit/async_schedule/ScheduleHazards.h).
     if (async) {

@@ -220,6 +220,61 @@ TEST(Remat, AutoMinimizesTimeAtTheGivenRates) {
   EXPECT_GT(differ, 0);
 }
 
+// A memory model whose plans near the budget fragment: a peak above `threshold` costs `penalty`
+// more than the curve says (as an arena can). The DP's plan at the budget then misses, the first
+// lowering (by the whole miss) overshoots, and bisecting the targets between must still find the
+// cheapest plan that really fits — checked against brute force over every plan.
+class FragmentingModel final : public passes::RematMemoryModel {
+ public:
+  FragmentingModel(int64_t threshold, int64_t penalty) : threshold_(threshold), penalty_(penalty) {}
+  std::string name() const override { return "a fragmenting test model"; }
+  StatusOr<passes::RematMemoryCurve> measure(
+      const ir::Function& f, const std::map<std::string, int64_t>& symbols) const override {
+    TRY_ASSIGN(passes::RematMemoryCurve c, passes::EstimatorMemoryModel().measure(f, symbols));
+    if (c.peak > threshold_) c.peak += penalty_;
+    return c;
+  }
+
+ private:
+  int64_t threshold_, penalty_;
+};
+
+TEST(Remat, AutoBisectsTargetsAfterAMissToFindTheCheapestPlanThatFits) {
+  Model probe = buildModel("gpt", smallGpt(3));
+  passes::RematLayers layers = passes::findRematLayers(*probe.step());
+  const std::vector<Combo> all = bruteForce(*probe.step(), layers);
+  std::vector<int64_t> peaks;
+  for (const Combo& c : all) peaks.push_back(c.peak);
+  std::sort(peaks.begin(), peaks.end());
+  peaks.erase(std::unique(peaks.begin(), peaks.end()), peaks.end());
+  ASSERT_GE(peaks.size(), 8u);
+  int improved = 0;
+  for (size_t k = 4; k < peaks.size(); ++k) {
+    const int64_t budget = peaks[k], threshold = peaks[k - 2];
+    const int64_t penalty = budget - peaks[k - 4];
+    auto real = [&](const Combo& c) { return c.peak > threshold ? c.peak + penalty : c.peak; };
+    std::optional<Combo> want, naive;  // cheapest that fits; cheapest at the first lowering
+    for (const Combo& c : all) {
+      if (real(c) <= budget && (!want || c.cost() < want->cost())) want = c;
+      if (c.peak <= peaks[k - 4] && (!naive || c.cost() < naive->cost())) naive = c;
+    }
+    ASSERT_TRUE(want);
+    Model m = buildModel("gpt", smallGpt(3));
+    RematOptions o;
+    o.mode = RematMode::Auto;
+    o.budget = budget;
+    o.symbols = kSyms;
+    o.memory = std::make_shared<FragmentingModel>(threshold, penalty);
+    passes::RematOutcome out;
+    StatusOr<bool> r = passes::runRemat(*m.module, o, &out);
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(std::make_pair(out.nanos, out.flops), want->cost()) << "budget " << budget;
+    EXPECT_LE(out.peak, budget);
+    if (naive && want->cost() < naive->cost()) ++improved;
+  }
+  EXPECT_GT(improved, 0);  // some case where lowering by the whole miss alone was too expensive
+}
+
 TEST(Remat, InfeasibleBudgetStatesTheMinimum) {
   Model m = buildModel("gpt", smallGpt(2));
   passes::RematLayers layers = passes::findRematLayers(*m.step());
