@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 #include <unordered_map>
-#include <cstdlib>  // TEMP H5
 
 #include "ir/Module.h"
 
@@ -157,15 +156,16 @@ FusionGroups fusionGroups(const ir::Function& f, bool fuse, const std::set<const
       role = allLeaves ? FusionRole::Leaf : FusionRole::Fused;
     } else role = FusionRole::Other;
     out.role[i] = role;
-    if (k == OpKind::Send || k == OpKind::Recv || (std::getenv("TESSERA_H5_SEAL_ALL") && op.info().isCollective() && k != OpKind::AxisIndex)) {  // TEMP H5
+    if (k == OpKind::Send || k == OpKind::Recv) {
       // A send or receive seals every open group. A group's kernel runs at its last member's
       // position, so a group spanning one would hold its inputs across it and across everything
       // scheduled in between: a pipeline's per-micro-batch gradient sums (one add per
       // micro-batch, micro-batches separated by sends and receives) would become one kernel at
       // the last micro-batch and keep every micro-batch's gradient live to the end of the step.
-      // Only point-to-point ops: sealing at every collective also changed which kernels run
-      // between an async collective's start and done, and tests/mpi/engine's mlp_dp2 then
-      // disagreed with the simulation under the async schedule (not yet understood).
+      // Only point-to-point ops. Sealing at every collective is legal too (session 14: it split
+      // AdamW's update kernel, which exposed a buffer-plan bug, fixed in
+      // codegen/memory/BufferPlan.cpp: readAfterStore — not an async-schedule one), but it rounds
+      // more intermediates to f32 between kernels and its effect on peak memory is unmeasured.
       for (FusionGroup& g : out.groups) g.sealed = true;
     }
 

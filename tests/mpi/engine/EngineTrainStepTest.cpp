@@ -6,7 +6,8 @@
 // global inputs on the engine; the ranks' outputs, gathered and assembled, equal the in-process
 // SPMD run (partition::runSpmd) within 1e-6 and the single-device interpreter within 1e-5. A second
 // run and the blocking schedule give bitwise the same outputs, and the interpreter running the rank
-// through makeRankRuntime agrees with the engine within 1e-5.
+// through makeRankRuntime agrees with the engine within 1e-5. The async executable with its
+// buffer plan has no start..done hazard (tests/unit/async_schedule/ScheduleHazards.h).
 #include <gtest/gtest.h>
 
 #include "frontend/zoo/ZooModels.h"
