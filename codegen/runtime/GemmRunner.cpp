@@ -4,6 +4,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
@@ -97,28 +98,34 @@ void runOwn(const GemmProblem& p, ThreadPool& pool) {
 }
 
 GemmBackend backendFromEnvironment() {
-  const GemmBackend fallback = gemmBackendAvailable(GemmBackend::Tessera) ? GemmBackend::Tessera
-                                                                          : GemmBackend::OpenBlas;
   const char* env = std::getenv("TESSERA_GEMM");
-  if (!env || !*env) return fallback;
+  if (!env || !*env) return GemmBackend::OpenBlas;
   std::string v = env;
   if (v == "openblas") return GemmBackend::OpenBlas;
   if (v == "tessera") {
-    if (fallback == GemmBackend::Tessera) return GemmBackend::Tessera;
+    if (gemmBackendAvailable(GemmBackend::Tessera)) return GemmBackend::Tessera;
     std::fprintf(stderr, "tessera: warning: TESSERA_GEMM=tessera needs AVX2 + FMA; using "
                  "openblas\n");
     return GemmBackend::OpenBlas;
   }
   std::fprintf(stderr, "tessera: warning: TESSERA_GEMM='%s' is not 'openblas' or 'tessera'; "
-               "using %s\n", env, fallback == GemmBackend::Tessera ? "tessera" : "openblas");
-  return fallback;
+               "using openblas\n", env);
+  return GemmBackend::OpenBlas;
+}
+
+// The process's choice: from the environment at first use, or setDefaultGemmBackend's.
+std::atomic<int>& chosenBackend() {
+  static std::atomic<int> chosen{static_cast<int>(backendFromEnvironment())};
+  return chosen;
 }
 
 }  // namespace
 
-GemmBackend defaultGemmBackend() {
-  static const GemmBackend backend = backendFromEnvironment();
-  return backend;
+GemmBackend defaultGemmBackend() { return static_cast<GemmBackend>(chosenBackend().load()); }
+
+GemmBackend setDefaultGemmBackend(GemmBackend backend) {
+  if (!gemmBackendAvailable(backend)) backend = GemmBackend::OpenBlas;
+  return static_cast<GemmBackend>(chosenBackend().exchange(static_cast<int>(backend)));
 }
 
 bool gemmBackendAvailable(GemmBackend backend) {

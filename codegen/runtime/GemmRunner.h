@@ -1,10 +1,10 @@
 // Running one (batched) GEMM thunk on Tessera's thread pool, and which GEMM runs it: OpenBLAS
 // computing single-threaded inside the pool's threads, or (f32 only, CPUs with AVX2 + FMA,
-// the default on CPUs with AVX2 + FMA) Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h: packed
-// B shared by the threads, AVX2 micro-kernel); TESSERA_GEMM=openblas keeps OpenBLAS. The own
-// sgemm measured faster on whole training steps (bench/gemm_ab.py, session 13: GPT-small 5 of 5
-// rounds, GPT-base 4 of 5) and its packing buffers are planned and counted in the memory report
-// (plannedPackingBytes below, gemm/Workspace.h). This file decides how a GEMM is
+// environment switch TESSERA_GEMM=tessera) Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h:
+// packed B shared by the threads, AVX2 micro-kernel). Its packing buffers are planned and counted
+// in the memory report (plannedPackingBytes below, gemm/Workspace.h). OpenBLAS stays the default
+// while three multi-rank tests' 1e-5 tolerances fail on the own sgemm's rounding (session 14
+// report); bench/gemm_ab.py alternates whole training steps of both. This file decides how a GEMM is
 // split over the threads: by batch items (attention), by rows of C, or by columns of C when the
 // rows are too few; with OpenBLAS each piece is one BLAS call on a sub-matrix. The split is a
 // function of the shape and the thread count alone, so runs repeat bitwise (Tessera's sgemm:
@@ -52,10 +52,14 @@ void setBlasThreads(int threads);
 
 // Which GEMM computes the f32 problems (f64 always goes to OpenBLAS).
 enum class GemmBackend { OpenBlas, Tessera };
-// Tessera's sgemm when the CPU has AVX2 + FMA, else OpenBLAS (read once per process;
-// TESSERA_GEMM=openblas: OpenBLAS; TESSERA_GEMM=tessera or unset: Tessera's when available;
-// anything else: a warning on stderr and the default).
+// OpenBLAS, unless the environment says TESSERA_GEMM=tessera and the CPU has AVX2 + FMA (read
+// once per process; TESSERA_GEMM=openblas or unset: OpenBLAS; anything else: a warning on stderr
+// and OpenBLAS).
 GemmBackend defaultGemmBackend();
+// Overrides it for the rest of the process (an unavailable backend: OpenBLAS); returns the
+// previous choice. For tests that exercise the own sgemm through the engine; not thread-safe
+// against GEMMs running at the same time.
+GemmBackend setDefaultGemmBackend(GemmBackend backend);
 // Whether `backend` can run on this CPU (Tessera's needs AVX2 + FMA).
 bool gemmBackendAvailable(GemmBackend backend);
 

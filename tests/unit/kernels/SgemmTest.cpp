@@ -300,13 +300,19 @@ TEST(Sgemm, PackingBuffersAreCountedWhileTheirThreadLives) {
   EXPECT_EQ(gemm::packingBytesHeld(), before);
 }
 
-TEST(Sgemm, DefaultBackendIsTesseraOnAvx2FmaUnlessTheEnvironmentSaysOpenBlas) {
+TEST(Sgemm, DefaultBackendIsOpenBlasUnlessTheEnvironmentSaysTessera) {
   // The test environment leaves TESSERA_GEMM unset (ctest does not set it).
   if (std::getenv("TESSERA_GEMM")) GTEST_SKIP() << "TESSERA_GEMM is set";
   EXPECT_TRUE(gemmBackendAvailable(GemmBackend::OpenBlas));
   EXPECT_EQ(gemmBackendAvailable(GemmBackend::Tessera), gemm::hasAvx2Fma());
+  EXPECT_EQ(defaultGemmBackend(), GemmBackend::OpenBlas);
+  // The override, and back.
+  GemmBackend was = setDefaultGemmBackend(GemmBackend::Tessera);
+  EXPECT_EQ(was, GemmBackend::OpenBlas);
   EXPECT_EQ(defaultGemmBackend(),
             gemm::hasAvx2Fma() ? GemmBackend::Tessera : GemmBackend::OpenBlas);
+  setDefaultGemmBackend(was);
+  EXPECT_EQ(defaultGemmBackend(), GemmBackend::OpenBlas);
 }
 
 }  // namespace
