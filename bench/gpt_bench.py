@@ -88,7 +88,7 @@ def read_params(path):
                 init = pv
         if init is None:
             continue
-        dtype, shape, raw = 0, [], b""
+        dtype, shape, raw, splat = 0, [], b"", False
         for tf, tw, tv in _fields(init):
             if tf == 1:
                 dtype = tv
@@ -102,8 +102,14 @@ def read_params(path):
                     shape.append(tv)
             elif tf == 3:
                 raw = tv
+            elif tf == 4:  # splat: `raw` is one element repeated over the shape
+                splat = bool(tv)
         if dtype == 0:
-            params[name] = np.frombuffer(raw, dtype="<f4").reshape(shape).copy()
+            values = np.frombuffer(raw, dtype="<f4")
+            if splat:
+                params[name] = np.full(shape, values[0], dtype=np.float32)
+            else:
+                params[name] = values.reshape(shape).copy()
     return params
 
 
