@@ -10,17 +10,12 @@
 #include <cstdio>
 
 #include "partition/planner/Planner.h"
+#include "tests/unit/planner/TestCluster.h"
 #include "partition/sim/MegatronProgram.h"
 #include "partition/sim/Simulator.h"
 
 namespace tessera::partition::planner {
 namespace {
-
-cost::ClusterSpec cluster(const std::string& s) {
-  auto c = cost::parseClusterShorthand(s);
-  EXPECT_TRUE(c.isOk()) << c.status().message();
-  return *c;
-}
 
 sim::MegatronStageConfig moeStage(int64_t ep) {
   sim::MegatronStageConfig c;

@@ -7,15 +7,10 @@
 #include <cstdio>
 
 #include "partition/planner/Planner.h"
+#include "tests/unit/planner/TestCluster.h"
 
 namespace tessera::partition::planner {
 namespace {
-
-cost::ClusterSpec cluster(const std::string& s) {
-  auto c = cost::parseClusterShorthand(s);
-  EXPECT_TRUE(c.isOk()) << c.status().message();
-  return *c;
-}
 
 TransformerShape small() { return {"small", 4, 256, 8, 128, 1024}; }
 

@@ -9,16 +9,11 @@
 #include <cstdio>
 
 #include "partition/planner/Planner.h"
+#include "tests/unit/planner/TestCluster.h"
 #include "partition/sim/MegatronRecompute.h"
 
 namespace tessera::partition::planner {
 namespace {
-
-cost::ClusterSpec cluster(const std::string& s) {
-  auto c = cost::parseClusterShorthand(s);
-  EXPECT_TRUE(c.isOk()) << c.status().message();
-  return *c;
-}
 
 sim::MegatronRun midRun() {
   sim::MegatronRun r;
