@@ -1,25 +1,12 @@
 // Planning the own sgemm's packing workspace from the GEMM thunks (GemmWorkspace.h).
 #include "codegen/memory/GemmWorkspace.h"
 
-#include <algorithm>
-#include <thread>
 #include <vector>
 
 #include "codegen/runtime/GemmRunner.h"
+#include "codegen/runtime/ThreadPool.h"
 
 namespace tessera::codegen {
-
-namespace {
-StatusOr<int64_t> eval(const ir::Dim& d, const std::map<std::string, int64_t>& symbols) {
-  if (std::optional<int64_t> c = d.constant()) return *c;
-  return d.evaluate(symbols);
-}
-}  // namespace
-
-int poolThreadsFor(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  return std::clamp(threads, 1, 0xFFFF);
-}
 
 StatusOr<int64_t> plannedGemmWorkspaceBytes(const Executable& exe,
                                             const std::map<std::string, int64_t>& symbols,
@@ -31,16 +18,16 @@ StatusOr<int64_t> plannedGemmWorkspaceBytes(const Executable& exe,
     p.f64 = exe.buffers[t.views[2].buffer].dtype == ir::DType::F64;
     p.transA = t.gemm.transA;
     p.transB = t.gemm.transB;
-    TRY_ASSIGN(p.m, eval(t.gemm.m, symbols));
-    TRY_ASSIGN(p.n, eval(t.gemm.n, symbols));
-    TRY_ASSIGN(p.k, eval(t.gemm.k, symbols));
+    TRY_ASSIGN(p.m, t.gemm.m.evaluate(symbols));
+    TRY_ASSIGN(p.n, t.gemm.n.evaluate(symbols));
+    TRY_ASSIGN(p.k, t.gemm.k.evaluate(symbols));
     for (const ir::Dim& d : t.gemm.batch) {
-      TRY_ASSIGN(int64_t b, eval(d, symbols));
+      TRY_ASSIGN(int64_t b, d.evaluate(symbols));
       p.batch *= b;
     }
     shapes.push_back(p);
   }
-  return plannedPackingBytes(shapes, poolThreadsFor(threads), defaultGemmBackend());
+  return plannedPackingBytes(shapes, ThreadPool::sizeFor(threads), defaultGemmBackend());
 }
 
 }  // namespace tessera::codegen

@@ -23,7 +23,4 @@ StatusOr<int64_t> plannedGemmWorkspaceBytes(const Executable& exe,
                                             const std::map<std::string, int64_t>& symbols,
                                             int threads);
 
-// The pool size an engine option `threads` gives (0 or less: one per core), as ThreadPool does.
-int poolThreadsFor(int threads);
-
 }  // namespace tessera::codegen

@@ -30,9 +30,13 @@ inline int nextOf(uint64_t c) { return static_cast<int>(c & 0xFFFF); }
 
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
+int ThreadPool::sizeFor(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  threads = std::clamp(threads, 1, 0xFFFF);
+  return std::clamp(threads, 1, 0xFFFF);
+}
+
+ThreadPool::ThreadPool(int threads) {
+  threads = sizeFor(threads);
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { workerLoop(); });
 }
 

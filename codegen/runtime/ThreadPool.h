@@ -26,6 +26,8 @@ namespace tessera::codegen {
 class ThreadPool {
  public:
   explicit ThreadPool(int threads);  // total threads including the caller; <= 0: hardware
+  // The size a pool made with `threads` has (the rule above), for plans made before one exists.
+  static int sizeFor(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
