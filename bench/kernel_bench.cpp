@@ -350,5 +350,35 @@ int main(int argc, char** argv) {
     std::printf("softmax (x1024)  %6.2f GB/s   memcpy %6.2f GB/s   ratio %.2f\n", gbSm, gbCopy,
                 gbSm / gbCopy);
   }
+  {  // compute cost of single functions on cache-resident rows (ns per element, one thread)
+    int64_t cols = 256, rows = 64;  // 64 KB in, 64 KB out: L2-resident
+    std::vector<KernelDesc> ds;
+    for (UnaryFn f : {UnaryFn::Exp, UnaryFn::Erf, UnaryFn::GeluErf, UnaryFn::Tanh}) {
+      Builder u;
+      u.d.name = std::string("math_") + unaryFnName(f);
+      u.d.inputs = {{ScalarType::F32, InnerAccess::Contiguous, "x"}};
+      u.d.outputs = {{ScalarType::F32, InnerAccess::Contiguous, "y"}};
+      u.store(1, u.un(f, u.load(0)));
+      ds.push_back(u.d);
+    }
+    ds.push_back(softmax());
+    auto mf = (*warm)->compile(ds);
+    if (!mf.isOk()) return 1;
+    void* bufs[] = {a.data(), y.data()};
+    int64_t strides[] = {cols, 1, cols, 1};
+    int64_t ext[] = {rows};
+    KernelArgs args{bufs, ext, cols, strides};
+    for (size_t k = 0; k < ds.size(); ++k) {
+      std::vector<double> ts;
+      for (int r = 0; r < 50; ++r) {
+        double s = now();
+        for (int it = 0; it < 20; ++it) (*mf)[k](&args, 0, rows);
+        ts.push_back((now() - s) / 20);
+      }
+      std::printf("%-14s %6.3f ns/element (rows of %lld, cache-resident, best of 50)\n",
+                  ds[k].name.c_str(), *std::min_element(ts.begin(), ts.end()) / (rows * cols) * 1e9,
+                  static_cast<long long>(cols));
+    }
+  }
   return 0;
 }

@@ -1,6 +1,17 @@
 #!/usr/bin/python3
 """Activation checkpointing on GPT-base: memory budget vs planned peak vs measured step time.
 
+By default this runs bench/remat_ab (built next to `tessera`, in build/bench/): both engines in
+one process, steps interleaved A B A B, losses checked bitwise; that is the measurement issue 4's
+remat targets are judged by (separate processes minutes apart moved by more than the effect on
+the shared host). `--processes` keeps the older method described below: separate `tessera train`
+processes, alternated rounds.
+
+  /usr/bin/python3 bench/remat_curve.py --tessera build/tessera [--pairs 8]    # in-process A/B
+  /usr/bin/python3 bench/remat_curve.py --tessera build/tessera --processes [--rounds 3]
+
+The older method (--processes):
+
 Runs `tessera train` on the zoo GPT-base (12 layers, hidden 768, 12 heads, seq 256, batch 4,
 vocab 512) without remat and with `--remat=auto` at budgets that keep the non-activation bytes
 and a fraction (3/4, 1/2, 1/3, 1/4) of the no-remat activation bytes, down to the smallest
@@ -17,7 +28,7 @@ ratios and their spread (min..max). Every run also has TESSERA_PROFILE=1 (one cl
 thunk): the thunk time by kind (GEMM / fused kernels / copies / library ops), compared the same
 way, says where a slowdown goes, and "other" is step time not spent in thunks.
 
-  /usr/bin/python3 bench/remat_curve.py --tessera build/tessera [--rounds 3] [--steps 3]
+  /usr/bin/python3 bench/remat_curve.py --tessera build/tessera --processes [--rounds 3] [--steps 3]
 
 Runtime on a quiet host: (rounds * (2 * budgets + 1) + 2) runs of (steps * ~5 s + ~10 s
 planning), about 12 min at the defaults. Progress lines go to stderr.
@@ -102,7 +113,7 @@ def run(tessera, model, steps, extra, report=False):
     if report:
         out["peak"] = int(re.search(r"planned peak .*\((\d+) bytes\)", p.stdout).group(1))
         out["act"] = int(re.search(r"activations .*\((\d+) bytes\)", p.stdout).group(1))
-    m = re.search(r"remat auto: .*\[([ksf]+)\]; planned peak (\d+) .*recomputing ([\d.]+) GFLOP"
+    m = re.search(r"remat auto: .*\[([ksfm]+)\]; planned peak (\d+) .*recomputing ([\d.]+) GFLOP"
                   r"(?: per step \(estimated (\d+) ms)?", p.stdout)
     out["plan"], out["planned"], out["gflop"], out["est_ms"] = \
         (m.group(1), int(m.group(2)), float(m.group(3)), int(m.group(4) or 0)) if m \
@@ -123,7 +134,24 @@ def main():
     ap.add_argument("--fractions", default="0.75,0.5,0.3333,0.25",
                     help="fractions of the no-remat activation bytes to budget")
     ap.add_argument("--smoke", action="store_true", help="a tiny GPT: checks the script only")
+    ap.add_argument("--processes", action="store_true",
+                    help="the older method: separate tessera train processes, alternated rounds")
+    ap.add_argument("--ab", help="the in-process A/B program (default: bench/remat_ab next to "
+                    "--tessera)")
+    ap.add_argument("--pairs", type=int, default=8, help="in-process A/B: timed pairs per budget")
     args = ap.parse_args()
+    if not args.processes:
+        ab = args.ab or os.path.join(os.path.dirname(os.path.abspath(args.tessera)), "bench",
+                                     "remat_ab")
+        if not os.path.exists(ab):
+            sys.exit("remat_curve: %s is missing: build it (ninja -C build remat_ab), or pass "
+                     "--processes for the older separate-process method" % ab)
+        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TESSERA_GEMM"):
+            os.environ.pop(var, None)
+        cmd = [ab, "--pairs", str(args.pairs), "--fractions", args.fractions]
+        if args.smoke:
+            cmd = [ab, "--smoke", "--fractions", args.fractions]
+        sys.exit(subprocess.run(cmd).returncode)
     global SEQ
     flags = SMOKE if args.smoke else MODEL
     SEQ = 64 if args.smoke else SEQ

@@ -17,14 +17,16 @@ StatusOr<RankMemory> planAndMeasure(codegen::Engine& engine, const std::map<std:
   for (int64_t b : rep.bytesByCategory) m.plannedLiveBytes += b;
   m.report = rep.str();
   m.measuredPeakBytes = engine.measuredPeakBytes();
+  m.plannedGemmBytes = rep.gemmWorkspaceBytes;
+  m.measuredGemmBytes = engine.measuredGemmWorkspaceBytes();
   return m;
 }
 
 StatusOr<std::vector<RankMemory>> gatherRankMemory(comm::Communicator& world, const RankMemory& mine) {
-  constexpr int kFields = 7;
+  constexpr int kFields = 9;
   const int64_t send[kFields] = {mine.plannedPeakBytes,  mine.plannedArgumentBytes, mine.plannedArenaBytes,
                                  mine.plannedLiveBytes,  mine.measuredPeakBytes,    mine.heapFirstStepBytes,
-                                 mine.heapLaterStepBytes};
+                                 mine.heapLaterStepBytes, mine.plannedGemmBytes,    mine.measuredGemmBytes};
   std::vector<int64_t> all(static_cast<size_t>(kFields) * world.size());
   if (comm::Status st = world.allGather(send, all.data(), kFields, comm::DataType::I64); !st.isOk())
     return Status::error(st.message());
@@ -39,6 +41,8 @@ StatusOr<std::vector<RankMemory>> gatherRankMemory(comm::Communicator& world, co
     m.measuredPeakBytes = f[4];
     m.heapFirstStepBytes = f[5];
     m.heapLaterStepBytes = f[6];
+    m.plannedGemmBytes = f[7];
+    m.measuredGemmBytes = f[8];
   }
   return out;
 }
@@ -50,15 +54,21 @@ int64_t StepHeap::end() const {
 }
 
 std::string rankMemoryLine(int64_t rank, const RankMemory& m) {
+  // The GEMM packing workspace is named only when there is one (the own sgemm), so that the
+  // parts in the parentheses always add up to the planned peak.
+  std::string gemm;
+  if (m.plannedGemmBytes > 0)
+    gemm = " + gemm packing " + std::to_string(m.plannedGemmBytes);
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "memory (rank %lld): planned peak %lld bytes (arguments %lld + arena %lld; live at the peak "
+                "memory (rank %lld): planned peak %lld bytes (arguments %lld + arena %lld%s; live at the peak "
                 "%lld), measured peak "
                 "%lld bytes (allocator; measured/planned %.3f); C++ heap during a step: first %lld bytes, "
                 "later %lld bytes\n",
                 static_cast<long long>(rank), static_cast<long long>(m.plannedPeakBytes),
                 static_cast<long long>(m.plannedArgumentBytes), static_cast<long long>(m.plannedArenaBytes),
-                static_cast<long long>(m.plannedLiveBytes), static_cast<long long>(m.measuredPeakBytes), m.ratio(),
+                gemm.c_str(), static_cast<long long>(m.plannedLiveBytes),
+                static_cast<long long>(m.measuredPeakBytes), m.ratio(),
                 static_cast<long long>(m.heapFirstStepBytes), static_cast<long long>(m.heapLaterStepBytes));
   return buf;
 }

@@ -38,6 +38,10 @@ struct RankMemory {
   // arena's fragmentation (first-fit leaves holes that the live bytes do not count).
   int64_t plannedLiveBytes = 0;
   int64_t measuredPeakBytes = 0;     // argument storage + highest arena byte written + gemm
+  // The own sgemm's packing workspace inside the two peaks (0 with OpenBLAS): planned from the
+  // step's GEMM shapes and the engine's thread count, measured as what its workspace holds.
+  int64_t plannedGemmBytes = 0;
+  int64_t measuredGemmBytes = 0;
   // C++ heap above the step's start at its high-water mark: the first step (it also builds the
   // runtime's per-symbol plan) and the largest of the later steps; -1: not counted.
   int64_t heapFirstStepBytes = -1;
@@ -71,6 +75,7 @@ class StepHeap {
 //   memory (rank 1): planned peak 92416 bytes (arguments 30720 + arena 61696; live at the peak
 //   80000), measured peak 92160 bytes (allocator; measured/planned 0.997); C++ heap during a
 //   step: first 5120 bytes, later 2048 bytes
+// (with the own sgemm's packing workspace: "arena 61696 + gemm packing 53312; live ...").
 std::string rankMemoryLine(int64_t rank, const RankMemory& m);
 // Rank 0's summary of every rank: one line per rank, planned / measured in MiB and the ratio.
 std::string rankMemoryTable(const std::vector<RankMemory>& ranks);

@@ -10,9 +10,10 @@
 
 namespace tessera::launcher {
 
-EngineMemoryModel::EngineMemoryModel(const passes::TrainStepInfo& info)
+EngineMemoryModel::EngineMemoryModel(const passes::TrainStepInfo& info, int threads)
     : parameters_(info.params.begin(), info.params.end()),
-      state_(info.state.begin(), info.state.end()) {
+      state_(info.state.begin(), info.state.end()),
+      threads_(threads) {
   carried_ = info.params;
   carried_.insert(carried_.end(), info.state.begin(), info.state.end());
 }
@@ -55,7 +56,8 @@ StatusOr<passes::RematMemoryCurve> EngineMemoryModel::measure(
           g.argument(a)->type() == g.results()[result]->type())
         aliases[result] = a;
   }
-  TRY_ASSIGN(codegen::MemoryTimeline tl, codegen::planMemoryTimeline(exe, symbols, aliases));
+  TRY_ASSIGN(codegen::MemoryTimeline tl,
+             codegen::planMemoryTimeline(exe, symbols, aliases, threads_));
 
   // Each thunk is placed at the latest op whose result it writes (thunks come in op order, but a
   // lazily computed leaf may name an earlier op: positions are made non-decreasing).
@@ -93,27 +95,29 @@ StatusOr<passes::RematMemoryCurve> EngineMemoryModel::measure(
 
 StatusOr<passes::RematOutcome> applyRematChoice(ir::Module& m, const passes::TrainStepInfo& info,
                                                 passes::RematMode mode, int64_t budget,
-                                                const std::map<std::string, int64_t>& symbols) {
+                                                const std::map<std::string, int64_t>& symbols,
+                                                int threads) {
   passes::RematOptions ro;
   ro.mode = mode;
   ro.function = info.function;
   if (budget > 0) ro.budget = budget;
   ro.symbols = symbols;
-  ro.memory = std::make_shared<EngineMemoryModel>(info);
+  ro.memory = std::make_shared<EngineMemoryModel>(info, threads);
   passes::RematOutcome outcome;
   TRY(passes::runRemat(m, ro, &outcome).status());
   return outcome;
 }
 
 std::string rematSummary(const passes::RematOutcome& o, int64_t budget) {
-  int count[3] = {0, 0, 0};
+  int count[passes::kRematMenuSize] = {};
   for (passes::RematChoice c : o.choices) ++count[static_cast<int>(c)];
   std::string s = "remat auto:";
   for (passes::RematChoice c : passes::kRematMenu)
-    s += std::string(c == passes::RematChoice::Keep ? " " : ", ") +
-         std::to_string(count[static_cast<int>(c)]) + " " + passes::rematChoiceName(c);
+    if (c != passes::RematChoice::Mlp || count[static_cast<int>(c)] > 0)  // mlp: when chosen
+      s += std::string(c == passes::RematChoice::Keep ? " " : ", ") +
+           std::to_string(count[static_cast<int>(c)]) + " " + passes::rematChoiceName(c);
   std::string plan;
-  for (passes::RematChoice c : o.choices) plan += passes::rematChoiceName(c)[0];
+  for (passes::RematChoice c : o.choices) plan += passes::rematChoiceLetter(c);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(o.flops) / 1e9);
   s += " [" + plan + "]; planned peak " + std::to_string(o.peak) + " bytes (budget " +

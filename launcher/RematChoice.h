@@ -28,8 +28,10 @@ namespace tessera::launcher {
 class EngineMemoryModel final : public passes::RematMemoryModel {
  public:
   // The argument categories and result aliases the train loop gives the engine: results 1.. of
-  // the step are the new values of info.params then info.state (TrainLoop.h).
-  explicit EngineMemoryModel(const passes::TrainStepInfo& info);
+  // the step are the new values of info.params then info.state (TrainLoop.h). `threads`: the
+  // EngineOptions::threads of the engine that will run the step (0: one per core), which sizes
+  // the own sgemm's packing workspace every thunk's live bytes include (GemmWorkspace.h).
+  explicit EngineMemoryModel(const passes::TrainStepInfo& info, int threads = 0);
   std::string name() const override { return "the engine's buffer plan"; }
   StatusOr<passes::RematMemoryCurve> measure(
       const ir::Function& f, const std::map<std::string, int64_t>& symbols) const override;
@@ -37,16 +39,19 @@ class EngineMemoryModel final : public passes::RematMemoryModel {
  private:
   std::set<std::string> parameters_, state_;
   std::vector<std::string> carried_;  // argument aliased by result 1 + i
+  int threads_ = 0;
 };
 
 // Runs remat on `info.function` of `m` in `mode` (auto: with `budget` bytes, planned by the
-// engine model at `symbols`). Errors: the remat pass's (an unmeetable budget states the minimum
-// by the engine's numbers).
+// engine model at `symbols` for an engine of `threads` pool threads, EngineOptions::threads).
+// Errors: the remat pass's (an unmeetable budget states the minimum by the engine's numbers).
 StatusOr<passes::RematOutcome> applyRematChoice(ir::Module& m, const passes::TrainStepInfo& info,
                                                 passes::RematMode mode, int64_t budget,
-                                                const std::map<std::string, int64_t>& symbols);
+                                                const std::map<std::string, int64_t>& symbols,
+                                                int threads = 0);
 
-// One line for the train log: "remat auto: 7 keep, 3 selective, 2 full; planned peak N bytes
+// One line for the train log: "remat auto: 7 keep, 3 selective, 2 full[, M mlp when chosen]
+// [kkkkkkksssff]; planned peak N bytes
 // (budget B), recomputing F GFLOP per step (estimated T ms; C plan(s) checked)" (T:
 // RematOutcome::nanos, C: whole plans measured by the engine model).
 std::string rematSummary(const passes::RematOutcome& o, int64_t budget);

@@ -3,7 +3,8 @@
 # builds like scripts/setup.sh, installs the peers' Debian packages (python3-torch), then runs
 #   bench/fma_peak            the machine's FP32 peak (FMA microbenchmark)
 #   bench/gpt_bench.py        Tessera vs PyTorch eager, GPT-small and GPT-base training steps
-#   bench/remat_curve.py      remat=auto on GPT-base: budget, planned peak, step time
+#   bench/remat_curve.py      remat=auto on GPT-base: budget, planned peak, step time (runs
+#                             bench/remat_ab: both engines in one process, steps interleaved)
 #   bench/ddp_bench.py        Tessera dp=2 / tp=2 vs PyTorch DDP (gloo), 2 ranks x 1 thread
 #   bench/sim_vs_measured.py  the simulator's predicted step time vs measured, 2 and 4 CPU ranks
 #   bench/pipeline_bench.py   pipeline schedules: bubble vs theory, per-rank memory, vs dp=2
@@ -21,7 +22,7 @@ if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install o
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch
 fi
-cmake --build build --target fma_peak kernel_bench cpu_calibrate comm_bench
+cmake --build build --target fma_peak kernel_bench cpu_calibrate comm_bench remat_ab
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 /usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak "$@"
 /usr/bin/python3 bench/remat_curve.py --tessera build/tessera

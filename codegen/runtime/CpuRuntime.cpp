@@ -237,6 +237,7 @@ Status CpuRuntime::run(const std::vector<void*>& argStorage) {
       s.k = r.k;
       s.rows = r.rows;
       s.cols = r.cols;
+      profileBytes(i, s);
       profile_->add(i, s);
     } else {
       TRY(runThunk(i));
@@ -245,6 +246,29 @@ Status CpuRuntime::run(const std::vector<void*>& argStorage) {
   if (timed) profile_->endRun();
   ++runs_;
   return Status::ok();
+}
+
+// The bytes (and for a library call the elements in and out) the profile reports for thunk i.
+void CpuRuntime::profileBytes(size_t i, ThunkProfile::Sample& s) const {
+  const Thunk& t = exe_.thunks[i];
+  const Resolved& r = *resolved_[i];
+  size_t k = r.outer.size();
+  if (t.kind == ThunkKind::Kernel) {
+    const KernelDesc& d = exe_.kernels[t.kernel];
+    for (size_t v = 0; v < t.views.size(); ++v) {
+      const BufferDesc& b = v < d.inputs.size() ? d.inputs[v] : d.outputs[v - d.inputs.size()];
+      s.bytes += ThunkProfile::viewBytes(r.outer, r.cols, &r.strides[v * (k + 1)],
+                                         b.inner == InnerAccess::Broadcast,
+                                         ir::dtypeBytes(exe_.buffers[r.buffers[v]].dtype));
+    }
+  } else if (t.kind == ThunkKind::Library) {
+    s.rows = s.cols = 0;
+    for (size_t v = 0; v < t.views.size(); ++v) {
+      int64_t n = ir::numElementsOf(r.shapes[v]);
+      (t.views[v].write ? s.cols : s.rows) += n;
+      s.bytes += n * ir::dtypeBytes(exe_.buffers[r.buffers[v]].dtype);
+    }
+  }
 }
 
 void* CpuRuntime::resultData(int i) const { return base_[exe_.resultBuffers[i]]; }

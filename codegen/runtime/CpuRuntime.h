@@ -65,6 +65,7 @@ class CpuRuntime {
  private:
   struct Resolved;
   Status runThunk(size_t i);
+  void profileBytes(size_t i, ThunkProfile::Sample& s) const;
   Status checkBounds(const Thunk& t, const Resolved& r,
                      const std::map<std::string, int64_t>& symbols) const;
 

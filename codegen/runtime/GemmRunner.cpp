@@ -97,9 +97,18 @@ void runOwn(const GemmProblem& p, ThreadPool& pool) {
   }
 }
 
-GemmBackend backendFromEnvironment() {
-  const char* env = std::getenv("TESSERA_GEMM");
-  if (!env || !*env) return GemmBackend::OpenBlas;
+// The process's GEMM when the environment says nothing: the own sgemm where it runs (AVX2 + FMA),
+// else OpenBLAS.
+GemmBackend hostDefault() {
+  return gemmBackendAvailable(GemmBackend::Tessera) ? GemmBackend::Tessera : GemmBackend::OpenBlas;
+}
+
+const char* backendName(GemmBackend b) { return b == GemmBackend::Tessera ? "tessera" : "openblas"; }
+
+}  // namespace
+
+GemmBackend gemmBackendFromSetting(const char* env) {
+  if (!env || !*env) return hostDefault();
   std::string v = env;
   if (v == "openblas") return GemmBackend::OpenBlas;
   if (v == "tessera") {
@@ -109,13 +118,15 @@ GemmBackend backendFromEnvironment() {
     return GemmBackend::OpenBlas;
   }
   std::fprintf(stderr, "tessera: warning: TESSERA_GEMM='%s' is not 'openblas' or 'tessera'; "
-               "using openblas\n", env);
-  return GemmBackend::OpenBlas;
+               "using %s\n", env, backendName(hostDefault()));
+  return hostDefault();
 }
+
+namespace {
 
 // The process's choice: from the environment at first use, or setDefaultGemmBackend's.
 std::atomic<int>& chosenBackend() {
-  static std::atomic<int> chosen{static_cast<int>(backendFromEnvironment())};
+  static std::atomic<int> chosen{static_cast<int>(gemmBackendFromSetting(std::getenv("TESSERA_GEMM")))};
   return chosen;
 }
 

@@ -1,14 +1,13 @@
-// Running one (batched) GEMM thunk on Tessera's thread pool, and which GEMM runs it: OpenBLAS
-// computing single-threaded inside the pool's threads, or (f32 only, CPUs with AVX2 + FMA,
-// environment switch TESSERA_GEMM=tessera) Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h:
-// packed B shared by the threads, AVX2 micro-kernel). Its packing buffers are planned and counted
-// in the memory report (plannedPackingBytes below, gemm/Workspace.h). OpenBLAS stays the default
-// while three multi-rank tests' 1e-5 tolerances fail on the own sgemm's rounding (session 14
-// report); bench/gemm_ab.py alternates whole training steps of both. This file decides how a GEMM is
-// split over the threads: by batch items (attention), by rows of C, or by columns of C when the
-// rows are too few; with OpenBLAS each piece is one BLAS call on a sub-matrix. The split is a
-// function of the shape and the thread count alone, so runs repeat bitwise (Tessera's sgemm:
-// also equal to the 1-thread result).
+// Running one (batched) GEMM thunk on Tessera's thread pool, and which GEMM runs it: on CPUs with
+// AVX2 + FMA (f32), by default Tessera's own sgemm (codegen/runtime/gemm/Sgemm.h: packed B shared
+// by the threads, AVX2 micro-kernel); elsewhere, for f64, or with TESSERA_GEMM=openblas, OpenBLAS
+// computing single-threaded inside the pool's threads. The own sgemm's packing buffers are planned
+// and counted in the memory report (plannedPackingBytes below, gemm/Workspace.h); bench/gemm_ab.py
+// alternates whole training steps of both. This file decides how a GEMM is split over the
+// threads: by batch items (attention), by rows of C, or by columns of C when the rows are too few;
+// with OpenBLAS each piece is one BLAS call on a sub-matrix. The split is a function of the shape
+// and the thread count alone, so runs repeat bitwise (Tessera's sgemm: also equal to the 1-thread
+// result).
 //
 // The benchmark (bench/kernel_bench --gemm) calls the same entry, so the per-shape GFLOP/s it
 // measures is what the engine gets.
@@ -52,10 +51,12 @@ void setBlasThreads(int threads);
 
 // Which GEMM computes the f32 problems (f64 always goes to OpenBLAS).
 enum class GemmBackend { OpenBlas, Tessera };
-// OpenBLAS, unless the environment says TESSERA_GEMM=tessera and the CPU has AVX2 + FMA (read
-// once per process; TESSERA_GEMM=openblas or unset: OpenBLAS; anything else: a warning on stderr
-// and OpenBLAS).
+// The process's backend: gemmBackendFromSetting(getenv("TESSERA_GEMM")), read once per process.
 GemmBackend defaultGemmBackend();
+// What a TESSERA_GEMM value selects: unset or empty: Tessera's sgemm if the CPU has AVX2 + FMA,
+// else OpenBLAS; "openblas": OpenBLAS; "tessera": Tessera's (without AVX2 + FMA: a warning on
+// stderr and OpenBLAS); anything else: a warning on stderr naming the value, and the unset choice.
+GemmBackend gemmBackendFromSetting(const char* value);
 // Overrides it for the rest of the process (an unavailable backend: OpenBLAS); returns the
 // previous choice. For tests that exercise the own sgemm through the engine; not thread-safe
 // against GEMMs running at the same time.

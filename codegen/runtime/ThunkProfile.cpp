@@ -58,7 +58,39 @@ std::string category(const Executable& exe, const Thunk& t) {
   return "?";
 }
 
+// A short description of what a kernel computes: its buffer counts, reductions and the
+// non-trivial functions it calls, e.g. "2 in 1 out; reduce max sum; exp" (a softmax).
+std::string sketch(const KernelDesc& d) {
+  std::string red, fns;
+  for (const Instr& in : d.body) {
+    if (in.kind == InstrKind::Reduce) red += std::string(" ") + reduceFnName(in.reduce);
+    if (in.kind == InstrKind::Unary && in.unary != UnaryFn::Neg && in.unary != UnaryFn::Not) {
+      std::string f = std::string(" ") + unaryFnName(in.unary);
+      if (fns.find(f) == std::string::npos) fns += f;
+    }
+    if (in.kind == InstrKind::Binary && (in.binary == BinaryFn::Div || in.binary == BinaryFn::Pow)) {
+      std::string f = std::string(" ") + binaryFnName(in.binary);
+      if (fns.find(f) == std::string::npos) fns += f;
+    }
+  }
+  bool strided = false;
+  for (const auto* bufs : {&d.inputs, &d.outputs})
+    for (const BufferDesc& b : *bufs) strided |= b.inner == InnerAccess::Strided;
+  return std::to_string(d.inputs.size()) + " in " + std::to_string(d.outputs.size()) + " out" +
+         (red.empty() ? "" : "; reduce" + red) + (fns.empty() ? "" : ";" + fns) +
+         (strided ? "; strided" : "");
+}
+
 }  // namespace
+
+int64_t ThunkProfile::viewBytes(const std::vector<int64_t>& outer, int64_t cols,
+                                const int64_t* strides, bool broadcastInner, int64_t elementBytes) {
+  int64_t n = 1;
+  for (size_t d = 0; d < outer.size(); ++d)
+    if (strides[d] != 0) n *= outer[d];
+  if (!broadcastInner && strides[outer.size()] != 0) n *= cols;
+  return n * elementBytes;
+}
 
 std::string ThunkProfile::report(const Executable& exe) const {
   if (runs_ == 0 || entries_.size() != exe.thunks.size()) return "";
@@ -105,6 +137,49 @@ std::string ThunkProfile::report(const Executable& exe) const {
            "x" + std::to_string(n) + "x" + std::to_string(k) + (ta ? " A^T" : "") +
            (tb ? " B^T" : "") +
            fmt("  %.3f ms  %.1f GFLOP/s\n", v.first * 1e3, v.first > 0 ? flops / v.first / 1e9 : 0);
+  }
+  // Kernels and library calls by signature (the same kernel, or library op, on the same sizes),
+  // with the bytes they address and the rate they reach: where the non-GEMM time goes.
+  struct Group {
+    double seconds = 0;  // per run
+    int64_t thunks = 0, bytes = 0;
+    std::string what;
+  };
+  std::map<std::string, int> kernelOfText;  // the first kernel index with a canonical text
+  std::map<std::tuple<std::string, int64_t, int64_t>, Group> bySig;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Thunk& t = exe.thunks[i];
+    if (entries_[i].count == 0 || t.kind == ThunkKind::Gemm || t.kind == ThunkKind::Collective)
+      continue;
+    std::string key = category(exe, t), what = key;
+    if (t.kind == ThunkKind::Kernel) {
+      const KernelDesc& d = exe.kernels[t.kernel];
+      key = "k" + std::to_string(kernelOfText.emplace(d.canonicalText(), t.kernel).first->second);
+      what = t.label + "  [" + sketch(d) + "]";
+    }
+    const Sample& s = entries_[i].last;
+    Group& g = bySig[{key, s.rows, s.cols}];
+    g.seconds += entries_[i].seconds / runs;
+    g.thunks += 1;
+    g.bytes = s.bytes;
+    if (g.what.empty()) g.what = what;
+  }
+  std::vector<std::pair<std::tuple<std::string, int64_t, int64_t>, Group>> sigs(bySig.begin(),
+                                                                              bySig.end());
+  std::sort(sigs.begin(), sigs.end(),
+            [](const auto& x, const auto& y) { return x.second.seconds > y.second.seconds; });
+  if (!sigs.empty())
+    out += "  kernels and library calls by signature (ms/run, thunks, rows x cols or elements "
+           "in -> out, MB per thunk, GB/s, what):\n";
+  for (size_t j = 0; j < std::min<size_t>(sigs.size(), 30); ++j) {
+    const auto& [sig, g] = sigs[j];
+    bool kernel = std::get<0>(sig)[0] == 'k';
+    std::string size = std::to_string(std::get<1>(sig)) + (kernel ? " x " : " -> ") +
+                       std::to_string(std::get<2>(sig));
+    out += fmt("    %9.3f ms %5.0f  ", g.seconds * 1e3, static_cast<double>(g.thunks)) + size +
+           fmt("  %.2f MB  %.2f GB/s  ", g.bytes / 1e6,
+               g.seconds > 0 ? static_cast<double>(g.bytes) * g.thunks / g.seconds / 1e9 : 0) +
+           g.what + "\n";
   }
   // The costliest thunks.
   std::vector<size_t> order(entries_.size());

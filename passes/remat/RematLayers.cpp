@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ir/Module.h"
+#include "passes/remat/RecomputeCost.h"
 
 namespace tessera::passes {
 
@@ -16,8 +17,19 @@ const char* rematChoiceName(RematChoice c) {
     case RematChoice::Keep: return "keep";
     case RematChoice::Selective: return "selective";
     case RematChoice::Full: return "full";
+    case RematChoice::Mlp: return "mlp";
   }
   return "?";
+}
+
+char rematChoiceLetter(RematChoice c) {
+  switch (c) {
+    case RematChoice::Keep: return 'k';
+    case RematChoice::Selective: return 's';
+    case RematChoice::Full: return 'f';
+    case RematChoice::Mlp: return 'm';
+  }
+  return '?';
 }
 
 const std::vector<int>& RematLayer::recompute(RematChoice c) const {
@@ -25,6 +37,7 @@ const std::vector<int>& RematLayer::recompute(RematChoice c) const {
     case RematChoice::Keep: return none_;
     case RematChoice::Selective: return selective;
     case RematChoice::Full: return candidates;
+    case RematChoice::Mlp: return mlp;
   }
   return none_;
 }
@@ -125,6 +138,11 @@ RematLayers findRematLayers(const ir::Function& f) {
     }
 
   std::unordered_set<const ir::Value*> returned(f.results().begin(), f.results().end());
+  auto usedByBackward = [&](const ir::Value& v) {
+    for (const ir::Use& u : v.uses())
+      if (u.user && !out.forward[pos.at(u.user)]) return true;
+    return false;
+  };
   for (auto& [index, L] : byIndex) {
     std::unordered_set<int> inLayer(L.ops.begin(), L.ops.end());
     for (int i : L.ops) {
@@ -163,6 +181,46 @@ RematLayers findRematLayers(const ir::Function& f) {
     }
     for (int i : L.candidates)
       if (sel.count(i)) L.selective.push_back(i);
+    // Mlp: selective plus each GELU's producing chain down to a contraction whose operands stay
+    // stored (RematLayers.h).
+    std::unordered_set<int> mlp = sel;
+    for (int i : L.candidates) {
+      const ir::Op& gelu = *f.ops()[i];
+      if (gelu.kind() != ir::OpKind::Gelu) continue;
+      const ir::Shape& shape = gelu.result(0)->type().shape;
+      std::vector<int> chain;  // ops between the GELU and the contraction, and the contraction
+      int contraction = -1;
+      bool ok = true;
+      std::vector<const ir::Value*> work{gelu.operand(0)};
+      std::unordered_set<int> seen;
+      while (!work.empty() && ok) {
+        const ir::Value* v = work.back();
+        work.pop_back();
+        const ir::Op* d = v->definingOp();
+        if (!d || !cand.count(pos.at(d))) continue;  // stored: an argument or a kept value
+        const int j = pos.at(d);
+        if (!seen.insert(j).second) continue;
+        if (v->type().shape != shape || d->numResults() != 1) { ok = false; break; }
+        chain.push_back(j);
+        if (isContraction(*d)) {
+          if (contraction >= 0) ok = false;  // one GEMM per GELU: the fc, nothing else
+          contraction = j;
+          continue;  // its operands are checked below, not recomputed
+        }
+        for (const ir::Value* o : d->operands()) work.push_back(o);
+      }
+      if (!ok || contraction < 0) continue;
+      // The contraction's operands are stored anyway: not recomputed by this layer (not a
+      // candidate), or read by a backward op (then kept, since the chain does not include it).
+      for (const ir::Value* o : f.ops()[contraction]->operands()) {
+        const ir::Op* d = o->definingOp();
+        if (!d || !cand.count(pos.at(d))) continue;
+        if (mlp.count(pos.at(d)) || !usedByBackward(*o)) ok = false;
+      }
+      if (ok) mlp.insert(chain.begin(), chain.end());
+    }
+    for (int i : L.candidates)
+      if (mlp.count(i)) L.mlp.push_back(i);
     out.layers.push_back(std::move(L));
   }
   return out;

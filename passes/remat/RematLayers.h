@@ -22,6 +22,15 @@
 //              last two dims are the same, [B,heads,S,S]) with the chain of same-shaped ops that
 //              feed it (scores, scaling, mask), and each GELU, recomputed from its stored input
 //              (recomputing the GELU input itself would redo the fc GEMM, which is not cheap).
+//   mlp:       selective, and also each GELU's input, recomputed from the stored input of the
+//              contraction that produces it: from the GELU back through same-shaped candidate
+//              ops (the bias add) to a contraction (the fc GEMM), whose operands must be stored
+//              anyway under this choice (not candidates, or candidates a backward op reads
+//              directly — the MLP input, which the fc weight gradient needs). One h x 4h GEMM
+//              and a bias add per token buy back the [B,S,4h] GELU input: a step between
+//              selective (almost free) and full (the whole forward again), priced by the same
+//              DP. A GELU without such a chain only gets its selective recompute.
+// Structure, not names: every op is found by its kind, shape and uses, never by a parameter name.
 #pragma once
 
 #include <string>
@@ -32,16 +41,20 @@
 
 namespace tessera::passes {
 
-enum class RematChoice { Keep, Selective, Full };
-inline constexpr RematChoice kRematMenu[] = {RematChoice::Keep, RematChoice::Selective,
-                                             RematChoice::Full};
-const char* rematChoiceName(RematChoice c);  // "keep", "selective", "full"
+// The enum values index per-choice arrays (RematCosts); Mlp came last and keeps the older values.
+enum class RematChoice { Keep, Selective, Full, Mlp };
+inline constexpr int kRematMenuSize = 4;
+inline constexpr RematChoice kRematMenu[kRematMenuSize] = {
+    RematChoice::Keep, RematChoice::Selective, RematChoice::Full, RematChoice::Mlp};
+const char* rematChoiceName(RematChoice c);  // "keep", "selective", "full", "mlp"
+char rematChoiceLetter(RematChoice c);       // 'k', 's', 'f', 'm' (plans print as "kssmf...")
 
 struct RematLayer {
   int index = 0;                    // i of `h<i>.`
   std::vector<int> ops;             // forward ops of the layer (positions in the function)
   std::vector<int> candidates;      // the recomputable ones
   std::vector<int> selective;       // the subset `selective` recomputes
+  std::vector<int> mlp;             // the subset `mlp` recomputes (selective's and more)
   const std::vector<int>& recompute(RematChoice c) const;
 
  private:

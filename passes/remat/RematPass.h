@@ -8,7 +8,8 @@
 //   none       changes nothing;
 //   selective  Megatron-style: attention scores/softmax ([B,heads,S,S]) and GELU outputs;
 //   full       every layer keeps only its inputs and recomputes its whole forward;
-//   auto       per layer, keep / selective / full so that the planned peak at the given symbol
+//   auto       per layer, keep / selective / mlp / full (RematLayers.h; mlp: selective plus the
+//              GELU input, recomputed by the fc GEMM) so that the planned peak at the given symbol
 //              values fits `budget` with the least estimated recompute time (RematSolver.h: an
 //              exact dynamic program, not a greedy guess; RecomputeCost.h: GEMM FLOPs at
 //              gemm_gflops GFLOP/s, other ops' bytes at bandwidth_gbs GB/s, defaults 120 and 10). The peak is the memory model's

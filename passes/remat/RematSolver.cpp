@@ -44,6 +44,18 @@ StatusOr<RematCosts> measureRematCosts(const ir::Function& f, const RematLayers&
   for (size_t l = 0; l < layers.layers.size(); ++l) {
     for (RematChoice c : kRematMenu) {
       if (layers.layers[l].recompute(c).empty()) continue;
+      // An entry recomputing the same ops as an earlier one (mlp where no GELU has a stored GEMM
+      // input) is that entry: copied, not measured again.
+      bool same = false;
+      for (RematChoice d : kRematMenu) {
+        if (d == c) break;
+        if (layers.layers[l].recompute(d) == layers.layers[l].recompute(c)) {
+          costs.layers[l][static_cast<int>(c)] = costs.layers[l][static_cast<int>(d)];
+          same = true;
+          break;
+        }
+      }
+      if (same) continue;
       TRY_ASSIGN(FunctionCopy copy, copyFunction(f));
       std::vector<RematChoice> choices(layers.layers.size(), RematChoice::Keep);
       choices[l] = c;

@@ -1,8 +1,9 @@
-// Choosing a remat menu entry per layer: the least estimated recompute time (RecomputeCost.h:
-// GEMM FLOPs at a GEMM rate, other ops' bytes at a bandwidth; ties: fewer FLOPs) whose planned
-// peak (passes/memory/MemoryPlan.h) fits a budget — exactly, by dynamic programming over the
-// layers. Time, not FLOPs: a selective recompute is almost free in FLOPs but its softmax/GELU
-// kernels are memory bound, so a FLOP count ranks it too cheap against recomputing GEMMs.
+// Choosing a remat menu entry (keep / selective / full / mlp) per layer: the least estimated
+// recompute time (RecomputeCost.h: GEMM FLOPs at a GEMM rate, other ops' bytes at a bandwidth;
+// ties: fewer FLOPs) whose planned peak (passes/memory/MemoryPlan.h) fits a budget — exactly, by
+// dynamic programming over the layers. Time, not FLOPs: a selective recompute is almost free in
+// FLOPs but its softmax/GELU kernels are memory bound, so a FLOP count ranks it too cheap against
+// recomputing GEMMs.
 //
 // Measuring. The planned live bytes are counted per op of the original function ("anchor"); the
 // clones inserted before an anchor are folded into it (its value is the largest of theirs and its
@@ -48,7 +49,7 @@ struct RematCosts {
     int64_t nanos = 0;  // estimated recompute time (RematApplied::nanos)
   };
   std::vector<int64_t> base;                 // per anchor, every layer kept
-  std::vector<std::array<Entry, 3>> layers;  // indexed by RematChoice
+  std::vector<std::array<Entry, kRematMenuSize>> layers;  // indexed by RematChoice
 };
 
 struct RematSolution {

@@ -31,6 +31,7 @@ inline constexpr int64_t kKC = 256;
 inline constexpr int64_t kMC = 144;  // a multiple of kMR
 inline constexpr int64_t kNC = 4096;  // a multiple of kNR
 inline constexpr int64_t kPackedBFloats = int64_t{4} << 20;
+inline constexpr int64_t kInPlaceAPanels = 4;  // see readAInPlace in Sgemm.cpp
 
 // The depth of each k block: k split into ceil(k / KC) blocks of equal size (the last may be
 // shorter by the remainder). Depends on k alone, so the summation order of every element of C is

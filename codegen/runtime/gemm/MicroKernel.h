@@ -20,4 +20,10 @@ bool hasAvx2Fma();
 void microKernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t rows,
                  int64_t cols, bool accumulate);
 
+// The same for a full MR rows of op(A) read in place: a[k][i] = a[i * rs + k * ks] (rs = lda,
+// ks = 1 for A as stored; rs = 1, ks = lda for Aᵀ). The same multiply-adds in the same order as
+// microKernel on the packed panel, so the result is bitwise the same.
+void microKernelStridedA(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b,
+                         float* c, int64_t ldc, int64_t cols, bool accumulate);
+
 }  // namespace tessera::codegen::gemm

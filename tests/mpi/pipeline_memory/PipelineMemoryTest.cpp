@@ -3,8 +3,9 @@
 // batch 16) trained 3 steps by `tessera run`'s rank trainer on the compiled engine, SGD with
 // momentum; pp=2 (np 2) 1F1B and GPipe with M = 8, pp=4 (np 4) 1F1B with M = 8.
 //
-// Per rank, the engine's buffer plan for its step (arguments + arena) against what its allocator
-// used (argument storage + the highest arena byte a thunk wrote; launcher/RankMemory.h): within 5%.
+// Per rank, the engine's buffer plan for its step (arguments + arena + the own sgemm's packing
+// workspace) against what its allocator used (argument storage + the highest arena byte a thunk
+// wrote + what the workspace holds; launcher/RankMemory.h): within 5%, the workspace to the byte.
 // Under 1F1B the first stage holds the most micro-batches in flight (p − r on rank r), so the
 // first rank's peak is at least the last rank's — checked on the measured figures, not only the
 // planned ones; under GPipe every rank holds all M, so the first rank measures more than under
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "codegen/dist/RankContext.h"
+#include "codegen/runtime/GemmRunner.h"
 #include "frontend/Zoo.h"
 #include "launcher/PipelineTrain.h"
 #include "launcher/RankTrainer.h"
@@ -116,17 +118,27 @@ void expectMeasuredNearPlanned(const RankRun& r, int p, const std::string& what)
   for (int k = 0; k < p; ++k) {
     const launcher::RankMemory& m = r.ranks[k];
     EXPECT_GT(m.plannedArenaBytes, 0) << what << " rank " << k;
-    EXPECT_EQ(m.plannedPeakBytes, m.plannedArgumentBytes + m.plannedArenaBytes) << what << " rank " << k;
+    EXPECT_EQ(m.plannedPeakBytes, m.plannedArgumentBytes + m.plannedArenaBytes + m.plannedGemmBytes)
+        << what << " rank " << k;
+    // The own sgemm's packing workspace (the default GEMM on AVX2 + FMA; 0 with OpenBLAS) is
+    // planned from the step's GEMM shapes and this rank's one thread: what the engine's workspace
+    // holds after the steps, to the byte.
+    EXPECT_EQ(m.measuredGemmBytes, m.plannedGemmBytes) << what << " rank " << k;
+    if (codegen::defaultGemmBackend() == codegen::GemmBackend::Tessera)
+      EXPECT_GT(m.plannedGemmBytes, 0) << what << " rank " << k;
+    else
+      EXPECT_EQ(m.plannedGemmBytes, 0) << what << " rank " << k;
     EXPECT_NEAR(static_cast<double>(m.measuredPeakBytes), static_cast<double>(m.plannedPeakBytes),
                 0.05 * static_cast<double>(m.plannedPeakBytes))
         << what << " rank " << k;
     // Every rank draws the global batch each step: tokens and targets, B·S doubles each.
     EXPECT_GE(m.heapLaterStepBytes, 2 * kBatch * kSeq * 8) << what << " rank " << k;
     if (comm::testing_support::world().rank() == 0)
-      std::printf("    %s rank %d: planned %lld = arguments %lld + arena %lld, measured %lld (%.4f), heap "
-                  "first %lld later %lld\n",
+      std::printf("    %s rank %d: planned %lld = arguments %lld + arena %lld + gemm %lld, measured %lld "
+                  "(%.4f), heap first %lld later %lld\n",
                   what.c_str(), k, static_cast<long long>(m.plannedPeakBytes),
                   static_cast<long long>(m.plannedArgumentBytes), static_cast<long long>(m.plannedArenaBytes),
+                  static_cast<long long>(m.plannedGemmBytes),
                   static_cast<long long>(m.measuredPeakBytes), m.ratio(),
                   static_cast<long long>(m.heapFirstStepBytes), static_cast<long long>(m.heapLaterStepBytes));
   }

@@ -21,6 +21,7 @@
 #include "codegen/runtime/gemm/Sgemm.h"
 #include "codegen/runtime/gemm/Workspace.h"
 #include "frontend/Zoo.h"
+#include "launcher/RematChoice.h"
 #include "passes/training/TrainStep.h"
 #include "tests/support/SplitMix64.h"
 #include "tests/unit/engine/EngineTestUtil.h"
@@ -197,7 +198,7 @@ int64_t checkStep(Step& s, const std::map<std::string, ir::Tensor>& inputs) {
   return rep->gemmWorkspaceBytes;
 }
 
-// Selects the own sgemm for the engine while it lives (the process default is OpenBLAS).
+// Selects the own sgemm for the engine while it lives (whatever TESSERA_GEMM says).
 struct OwnSgemm {
   GemmBackend was = setDefaultGemmBackend(GemmBackend::Tessera);
   ~OwnSgemm() { setDefaultGemmBackend(was); }
@@ -229,6 +230,50 @@ TEST(SgemmWorkspace, OddMlpReportCountsThePackingBuffers) {
   in["x"] = testing::randomTensor(ir::DType::F32, {301, 37}, 3);
   in["labels"] = testing::randomTensor(ir::DType::I64, {301}, 4, 0, 11);
   checkStep(s, in);
+}
+
+// Remat's engine-backed memory model (launcher/RematChoice.h) plans for the thread count of the
+// engine that will run the step: the packing workspace has one A block per part, so a 1-thread
+// engine (an MPI rank) holds less than a 2-thread one. At each count the model's planned peak
+// equals that engine's memory report, and the 1-thread engine's workspace after a step equals
+// its plan to the byte. (Before, the model always planned one thread per core.)
+TEST(SgemmWorkspace, RematModelPlansTheEnginesThreadCount) {
+  OwnSgemm own;
+  if (!ownSgemmIsDefault()) GTEST_SKIP() << "no AVX2 + FMA: OpenBLAS runs the GEMMs";
+  Step s = buildStep("mlp", {{"in", "37"}, {"hidden", "515"}, {"classes", "11"}, {"layers", "2"}});
+  ASSERT_TRUE(s.m);
+  std::map<std::string, ir::Tensor> in;
+  in["x"] = testing::randomTensor(ir::DType::F32, {301, 37}, 3);
+  in["labels"] = testing::randomTensor(ir::DType::I64, {301}, 4, 0, 11);
+  std::vector<std::string> carried = s.info.params;
+  carried.insert(carried.end(), s.info.state.begin(), s.info.state.end());
+  int64_t workspace[3] = {0, 0, 0};
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    EngineOptions o = testing::evalOptions();
+    o.threads = threads;
+    o.parameters.insert(s.info.params.begin(), s.info.params.end());
+    o.optimizerState.insert(s.info.state.begin(), s.info.state.end());
+    auto e = Engine::compile(*s.m, s.info.function, o);
+    ASSERT_TRUE(e.isOk()) << e.status().message();
+    for (size_t i = 0; i < carried.size(); ++i)
+      ASSERT_TRUE((*e)->aliasResult(static_cast<int>(i + 1), carried[i]).isOk());
+    auto syms = (*e)->symbolsFor(in);
+    ASSERT_TRUE(syms.isOk()) << syms.status().message();
+    auto rep = (*e)->memoryReport(*syms);
+    ASSERT_TRUE(rep.isOk()) << rep.status().message();
+    auto curve = launcher::EngineMemoryModel(s.info, threads)
+                     .measure(*s.m->findFunction(s.info.function), *syms);
+    ASSERT_TRUE(curve.isOk()) << curve.status().message();
+    EXPECT_EQ(curve->peak, rep->peakBytes);
+    workspace[threads] = rep->gemmWorkspaceBytes;
+    if (threads == 1) {
+      ASSERT_TRUE((*e)->run(in).isOk());
+      EXPECT_EQ((*e)->measuredGemmWorkspaceBytes(), rep->gemmWorkspaceBytes);
+    }
+  }
+  EXPECT_GT(workspace[1], 0);
+  EXPECT_LT(workspace[1], workspace[2]);
 }
 
 }  // namespace

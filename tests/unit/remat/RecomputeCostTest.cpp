@@ -3,6 +3,7 @@
 // time, exactly, on hand-built chains where the fewest-FLOPs plan and the fastest plan differ.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "ir/Module.h"
@@ -105,15 +106,16 @@ TEST(RecomputeCost, DpMinimizesTimeWhereFewestFlopsIsSlower) {
   EXPECT_EQ(solveMinPeak(c).peak, 0);
 }
 
-// Brute force over all 3^L plans of a random chain (each layer's entries change its own anchor
-// and the shared final anchor): the DP's time is the minimum, its peak within the budget.
+// Brute force over all 4^L plans (keep, selective, full, mlp) of a random chain (each layer's
+// entries change its own anchor and the shared final anchor): the DP's time is the minimum, its
+// peak within the budget.
 TEST(RecomputeCost, DpEqualsBruteForceOnRandomChains) {
   uint64_t seed = 12345;
   auto next = [&](int64_t n) {
     seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
     return static_cast<int64_t>((seed >> 33) % static_cast<uint64_t>(n));
   };
-  int solved = 0;
+  int solved = 0, withMlp = 0;
   for (int trial = 0; trial < 40; ++trial) {
     const int L = 4;
     RematCosts c;
@@ -121,24 +123,33 @@ TEST(RecomputeCost, DpEqualsBruteForceOnRandomChains) {
     for (int t = 0; t <= L; ++t) c.base[t] = 200 + next(100);
     c.layers.resize(L);
     for (int l = 0; l < L; ++l)
-      for (RematChoice ch : {RematChoice::Selective, RematChoice::Full}) {
+      for (RematChoice ch : {RematChoice::Selective, RematChoice::Mlp, RematChoice::Full}) {
         auto& e = c.layers[l][static_cast<int>(ch)];
-        const int64_t freed = ch == RematChoice::Full ? 40 + next(40) : 10 + next(30);
+        const int64_t freed = ch == RematChoice::Full  ? 40 + next(40)
+                              : ch == RematChoice::Mlp ? 25 + next(30)
+                                                       : 10 + next(30);
         // Own anchor sees the freed bytes minus a recompute buffer; later anchors all of it.
         e.delta.emplace_back(l, -freed + next(10));
         for (int t = l + 1; t <= L; ++t) e.delta.emplace_back(t, -freed);
-        e.flops = ch == RematChoice::Full ? 1000 + next(500) : 1 + next(10);
-        e.nanos = ch == RematChoice::Full ? 100 + next(100) : 20 + next(80);
+        e.flops = ch == RematChoice::Full  ? 1000 + next(500)
+                  : ch == RematChoice::Mlp ? 300 + next(300)
+                                           : 1 + next(10);
+        e.nanos = ch == RematChoice::Full  ? 100 + next(100)
+                  : ch == RematChoice::Mlp ? 50 + next(100)
+                                           : 20 + next(80);
       }
     const int64_t budget = 150 + next(150);
     std::optional<std::pair<int64_t, int64_t>> best;  // (nanos, flops)
-    for (int code = 0; code < 81; ++code) {
+    const int n = kRematMenuSize;  // 4 entries, 4^4 plans
+    int plans = 1;
+    for (int l = 0; l < L; ++l) plans *= n;
+    for (int code = 0; code < plans; ++code) {
       std::vector<RematChoice> ch;
       int64_t nanos = 0, flops = 0;
-      for (int l = 0, x = code; l < L; ++l, x /= 3) {
-        ch.push_back(kRematMenu[x % 3]);
-        nanos += c.layers[l][x % 3].nanos;
-        flops += c.layers[l][x % 3].flops;
+      for (int l = 0, x = code; l < L; ++l, x /= n) {
+        ch.push_back(kRematMenu[x % n]);
+        nanos += c.layers[l][static_cast<int>(kRematMenu[x % n])].nanos;
+        flops += c.layers[l][static_cast<int>(kRematMenu[x % n])].flops;
       }
       if (predictedPeak(c, ch) > budget) continue;
       if (!best || std::make_pair(nanos, flops) < *best) best = std::make_pair(nanos, flops);
@@ -150,8 +161,10 @@ TEST(RecomputeCost, DpEqualsBruteForceOnRandomChains) {
     EXPECT_LE(predictedPeak(c, s->choices), budget);
     EXPECT_EQ(predictedPeak(c, s->choices), s->peak);
     solved += best->first > 0;
+    withMlp += std::count(s->choices.begin(), s->choices.end(), RematChoice::Mlp) > 0;
   }
   EXPECT_GT(solved, 10);  // budgets that force some recompute were tried
+  EXPECT_GT(withMlp, 0);  // and the fourth entry was the best choice somewhere
 }
 
 }  // namespace

@@ -107,11 +107,12 @@ std::vector<Combo> bruteForce(const ir::Function& f, const passes::RematLayers& 
   std::vector<Combo> out;
   const size_t L = layers.layers.size();
   size_t total = 1;
-  for (size_t i = 0; i < L; ++i) total *= 3;
+  const size_t n = passes::kRematMenuSize;
+  for (size_t i = 0; i < L; ++i) total *= n;
   for (size_t code = 0; code < total; ++code) {
     Combo c;
     size_t x = code;
-    for (size_t i = 0; i < L; ++i, x /= 3) c.choices.push_back(passes::kRematMenu[x % 3]);
+    for (size_t i = 0; i < L; ++i, x /= n) c.choices.push_back(passes::kRematMenu[x % n]);
     StatusOr<passes::FunctionCopy> copy = passes::copyFunction(f);
     EXPECT_TRUE(copy.isOk());
     StatusOr<passes::RematApplied> a =
@@ -138,7 +139,7 @@ TEST(Remat, AutoIsTheMinimumRecomputeUnderTheBudgetByBruteForce) {
   passes::RematLayers layers = passes::findRematLayers(f);
   ASSERT_EQ(layers.layers.size(), 3u);
   std::vector<Combo> all = bruteForce(f, layers);
-  ASSERT_EQ(all.size(), 27u);
+  ASSERT_EQ(all.size(), 64u);  // keep, selective, full, mlp on each of 3 layers
   StatusOr<passes::RematCosts> costs = passes::measureRematCosts(f, layers, kSyms);
   ASSERT_TRUE(costs.isOk()) << costs.status().message();
   // The measured decomposition predicts every combination's real planned peak exactly.
@@ -167,8 +168,9 @@ TEST(Remat, AutoIsTheMinimumRecomputeUnderTheBudgetByBruteForce) {
   EXPECT_GT(solvedBetween, 5);  // budgets that force some, but not all, recompute were tried
 
   // The pass itself, at a budget between "everything selective" and "everything full".
-  int64_t allSelective = all[13].peak, allFull = all[26].peak;  // codes 111 and 222 in base 3
-  ASSERT_EQ(all[13].choices, std::vector<RematChoice>(3, RematChoice::Selective));
+  int64_t allSelective = all[21].peak, allFull = all[42].peak;  // codes 111 and 222 in base 4
+  ASSERT_EQ(all[21].choices, std::vector<RematChoice>(3, RematChoice::Selective));
+  ASSERT_EQ(all[42].choices, std::vector<RematChoice>(3, RematChoice::Full));
   ASSERT_GT(allSelective, allFull);
   int64_t budget = (allSelective + allFull) / 2;
   std::optional<Combo> want = cheapestFitting(all, budget);
