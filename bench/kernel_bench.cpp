@@ -1,6 +1,7 @@
 // Kernel compiler benchmark: cold and warm (disk-cached) compile time of 100 distinct kernels, and
 // the bandwidth of a compiled elementwise add and a row softmax next to memcpy of the same bytes,
-// all on one thread. Usage: kernel_bench [--kernels N] [--mb M]
+// then the compute cost (ns per element, rows of 256 in cache) of exp, erf, gelu_erf, tanh and a
+// softmax, all on one thread. Usage: kernel_bench [--kernels N] [--mb M]
 //
 // GEMM mode: kernel_bench --gemm SHAPE[,SHAPE...] [--threads T] [--reps R] [--stat min|median]
 // times each GEMM shape (BATCHxMxNxK, optionally :AT / :BT for a transposed A / B, e.g.

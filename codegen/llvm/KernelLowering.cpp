@@ -99,7 +99,23 @@ class Lowerer {
   std::vector<Value*> coords_;
   std::vector<Value*> rowPtr_;
   std::vector<Value*> rowVal_;
+  // Row scratch (see chooseScratch): per instruction, a stack array of kScratchCols values or
+  // null; active only in the row version emitted for rows that fit.
+  std::vector<Value*> scratch_;
+  bool useScratch_ = false;
+  bool storeLoop_ = false;  // emitting the store loop (scratch values are loaded there)
+  // Stores the scratch values `cache` holds at j (width w), in the last reduction pass.
+  void saveScratch(const std::vector<Value*>& cache, Value* j);
+  void chooseScratch(int passes);
+  void emitRowBody(int passes);
 };
+
+// The last reduction pass computes transcendental element values (softmax's exp(x - max)) that
+// the store loop needs again; rows of at most kScratchCols keep them in a stack array instead of
+// computing them twice. The stored value is the one the pass computed, so the results are the
+// same bits either way.
+constexpr int64_t kScratchCols = 2048;
+constexpr size_t kMaxScratchValues = 4;
 
 Value* Lowerer::reduceIdentity(ReduceFn f, ScalarType t, int w) {
   llvm::Type* st = scalarTy(t);
@@ -249,7 +265,11 @@ Value* Lowerer::elem(int i, int w, Value* j, std::vector<Value*>& cache) {
   if (cache[i]) return cache[i];
   const Instr& in = d_.body[i];
   Value* v = nullptr;
-  if (in.rowLevel) {
+  if (storeLoop_ && useScratch_ && scratch_[i]) {  // computed by the last reduction pass
+    llvm::Type* t = scalarTy(in.type);
+    v = b_.CreateAlignedLoad(widen(t, w), b_.CreateGEP(t, scratch_[i], j),
+                             llvm::Align(scalarTypeBytes(in.type)));
+  } else if (in.rowLevel) {
     v = splat(rowVal_[i], w);
   } else if (in.kind == InstrKind::Load) {
     llvm::Type* mt = memTy(in.type);
@@ -360,6 +380,7 @@ void Lowerer::emitReductionPass(const std::vector<int>& reduces) {
             Value* x = elem(in.args[0], W_, jc, cache);
             next[k * chunks + c] = emitReduceStep(in.reduce, in.type, cur[k * chunks + c], x);
           }
+          saveScratch(cache, jc);
         }
         return next;
       });
@@ -389,6 +410,7 @@ void Lowerer::emitReductionPass(const std::vector<int>& reduces) {
                                          Value* x = elem(in.args[0], 1, j, cache);
                                          next.push_back(emitReduceStep(in.reduce, in.type, cur[k], x));
                                        }
+                                       saveScratch(cache, j);
                                        return next;
                                      });
   for (size_t k = 0; k < reduces.size(); ++k) rowVal_[reduces[k]] = res[k];
@@ -421,6 +443,7 @@ void Lowerer::emitStoreLoop(const std::vector<int>& stores) {
     }
   };
   Value* vecEnd = b_.CreateAnd(cols_, i64(-W_));
+  storeLoop_ = true;
   emitLoop(i64(0), vecEnd, W_, {}, [&](Value* j, const std::vector<Value*>&) {
     emitStores(j, W_);
     return std::vector<Value*>{};
@@ -429,6 +452,47 @@ void Lowerer::emitStoreLoop(const std::vector<int>& stores) {
     emitStores(j, 1);
     return std::vector<Value*>{};
   });
+  storeLoop_ = false;
+}
+
+void Lowerer::saveScratch(const std::vector<Value*>& cache, Value* j) {
+  if (!useScratch_) return;
+  for (size_t i = 0; i < n_; ++i)
+    if (scratch_[i] && cache[i]) {
+      llvm::Type* t = scalarTy(d_.body[i].type);
+      b_.CreateAlignedStore(cache[i], b_.CreateGEP(t, scratch_[i], j),
+                            llvm::Align(scalarTypeBytes(d_.body[i].type)));
+    }
+}
+
+void Lowerer::chooseScratch(int passes) {
+  scratch_.assign(n_, nullptr);
+  if (passes == 0) return;
+  // used[i]: bit 0 = feeds a last-pass reduction, bit 1 = feeds an element-level store.
+  std::vector<int> used(n_, 0);
+  for (size_t i = n_; i-- > 0;) {
+    const Instr& in = d_.body[i];
+    if (in.kind == InstrKind::Reduce && level_[i] == passes) used[i] |= 1;
+    if (in.kind == InstrKind::Store && !in.rowLevel) used[i] |= 2;
+    if (in.rowLevel && in.kind != InstrKind::Reduce) continue;
+    for (int a : in.args)
+      if (!d_.body[a].rowLevel) used[a] |= used[i];
+  }
+  size_t chosen = 0;
+  for (size_t i = 0; i < n_ && chosen < kMaxScratchValues; ++i) {
+    const Instr& in = d_.body[i];
+    bool costly = in.kind == InstrKind::Unary && isFloatType(in.type) &&
+                  in.unary != UnaryFn::Neg && in.unary != UnaryFn::Abs &&
+                  in.unary != UnaryFn::Relu && in.unary != UnaryFn::Sqrt;
+    costly |= in.kind == InstrKind::Binary && in.binary == BinaryFn::Pow;
+    if (!costly || in.rowLevel || level_[i] != passes - 1 || used[i] != 3) continue;
+    // A static array in the entry block: no stack growth per row.
+    llvm::IRBuilderBase::InsertPointGuard guard(b_);
+    llvm::BasicBlock& entry = fn_->getEntryBlock();
+    b_.SetInsertPoint(&entry, entry.begin());
+    scratch_[i] = b_.CreateAlloca(llvm::ArrayType::get(scalarTy(in.type), kScratchCols));
+    ++chosen;
+  }
 }
 
 llvm::Function* Lowerer::run(const std::string& symbol) {
@@ -481,6 +545,7 @@ llvm::Function* Lowerer::run(const std::string& symbol) {
   }
   std::vector<Value*> extents;
   for (int k = 0; k < rank; ++k) extents.push_back(loadI64(extentsPtr, k));
+  chooseScratch(passes);
 
   emitLoop(rowBegin, rowEnd, 1, {}, [&](Value* r, const std::vector<Value*>&) {
     coords_.assign(rank, nullptr);
@@ -496,33 +561,59 @@ llvm::Function* Lowerer::run(const std::string& symbol) {
       for (int k = 0; k < rank; ++k) off = b_.CreateAdd(off, b_.CreateMul(coords_[k], outer[bi][k]));
       rowPtr_[bi] = b_.CreateGEP(memTy(bufType(bi)), base[bi], off);
     }
-    rowVal_.assign(n_, nullptr);
-    emitRowLevel(0);
-    for (int p = 0; p < passes; ++p) {
-      std::vector<int> reduces;
-      for (size_t i = 0; i < n_; ++i)
-        if (d_.body[i].kind == InstrKind::Reduce && level_[i] == p + 1)
-          reduces.push_back(static_cast<int>(i));
-      emitReductionPass(reduces);
-      emitRowLevel(p + 1);
-    }
-    std::vector<int> elemStores;
-    for (size_t i = 0; i < n_; ++i) {
-      const Instr& in = d_.body[i];
-      if (in.kind == InstrKind::Store && !in.rowLevel) elemStores.push_back(static_cast<int>(i));
-    }
-    if (!elemStores.empty()) emitStoreLoop(elemStores);
-    for (size_t i = 0; i < n_; ++i) {
-      const Instr& in = d_.body[i];
-      if (in.kind != InstrKind::Store || !in.rowLevel) continue;
-      Value* v = rowVal_[in.args[0]];
-      if (in.type == ScalarType::Bool) v = b_.CreateZExt(v, b_.getInt8Ty());
-      b_.CreateAlignedStore(v, rowPtr_[in.buffer], llvm::Align(scalarTypeBytes(in.type)));
+    bool anyScratch = false;
+    for (Value* v : scratch_) anyScratch |= v != nullptr;
+    if (!anyScratch) {
+      emitRowBody(passes);
+    } else {  // two versions of the row: with the scratch (short rows) and without
+      auto* withBB = llvm::BasicBlock::Create(ctx_, "row_scratch", fn_);
+      auto* withoutBB = llvm::BasicBlock::Create(ctx_, "row_plain", fn_);
+      auto* joinBB = llvm::BasicBlock::Create(ctx_, "row_done", fn_);
+      b_.CreateCondBr(b_.CreateICmpSLE(cols_, i64(kScratchCols)), withBB, withoutBB);
+      b_.SetInsertPoint(withBB);
+      useScratch_ = true;
+      emitRowBody(passes);
+      useScratch_ = false;
+      b_.CreateBr(joinBB);
+      b_.SetInsertPoint(withoutBB);
+      emitRowBody(passes);
+      b_.CreateBr(joinBB);
+      b_.SetInsertPoint(joinBB);
     }
     return std::vector<Value*>{};
   });
   b_.CreateRetVoid();
   return fn_;
+}
+
+void Lowerer::emitRowBody(int passes) {
+  rowVal_.assign(n_, nullptr);
+  emitRowLevel(0);
+  for (int p = 0; p < passes; ++p) {
+    std::vector<int> reduces;
+    for (size_t i = 0; i < n_; ++i)
+      if (d_.body[i].kind == InstrKind::Reduce && level_[i] == p + 1)
+        reduces.push_back(static_cast<int>(i));
+    bool last = p + 1 == passes;
+    bool scratch = useScratch_;
+    useScratch_ = scratch && last;  // only the last pass saves values
+    emitReductionPass(reduces);
+    useScratch_ = scratch;
+    emitRowLevel(p + 1);
+  }
+  std::vector<int> elemStores;
+  for (size_t i = 0; i < n_; ++i) {
+    const Instr& in = d_.body[i];
+    if (in.kind == InstrKind::Store && !in.rowLevel) elemStores.push_back(static_cast<int>(i));
+  }
+  if (!elemStores.empty()) emitStoreLoop(elemStores);
+  for (size_t i = 0; i < n_; ++i) {
+    const Instr& in = d_.body[i];
+    if (in.kind != InstrKind::Store || !in.rowLevel) continue;
+    Value* v = rowVal_[in.args[0]];
+    if (in.type == ScalarType::Bool) v = b_.CreateZExt(v, b_.getInt8Ty());
+    b_.CreateAlignedStore(v, rowPtr_[in.buffer], llvm::Align(scalarTypeBytes(in.type)));
+  }
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 // pass (kReduceLanes elements per iteration in vectors of `vectorWidth` lanes, then a scalar tail),
 // then the loop that stores the element-level outputs (vectors, then a scalar tail computed by
 // the same emitter at width 1, so every element gets the same operation sequence), then the
-// row-level stores. Vectorized explicitly here: LLVM's loop vectorizer would not vectorize FP
+// row-level stores. Rows of at most 2048 elements keep the transcendental values of the last
+// reduction pass that the store loop needs again (softmax's exp(x - max)) in a stack array instead
+// of computing them twice (the same bits either way). Vectorized explicitly here: LLVM's loop vectorizer would not vectorize FP
 // reductions without reassociation, and the reduction order is part of the contract (KernelDesc.h).
 #pragma once
 

@@ -90,8 +90,12 @@ void expectNormClose(const std::vector<Tensor>& got, const std::vector<Tensor>& 
 // rel * 1e-6. An output that is zero in exact arithmetic (the k-projection bias's gradient and
 // momentum: softmax is shift-invariant) is rounding noise of 1e-12 throughout, which no summation
 // order reproduces — the engine's f32 kernels give other noise than the interpreter's.
-void expectCloseFloor(const std::vector<Tensor>& got, const std::vector<Tensor>& want, double rel) {
+void expectCloseFloor(const std::vector<Tensor>& got, const std::vector<Tensor>& want, double rel,
+                      const std::string& what = "") {
   ASSERT_EQ(got.size(), want.size());
+  double worst = 0;  // the largest |g - w| / bound-floor over all outputs, for the log
+  size_t worstOut = 0;
+  int64_t worstAt = 0;
   for (size_t k = 0; k < got.size(); ++k) {
     ASSERT_EQ(got[k].shape(), want[k].shape()) << "output " << k;
     double scale = 0;
@@ -99,12 +103,19 @@ void expectCloseFloor(const std::vector<Tensor>& got, const std::vector<Tensor>&
     int bad = 0;
     for (int64_t i = 0; i < want[k].numElements() && bad < 5; ++i) {
       double g = got[k][i], w = want[k][i];
-      if (!(std::abs(g - w) <= rel * std::max({std::abs(w), 1e-2 * scale, 1e-6}))) {
+      double floor = std::max({std::abs(w), 1e-2 * scale, 1e-6});
+      if (std::abs(g - w) / floor > worst) worst = std::abs(g - w) / floor, worstOut = k, worstAt = i;
+      if (!(std::abs(g - w) <= rel * floor)) {
         ++bad;
-        ADD_FAILURE() << "output " << k << " element " << i << ": got " << g << ", want " << w;
+        ADD_FAILURE() << what << " output " << k << " element " << i << ": got " << g << ", want " << w
+                      << " (|error| / max(|want|, 1e-2 x largest " << scale << ") = "
+                      << std::abs(g - w) / floor << ")";
       }
     }
   }
+  if (world().rank() == 0 && !what.empty())
+    std::printf("  %s: worst |error| / max(|want|, 1e-2 x largest) %.3g (output %zu element %lld)\n",
+                what.c_str(), worst, worstOut, static_cast<long long>(worstAt));
 }
 
 class EngineTrainStep : public ::testing::TestWithParam<Case> {};
@@ -194,8 +205,8 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
   // (the engine's f32 kernels round once per fused kernel and GEMMs accumulate in f32, while the
   // interpreter rounds every op from double: the single-device engine tests allow 1e-5 too).
   expectNormClose(assembled, *spmd, 1e-6);
-  expectCloseFloor(assembled, *spmd, 1e-5);
-  expectCloseFloor(assembled, ref, 1e-5);
+  expectCloseFloor(assembled, *spmd, 1e-5, "engine ranks vs in-process");
+  expectCloseFloor(assembled, ref, 1e-5, "engine ranks vs one-device interpreter");
 
   // Bitwise repeatable, and the same with every collective blocking.
   std::vector<Tensor> again = runOnce(true), blocking = runOnce(false);
@@ -210,7 +221,7 @@ TEST_P(EngineTrainStep, RanksEqualTheInProcessRunAndOneDevice) {
   auto runtime = codegen::makeRankRuntime(**rank);
   auto interp = ir::interpret(*p.local, mineByPosition, *runtime);
   ASSERT_TRUE(interp.isOk()) << interp.status().message();
-  expectCloseFloor(interp->outputs, local, 1e-5);
+  expectCloseFloor(interp->outputs, local, 1e-5, "rank interpreter vs engine rank");
 }
 
 INSTANTIATE_TEST_SUITE_P(
