@@ -13,7 +13,7 @@
 //              staging, library-kernel temporaries, the micro-batch slices and shards the rank
 //              trainer cuts, the loss gather — not planned by anyone, so reported on its own:
 //              the heap's high-water mark during the step above its level at the step's start.
-//   gemm       the own sgemm's packing buffers (TESSERA_GEMM=tessera): planned from
+//   gemm       the own sgemm's packing buffers (the default GEMM on AVX2 + FMA): planned from
 //              the step's GEMM shapes (MemoryReport::gemmWorkspaceBytes, inside plannedPeakBytes),
 //              measured as what the engine's workspace holds (inside measuredPeakBytes).
 // Not measurable here: OpenBLAS's packing buffers (allocated by the library once, outside any

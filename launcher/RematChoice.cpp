@@ -113,7 +113,9 @@ std::string rematSummary(const passes::RematOutcome& o, int64_t budget) {
   for (passes::RematChoice c : o.choices) ++count[static_cast<int>(c)];
   std::string s = "remat auto:";
   for (passes::RematChoice c : passes::kRematMenu)
-    if (c != passes::RematChoice::Mlp || count[static_cast<int>(c)] > 0)  // mlp: when chosen
+    // keep, selective, full always; the later entries (mlp, attn, attn+mlp) when chosen.
+    if (static_cast<int>(c) <= static_cast<int>(passes::RematChoice::Full) ||
+        count[static_cast<int>(c)] > 0)
       s += std::string(c == passes::RematChoice::Keep ? " " : ", ") +
            std::to_string(count[static_cast<int>(c)]) + " " + passes::rematChoiceName(c);
   std::string plan;

@@ -50,8 +50,9 @@ StatusOr<passes::RematOutcome> applyRematChoice(ir::Module& m, const passes::Tra
                                                 const std::map<std::string, int64_t>& symbols,
                                                 int threads = 0);
 
-// One line for the train log: "remat auto: 7 keep, 3 selective, 2 full[, M mlp when chosen]
-// [kkkkkkksssff]; planned peak N bytes
+// One line for the train log: "remat auto: 7 keep, 3 selective, 2 full[, M mlp][, A attn]
+// [, B attn+mlp] [kkkkkkksssff]; planned peak N bytes" (the later entries when chosen; letters
+// passes::rematChoiceLetter)
 // (budget B), recomputing F GFLOP per step (estimated T ms; C plan(s) checked)" (T:
 // RematOutcome::nanos, C: whole plans measured by the engine model).
 std::string rematSummary(const passes::RematOutcome& o, int64_t budget);

@@ -40,9 +40,11 @@ namespace {
 
 // Part of every cache key: bump it whenever the lowering (codegen/llvm/) generates different code
 // for the same description, so that no run loads an object compiled by an older lowering.
-// 2: erfc's exp(-x^2) correction factor as a short series (VectorMath.cpp); short rows keep the
-// last reduction pass's transcendental values for the store loop (KernelLowering.cpp).
-constexpr const char* kCacheFormat = "tessera-kernel-object-2";
+// (The cache directory is shared by every build on a machine, so a build of a half-finished
+// lowering can fill it too.) 3: erfc's exp(-x^2) correction factor as a short series
+// (VectorMath.cpp); short rows keep the last reduction pass's transcendental values for the store
+// loop; the last pass prefetches the next row (KernelLowering.cpp).
+constexpr const char* kCacheFormat = "tessera-kernel-object-3";
 
 std::string errText(llvm::Error e) { return llvm::toString(std::move(e)); }
 

@@ -78,7 +78,7 @@ class Lowerer {
   // ---- element values
   Value* elem(int i, int w, Value* j, std::vector<Value*>& cache);
   void emitRowLevel(int level);
-  void emitReductionPass(const std::vector<int>& reduces);
+  void emitReductionPass(const std::vector<int>& reduces, bool prefetchNext);
   void emitStoreLoop(const std::vector<int>& stores);
   // A counted loop [begin, end) step `step`; body(j) emits the body. Returns nothing; the
   // loop-carried values are handled through `carried` (phis created by the helper).
@@ -98,6 +98,7 @@ class Lowerer {
   std::vector<Value*> innerStride_;
   std::vector<Value*> coords_;
   std::vector<Value*> rowPtr_;
+  std::vector<Value*> nextRowPtr_;  // per buffer: the next row (last row dim + 1), for prefetches
   std::vector<Value*> rowVal_;
   // Row scratch (see chooseScratch): per instruction, a stack array of kScratchCols values or
   // null; active only in the row version emitted for rows that fit.
@@ -362,7 +363,7 @@ void Lowerer::emitRowLevel(int level) {
   }
 }
 
-void Lowerer::emitReductionPass(const std::vector<int>& reduces) {
+void Lowerer::emitReductionPass(const std::vector<int>& reduces, bool prefetchNext) {
   const int chunks = kReduceLanes / W_;
   std::vector<Value*> init;
   for (int r : reduces)
@@ -372,6 +373,15 @@ void Lowerer::emitReductionPass(const std::vector<int>& reduces) {
   std::vector<Value*> acc = emitLoop(
       i64(0), bodyEnd, kReduceLanes, init, [&](Value* j, const std::vector<Value*>& cur) {
         std::vector<Value*> next(cur.size());
+        // After the first pass the row is in L1 and the passes compute: fetch the next row's
+        // contiguous inputs meanwhile (one cache line per kReduceLanes elements), so that the
+        // first pass of the next row does not wait for memory. A prefetch never faults.
+        if (prefetchNext)
+          for (size_t bi = 0; bi < d_.inputs.size(); ++bi)
+            if (nextRowPtr_[bi] && d_.inputs[bi].inner == InnerAccess::Contiguous)
+              b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                                 {b_.CreateGEP(memTy(d_.inputs[bi].type), nextRowPtr_[bi], j),
+                                  b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
         for (int c = 0; c < chunks; ++c) {
           std::vector<Value*> cache(n_, nullptr);
           Value* jc = b_.CreateAdd(j, i64(c * W_));
@@ -561,6 +571,10 @@ llvm::Function* Lowerer::run(const std::string& symbol) {
       for (int k = 0; k < rank; ++k) off = b_.CreateAdd(off, b_.CreateMul(coords_[k], outer[bi][k]));
       rowPtr_[bi] = b_.CreateGEP(memTy(bufType(bi)), base[bi], off);
     }
+    nextRowPtr_.assign(numBuf, nullptr);
+    if (rank > 0)
+      for (int bi = 0; bi < numBuf; ++bi)
+        nextRowPtr_[bi] = b_.CreateGEP(memTy(bufType(bi)), rowPtr_[bi], outer[bi][rank - 1]);
     bool anyScratch = false;
     for (Value* v : scratch_) anyScratch |= v != nullptr;
     if (!anyScratch) {
@@ -597,7 +611,7 @@ void Lowerer::emitRowBody(int passes) {
     bool last = p + 1 == passes;
     bool scratch = useScratch_;
     useScratch_ = scratch && last;  // only the last pass saves values
-    emitReductionPass(reduces);
+    emitReductionPass(reduces, /*prefetchNext=*/p == passes - 1 && p > 0);
     useScratch_ = scratch;
     emitRowLevel(p + 1);
   }

@@ -8,7 +8,8 @@
 // the same emitter at width 1, so every element gets the same operation sequence), then the
 // row-level stores. Rows of at most 2048 elements keep the transcendental values of the last
 // reduction pass that the store loop needs again (softmax's exp(x - max)) in a stack array instead
-// of computing them twice (the same bits either way). Vectorized explicitly here: LLVM's loop vectorizer would not vectorize FP
+// of computing them twice (the same bits either way), and the last of several passes prefetches
+// the next row's inputs while it computes on a row already in L1. Vectorized explicitly here: LLVM's loop vectorizer would not vectorize FP
 // reductions without reassociation, and the reduction order is part of the contract (KernelDesc.h).
 #pragma once
 

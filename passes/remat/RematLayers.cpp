@@ -18,6 +18,8 @@ const char* rematChoiceName(RematChoice c) {
     case RematChoice::Selective: return "selective";
     case RematChoice::Full: return "full";
     case RematChoice::Mlp: return "mlp";
+    case RematChoice::Attn: return "attn";
+    case RematChoice::AttnMlp: return "attn+mlp";
   }
   return "?";
 }
@@ -28,6 +30,8 @@ char rematChoiceLetter(RematChoice c) {
     case RematChoice::Selective: return 's';
     case RematChoice::Full: return 'f';
     case RematChoice::Mlp: return 'm';
+    case RematChoice::Attn: return 'a';
+    case RematChoice::AttnMlp: return 'b';
   }
   return '?';
 }
@@ -38,6 +42,8 @@ const std::vector<int>& RematLayer::recompute(RematChoice c) const {
     case RematChoice::Selective: return selective;
     case RematChoice::Full: return candidates;
     case RematChoice::Mlp: return mlp;
+    case RematChoice::Attn: return attn;
+    case RematChoice::AttnMlp: return attnMlp;
   }
   return none_;
 }
@@ -181,46 +187,106 @@ RematLayers findRematLayers(const ir::Function& f) {
     }
     for (int i : L.candidates)
       if (sel.count(i)) L.selective.push_back(i);
-    // Mlp: selective plus each GELU's producing chain down to a contraction whose operands stay
-    // stored (RematLayers.h).
-    std::unordered_set<int> mlp = sel;
-    for (int i : L.candidates) {
-      const ir::Op& gelu = *f.ops()[i];
-      if (gelu.kind() != ir::OpKind::Gelu) continue;
-      const ir::Shape& shape = gelu.result(0)->type().shape;
-      std::vector<int> chain;  // ops between the GELU and the contraction, and the contraction
+    // The ops producing `start` from one contraction whose operands stay stored: back through
+    // same-shaped candidate ops to exactly one contraction (the chain ends there), or empty when
+    // there is no such chain. `chosen` is what the entry already recomputes: a contraction
+    // operand in it, or one no backward op reads (then it would be dropped too), is not stored.
+    auto gemmChain = [&](const ir::Value* start, const std::unordered_set<int>& chosen) {
+      const ir::Shape& shape = start->type().shape;
+      std::vector<int> chain;  // ops between `start` and the contraction, and the contraction
       int contraction = -1;
-      bool ok = true;
-      std::vector<const ir::Value*> work{gelu.operand(0)};
+      std::vector<const ir::Value*> work{start};
       std::unordered_set<int> seen;
-      while (!work.empty() && ok) {
+      while (!work.empty()) {
         const ir::Value* v = work.back();
         work.pop_back();
         const ir::Op* d = v->definingOp();
         if (!d || !cand.count(pos.at(d))) continue;  // stored: an argument or a kept value
         const int j = pos.at(d);
         if (!seen.insert(j).second) continue;
-        if (v->type().shape != shape || d->numResults() != 1) { ok = false; break; }
+        if (v->type().shape != shape || d->numResults() != 1) return std::vector<int>{};
         chain.push_back(j);
         if (isContraction(*d)) {
-          if (contraction >= 0) ok = false;  // one GEMM per GELU: the fc, nothing else
+          if (contraction >= 0) return std::vector<int>{};  // one GEMM per chain, nothing else
           contraction = j;
           continue;  // its operands are checked below, not recomputed
         }
         for (const ir::Value* o : d->operands()) work.push_back(o);
       }
-      if (!ok || contraction < 0) continue;
-      // The contraction's operands are stored anyway: not recomputed by this layer (not a
-      // candidate), or read by a backward op (then kept, since the chain does not include it).
+      if (contraction < 0) return std::vector<int>{};
       for (const ir::Value* o : f.ops()[contraction]->operands()) {
         const ir::Op* d = o->definingOp();
         if (!d || !cand.count(pos.at(d))) continue;
-        if (mlp.count(pos.at(d)) || !usedByBackward(*o)) ok = false;
+        if (chosen.count(pos.at(d)) || !usedByBackward(*o)) return std::vector<int>{};
       }
-      if (ok) mlp.insert(chain.begin(), chain.end());
-    }
-    for (int i : L.candidates)
+      return chain;
+    };
+    // Mlp: selective plus each GELU's producing chain (RematLayers.h).
+    auto addMlp = [&](std::unordered_set<int>& set) {
+      for (int i : L.candidates) {
+        const ir::Op& gelu = *f.ops()[i];
+        if (gelu.kind() != ir::OpKind::Gelu) continue;
+        const std::vector<int> chain = gemmChain(gelu.operand(0), set);
+        set.insert(chain.begin(), chain.end());
+      }
+    };
+    // Attn: selective plus the chains producing each attention's q, k and v (RematLayers.h).
+    auto addAttn = [&](std::unordered_set<int>& set) {
+      std::vector<const ir::Value*> inputs;
+      for (int i : L.candidates) {
+        const ir::Op& softmax = *f.ops()[i];
+        if (!isAttentionSoftmax(softmax)) continue;
+        // The score contractions: in selective's same-shaped chain ending at the softmax.
+        const ir::Shape& shape = softmax.result(0)->type().shape;
+        std::vector<const ir::Op*> work{&softmax};
+        std::unordered_set<const ir::Op*> seen;
+        while (!work.empty()) {
+          const ir::Op* op = work.back();
+          work.pop_back();
+          if (!seen.insert(op).second) continue;
+          if (isContraction(*op) && op != &softmax) {
+            for (const ir::Value* o : op->operands()) inputs.push_back(o);
+            continue;
+          }
+          for (const ir::Value* o : op->operands()) {
+            const ir::Op* d = o->definingOp();
+            if (d && cand.count(pos.at(d)) && o->type().shape == shape) work.push_back(d);
+          }
+        }
+        // The contractions reading the probabilities: their other operands (v).
+        for (const ir::Use& u : softmax.result(0)->uses())
+          if (u.user && cand.count(pos.at(u.user)) && isContraction(*u.user))
+            for (const ir::Value* o : u.user->operands())
+              if (o != softmax.result(0)) inputs.push_back(o);
+      }
+      for (const ir::Value* v : inputs) {
+        // Back through the head split (layout ops of one operand) to what the projection made.
+        std::vector<int> layout;
+        for (const ir::Op* d = v->definingOp(); d && cand.count(pos.at(d)) &&
+                                                d->numResults() == 1 && d->numOperands() == 1 &&
+                                                (d->kind() == ir::OpKind::Reshape ||
+                                                 d->kind() == ir::OpKind::Transpose ||
+                                                 d->kind() == ir::OpKind::Slice);
+             d = v->definingOp()) {
+          layout.push_back(pos.at(d));
+          v = d->operand(0);
+        }
+        const std::vector<int> chain = gemmChain(v, set);
+        if (chain.empty()) continue;  // no stored projection input: the head copies stay stored
+        set.insert(layout.begin(), layout.end());
+        set.insert(chain.begin(), chain.end());
+      }
+    };
+    std::unordered_set<int> mlp = sel, attn = sel, attnMlp = sel;
+    addMlp(mlp);
+    addAttn(attn);
+    addAttn(attnMlp);
+    addMlp(attnMlp);
+    for (int i : L.candidates) {
       if (mlp.count(i)) L.mlp.push_back(i);
+      if (attn.count(i)) L.attn.push_back(i);
+      if (attnMlp.count(i)) L.attnMlp.push_back(i);
+    }
     out.layers.push_back(std::move(L));
   }
   return out;

@@ -30,6 +30,17 @@
 //              and a bias add per token buy back the [B,S,4h] GELU input: a step between
 //              selective (almost free) and full (the whole forward again), priced by the same
 //              DP. A GELU without such a chain only gets its selective recompute.
+//   attn:      selective, and also the attention's inputs (the per-head q, k, v and the qkv
+//              projection they are cut from), recomputed from the stored input of that
+//              projection: from each attention softmax (the one selective finds) to the operands
+//              of its score contraction (q, k; in selective's same-shaped chain) and the other
+//              operand of each contraction reading the probabilities (v), back through layout ops
+//              (reshape, transpose, slice: the head split) to a value that, like the GELU input
+//              for mlp, is produced through same-shaped candidate ops (the bias add) by a single
+//              contraction whose operands stay stored anyway (the LayerNorm output, which the qkv
+//              weight gradient reads). One h x 3h GEMM per token buys back the [B,S,3h] projection
+//              and its head copies; an input without such a chain stays stored.
+//   attn+mlp:  both: selective with the attention inputs and the GELU inputs.
 // Structure, not names: every op is found by its kind, shape and uses, never by a parameter name.
 #pragma once
 
@@ -41,13 +52,17 @@
 
 namespace tessera::passes {
 
-// The enum values index per-choice arrays (RematCosts); Mlp came last and keeps the older values.
-enum class RematChoice { Keep, Selective, Full, Mlp };
-inline constexpr int kRematMenuSize = 4;
+// The enum values index per-choice arrays (RematCosts); later entries were appended, so the older
+// values stay.
+enum class RematChoice { Keep, Selective, Full, Mlp, Attn, AttnMlp };
+inline constexpr int kRematMenuSize = 6;
 inline constexpr RematChoice kRematMenu[kRematMenuSize] = {
-    RematChoice::Keep, RematChoice::Selective, RematChoice::Full, RematChoice::Mlp};
-const char* rematChoiceName(RematChoice c);  // "keep", "selective", "full", "mlp"
-char rematChoiceLetter(RematChoice c);       // 'k', 's', 'f', 'm' (plans print as "kssmf...")
+    RematChoice::Keep, RematChoice::Selective, RematChoice::Full,
+    RematChoice::Mlp,  RematChoice::Attn,      RematChoice::AttnMlp};
+// "keep", "selective", "full", "mlp", "attn", "attn+mlp"
+const char* rematChoiceName(RematChoice c);
+// 'k', 's', 'f', 'm', 'a', 'b' (b: both attn and mlp; plans print as "kssmabf...")
+char rematChoiceLetter(RematChoice c);
 
 struct RematLayer {
   int index = 0;                    // i of `h<i>.`
@@ -55,6 +70,8 @@ struct RematLayer {
   std::vector<int> candidates;      // the recomputable ones
   std::vector<int> selective;       // the subset `selective` recomputes
   std::vector<int> mlp;             // the subset `mlp` recomputes (selective's and more)
+  std::vector<int> attn;            // the subset `attn` recomputes (selective's and more)
+  std::vector<int> attnMlp;         // the union of mlp and attn
   const std::vector<int>& recompute(RematChoice c) const;
 
  private:

@@ -4,7 +4,7 @@
 // MoE-GPT pp=2 x ep=2 expert parallelism (SGD and AdamW). 10 steps of the zoo model (4 layers,
 // hidden 16, vocabulary 257) against the two single-device references of tests/mpi/pipeline
 // (TrainRuns.h compareWithOneDevice: the compiled step with the same M micro-batches, every bound
-// 1e-5; the interpreter's step, the oracle, 1e-5 except AdamW parameters: 1e-4 norm-wise and 1e-3
+// 1e-5 except AdamW parameters element-wise 2e-5 of scale, measured below; the interpreter's step, the oracle, 1e-5 except AdamW parameters: 1e-4 norm-wise and 1e-3
 // of scale, the compiled engine's own measured distance from it — tests/mpi/pipeline explains).
 //
 // The plans are the launcher's (buildPipelinePlan: each pipeline rank's step partitioned over
@@ -127,9 +127,26 @@ TEST_P(PipelineCompose, TenStepsEqualOneDevice) {
   // MoE-GPT's auxiliary loss is not linear in the batch: its references accumulate the M
   // micro-batches (the ep ranks compute each micro-batch's auxiliary loss together).
   const int pieces = c.moe ? c.m : c.m * dataParallel(c.mesh);
-  mpi_test::compareWithOneDevice(got, reference(c.moe, c.adamw, EngineKind::Compiled, pieces),
-                                 reference(c.moe, c.adamw, EngineKind::Interp, c.moe ? c.m : 1), kShape.steps,
-                                 c.adamw, kAdamLr);
+  // mpi_test::compareWithOneDevice's two comparisons, with one bound of the first loosened for
+  // GPT with AdamW: its parameters element-wise within 2e-5 of scale (the rest stays 1e-5).
+  // Measured (session 15) on gpt_pp2xdp2_zero1_remat_adamw_m2, the only AdamW GPT config, in
+  // h3.mlp.proj.w[493] (the nearly dead unit above; scale 0.0294, got -0.0122634685, want
+  // -0.012263786): 1.08e-5 of scale with the own sgemm, the default GEMM; 3.6e-7 (elsewhere)
+  // with TESSERA_GEMM=openblas; norm-wise 1.5e-6 and losses 8.8e-8 on both. The two runs do
+  // not sum in exactly the same order even here: the pipeline adds each dp rank's 2 micro-batch
+  // gradients, then the ranks' sums (ZeRO-1's reduce-scatter), the reference adds its 4
+  // micro-batches in a row; Adam divides that unit's near-zero gradient, and so its last-bit
+  // rounding, by its own magnitude (the accum = 2 reference above is 1.6e-5 away with OpenBLAS
+  // too). Which GEMM rounds last bits that Adam then amplifies past 1e-5 is chance, not a bug:
+  // the own sgemm's run is closer to the interpreter oracle than OpenBLAS's (2.2e-5 against
+  // 4.3e-5 of scale at the same element). 2e-5: 1.85x the worst measured.
+  const Trajectory& same = reference(c.moe, c.adamw, EngineKind::Compiled, pieces);
+  const Trajectory& oracle = reference(c.moe, c.adamw, EngineKind::Interp, c.moe ? c.m : 1);
+  mpi_test::compareTrajectories(got, same, kShape.steps, c.adamw, kAdamLr, 1e-5,
+                                c.adamw && !c.moe ? 2e-5 : 1e-5, 1e-5,
+                                "vs compiled one device, same micro-batches");
+  mpi_test::compareTrajectories(got, oracle, kShape.steps, c.adamw, kAdamLr, 1e-5, c.adamw ? 1e-3 : 1e-5,
+                                c.adamw ? 1e-4 : 1e-5, "vs interpreter one device");
 }
 
 // One GoogleTest shard each (SHARDS); keep SHARDS equal to the number of configs.
