@@ -140,7 +140,7 @@ TEST(RecomputeCost, DpEqualsBruteForceOnRandomChains) {
       }
     const int64_t budget = 150 + next(150);
     std::optional<std::pair<int64_t, int64_t>> best;  // (nanos, flops)
-    const int n = kRematMenuSize;  // 4 entries, 4^4 plans
+    const int n = kRematMenuSize;  // every entry (attn, attn+mlp empty here: plans as keep)
     int plans = 1;
     for (int l = 0; l < L; ++l) plans *= n;
     for (int code = 0; code < plans; ++code) {

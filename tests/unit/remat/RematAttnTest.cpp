@@ -128,9 +128,10 @@ TEST(RematAttn, RecomputeSetOnAHandBuiltStep) {
     if (f.ops()[i]->kind() == ir::OpKind::Softmax) softmax = f.ops()[i].get();
   ASSERT_NE(softmax, nullptr);
   const ir::Op* scores = softmax->operand(0)->definingOp();
-  const ir::Op* ctx = nullptr;
-  for (const ir::Use& u : softmax->result(0)->uses())
-    if (u.user && u.user->kind() == ir::OpKind::Dot) ctx = u.user;
+  const ir::Op* ctx = nullptr;  // the forward dot reading the probabilities (not a backward one)
+  for (int i : l0.ops)
+    if (f.ops()[i]->kind() == ir::OpKind::Dot && f.ops()[i]->operand(0) == softmax->result(0))
+      ctx = f.ops()[i].get();
   ASSERT_NE(ctx, nullptr);
   want.insert(softmax);
   want.insert(scores);

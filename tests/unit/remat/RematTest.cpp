@@ -139,7 +139,7 @@ TEST(Remat, AutoIsTheMinimumRecomputeUnderTheBudgetByBruteForce) {
   passes::RematLayers layers = passes::findRematLayers(f);
   ASSERT_EQ(layers.layers.size(), 3u);
   std::vector<Combo> all = bruteForce(f, layers);
-  ASSERT_EQ(all.size(), 64u);  // keep, selective, full, mlp on each of 3 layers
+  ASSERT_EQ(all.size(), 216u);  // keep, selective, full, mlp, attn, attn+mlp on each of 3 layers
   StatusOr<passes::RematCosts> costs = passes::measureRematCosts(f, layers, kSyms);
   ASSERT_TRUE(costs.isOk()) << costs.status().message();
   // The measured decomposition predicts every combination's real planned peak exactly.
@@ -168,9 +168,10 @@ TEST(Remat, AutoIsTheMinimumRecomputeUnderTheBudgetByBruteForce) {
   EXPECT_GT(solvedBetween, 5);  // budgets that force some, but not all, recompute were tried
 
   // The pass itself, at a budget between "everything selective" and "everything full".
-  int64_t allSelective = all[21].peak, allFull = all[42].peak;  // codes 111 and 222 in base 4
-  ASSERT_EQ(all[21].choices, std::vector<RematChoice>(3, RematChoice::Selective));
-  ASSERT_EQ(all[42].choices, std::vector<RematChoice>(3, RematChoice::Full));
+  const size_t n = passes::kRematMenuSize, sel = 1 * (1 + n + n * n), full = 2 * (1 + n + n * n);
+  int64_t allSelective = all[sel].peak, allFull = all[full].peak;  // codes 111 and 222 in base n
+  ASSERT_EQ(all[sel].choices, std::vector<RematChoice>(3, RematChoice::Selective));
+  ASSERT_EQ(all[full].choices, std::vector<RematChoice>(3, RematChoice::Full));
   ASSERT_GT(allSelective, allFull);
   int64_t budget = (allSelective + allFull) / 2;
   std::optional<Combo> want = cheapestFitting(all, budget);
