@@ -17,10 +17,10 @@ the same run: the best of three runs, since a peak is a maximum and this machine
 
 GEMM-bound tok/s: a floor on Tessera's step time that no kernel work can lower. One extra short
 run with TESSERA_PROFILE=1 lists the step's GEMMs by shape (codegen/runtime/ThunkProfile.h);
-bench/kernel_bench --gemm times each shape alone, the better of OpenBLAS split over Tessera's
-threads and OpenBLAS's own threading, best of several runs; the step's GEMM time at those speeds
-bounds its tokens/s. A ratio target above tokens/GEMM-bound-time / PyTorch cannot be met without
-faster GEMMs than OpenBLAS's for these shapes.
+bench/kernel_bench --gemm times each shape alone, the better of Tessera's default GEMM (its own
+sgemm on AVX2 + FMA hosts) and OpenBLAS's own threading, median of 15 interleaved runs; the step's
+GEMM time at those speeds bounds its tokens/s. A ratio target above tokens/GEMM-bound-time /
+PyTorch cannot be met without faster GEMMs than these for these shapes.
 
 Run by scripts/bench.sh (which builds and installs python3-torch), or by hand:
   /usr/bin/python3 bench/gpt_bench.py --tessera build/tessera --fma build/bench/fma_peak
@@ -391,8 +391,9 @@ def main():
         "GEMM-bound tok/s", "bound ratio"))
     for r in rows:
         print("%-10s %16.0f %16.0f %6.2fx %10.1f %7.1f%% %20.0f %11.2fx" % r)
-    print("GEMM-bound: the step's GEMMs alone, each at its best measured OpenBLAS speed on %d "
-          "threads; no Tessera step can beat it without faster GEMMs." % cores)
+    print("GEMM-bound: the step's GEMMs alone, each at the better measured speed of Tessera's "
+          "default GEMM and OpenBLAS on %d threads; no Tessera step can beat it without faster "
+          "GEMMs." % cores)
 
 
 if __name__ == "__main__":
