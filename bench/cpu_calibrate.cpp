@@ -9,11 +9,11 @@
 //   - the FP32 FMA peak at every thread count 1..cores (bench/FmaKernel.h, the kernel fma_peak
 //     uses); the device figure is the per-core rate with every core busy, because Tessera's ranks
 //     are single-threaded and run side by side, one per core;
-//   - GEMMs through the engine's own entry (codegen runGemm on a 1-thread pool: OpenBLAS, or
-//     Tessera's sgemm under TESSERA_GEMM=tessera — whichever the engine runs) over a sweep of
-//     shapes (square, and the skinny shapes a transformer layer makes), fitted to the cost
-//     model's curve max * Π d/(d + halfDim) (partition/cost/DeviceSpec.h; least squares on the
-//     relative error, grid over halfDim); then, with that curve fixed,
+//   - GEMMs through the engine's own entry (codegen runGemm on a 1-thread pool: Tessera's sgemm
+//     on AVX2 + FMA hosts, OpenBLAS under TESSERA_GEMM=openblas — whichever the engine runs)
+//     over a sweep of shapes (square, and the skinny shapes a transformer layer makes), fitted
+//     to the cost model's curve max * Π d/(d + halfDim) (partition/cost/DeviceSpec.h; least
+//     squares on the relative error, grid over halfDim); then, with that curve fixed,
 //       * the transpose forms: the same layer shapes read as A^T and as B^T, against the plain
 //         form (gemm_trans_a / gemm_trans_b: the median ratio), and
 //       * batched GEMMs (gemm_batched, gemm_item): attention-sized batches whose items are

@@ -2,7 +2,7 @@
 """A/B of the GEMM backends on whole training steps: OpenBLAS vs Tessera's own sgemm (issue 4).
 
 Which GEMM runs a step is chosen per process by TESSERA_GEMM (codegen/runtime/GemmRunner.h; unset:
-OpenBLAS; this script always sets it). This
+Tessera's sgemm on AVX2 + FMA hosts; this script always sets it). This
 script trains the same zoo GPT with each backend in turn, alternating them over --rounds rounds
 (the order flips every round, so a slow drift of the shared host's load hits both alike), and
 prints per round the median step time of each (steps after the first, which compiles) and their

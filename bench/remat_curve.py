@@ -113,7 +113,7 @@ def run(tessera, model, steps, extra, report=False):
     if report:
         out["peak"] = int(re.search(r"planned peak .*\((\d+) bytes\)", p.stdout).group(1))
         out["act"] = int(re.search(r"activations .*\((\d+) bytes\)", p.stdout).group(1))
-    m = re.search(r"remat auto: .*\[([ksfm]+)\]; planned peak (\d+) .*recomputing ([\d.]+) GFLOP"
+    m = re.search(r"remat auto: .*\[([ksfmab]+)\]; planned peak (\d+) .*recomputing ([\d.]+) GFLOP"
                   r"(?: per step \(estimated (\d+) ms)?", p.stdout)
     out["plan"], out["planned"], out["gflop"], out["est_ms"] = \
         (m.group(1), int(m.group(2)), float(m.group(3)), int(m.group(4) or 0)) if m \

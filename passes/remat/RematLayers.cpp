@@ -282,7 +282,27 @@ RematLayers findRematLayers(const ir::Function& f) {
     addAttn(attn);
     addAttn(attnMlp);
     addMlp(attnMlp);
+    // Every entry but keep also recomputes each normalization whose operands stay stored (its
+    // input is read by its own gradient anyway): a [B,S,h] output for one pass over a row.
+    auto addNorms = [&](std::unordered_set<int>& set) {
+      std::vector<int> norms;
+      for (int i : L.candidates) {
+        const ir::Op& op = *f.ops()[i];
+        if (op.kind() != ir::OpKind::LayerNorm && op.kind() != ir::OpKind::RmsNorm) continue;
+        bool stored = true;
+        for (const ir::Value* o : op.operands()) {
+          const ir::Op* d = o->definingOp();
+          if (d && cand.count(pos.at(d)) && (set.count(pos.at(d)) || !usedByBackward(*o)))
+            stored = false;
+        }
+        if (stored) norms.push_back(i);
+      }
+      set.insert(norms.begin(), norms.end());
+    };
+    for (auto* set : {&sel, &mlp, &attn, &attnMlp}) addNorms(*set);
+    L.selective.clear();
     for (int i : L.candidates) {
+      if (sel.count(i)) L.selective.push_back(i);
       if (mlp.count(i)) L.mlp.push_back(i);
       if (attn.count(i)) L.attn.push_back(i);
       if (attnMlp.count(i)) L.attnMlp.push_back(i);
